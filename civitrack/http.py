@@ -1,0 +1,249 @@
+"""The one way civitrack talks HTTP to the outside world.
+
+Both Civitai clients (and URL hashing) build their ``requests.Session`` here, so
+every outbound call gets the same fixed connect/read timeouts, the same bounded
+urllib3 ``Retry`` on 429/5xx that honours ``Retry-After``, and the same typed
+errors whose messages never carry a token.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from django.conf import settings
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from civitrack.logging import redact
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+USER_AGENT = "civitrack/0.1 (+https://github.com/civitrack)"
+
+
+class UpstreamError(Exception):
+    """A remote API failed or answered something we cannot trust.
+
+    ``status`` is the HTTP status when there was one. The message is redacted at
+    construction so it can be printed, logged or returned to a client as is.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, secrets: tuple[str, ...] = ()):
+        self.status = status
+        super().__init__(redact(message, secrets))
+
+
+class Unauthorized(UpstreamError):
+    """401: the token is missing, invalid or expired."""
+
+
+class Forbidden(UpstreamError):
+    """403: the token is valid but not allowed to see this."""
+
+
+class NotFound(UpstreamError):
+    """404 (or an empty answer where one record was asked for)."""
+
+
+class InvalidRequest(UpstreamError):
+    """400/422: the parameters were refused; retrying will not help."""
+
+
+class RateLimited(UpstreamError):
+    """429 still returned after the bounded retries."""
+
+
+class BadResponse(UpstreamError):
+    """The answer is not what the API promises: not JSON, truncated, wrong shape."""
+
+
+class ResponseMismatch(BadResponse):
+    """The answer is well formed but about something other than what was asked."""
+
+
+class CappedRetry(Retry):
+    """urllib3 ``Retry`` whose honoured ``Retry-After`` is capped.
+
+    A server asking for a 10-minute pause would otherwise hold a web request or a
+    command hostage; past the cap we give up and report rate limiting instead.
+    """
+
+    retry_after_max: float = 30.0
+
+    def get_retry_after(self, response):  # type: ignore[override]
+        value = super().get_retry_after(response)
+        if value is None:
+            return None
+        return min(value, self.retry_after_max)
+
+    def new(self, **kw):  # keep the cap on the copies urllib3 makes per attempt
+        new = super().new(**kw)
+        new.retry_after_max = self.retry_after_max
+        return new
+
+
+class TimeoutSession(requests.Session):
+    """A ``requests.Session`` that always applies the configured timeouts."""
+
+    def __init__(self, timeout: tuple[float, float]):
+        super().__init__()
+        self.default_timeout = timeout
+
+    def request(self, method, url, **kwargs):  # type: ignore[override]
+        kwargs.setdefault("timeout", self.default_timeout)
+        return super().request(method, url, **kwargs)
+
+
+def build_session(
+    *,
+    token: str | None = None,
+    retries: int | None = None,
+    backoff_factor: float | None = None,
+    retry_after_max: float | None = None,
+    connect_timeout: float | None = None,
+    read_timeout: float | None = None,
+    allowed_methods: frozenset[str] = frozenset({"GET", "HEAD"}),
+) -> TimeoutSession:
+    """Return a session with timeouts, bounded retries on 429/5xx and optional bearer auth.
+
+    Defaults come from settings (``HTTP_*``). Retries are for idempotent methods only
+    unless ``allowed_methods`` says otherwise; ``raise_on_status=False`` lets the caller
+    see the final response and map it to a typed error.
+    """
+    retry = CappedRetry(
+        total=settings.HTTP_MAX_RETRIES if retries is None else retries,
+        connect=2,
+        read=2,
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=allowed_methods,
+        backoff_factor=settings.HTTP_BACKOFF_FACTOR if backoff_factor is None else backoff_factor,
+        backoff_max=30,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+        raise_on_redirect=False,
+    )
+    retry.retry_after_max = (
+        settings.HTTP_RETRY_AFTER_MAX if retry_after_max is None else retry_after_max
+    )
+    session = TimeoutSession(
+        (
+            settings.HTTP_CONNECT_TIMEOUT if connect_timeout is None else connect_timeout,
+            settings.HTTP_READ_TIMEOUT if read_timeout is None else read_timeout,
+        )
+    )
+    adapter = HTTPAdapter(max_retries=retry)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = USER_AGENT
+    session.headers["Accept"] = "application/json"
+    if token:
+        session.headers["Authorization"] = f"Bearer {token}"
+    return session
+
+
+@dataclass(frozen=True)
+class ErrorMeanings:
+    """Human meanings of HTTP statuses for one API, used in error messages."""
+
+    unauthorized: str = "invalid or expired token"
+    forbidden: str = "not allowed with this token"
+    not_found: str = "not found"
+    invalid: str = "invalid parameters"
+    rate_limited: str = "rate limited, wait before retrying"
+
+
+def _problem_detail(response: requests.Response) -> str:
+    """Best-effort short text from an error body (ProblemDetails, {error}, {message})."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    if isinstance(body, dict):
+        for key in ("detail", "error", "message", "title"):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                return value[:300]
+            if isinstance(value, dict | list) and value:
+                return json.dumps(value)[:300]
+    return ""
+
+
+def raise_for_status(
+    response: requests.Response,
+    *,
+    what: str,
+    meanings: ErrorMeanings = ErrorMeanings(),
+    secrets: tuple[str, ...] = (),
+) -> None:
+    """Map a non-2xx response to the matching typed error, naming ``what`` was asked."""
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    detail = _problem_detail(response)
+    suffix = f": {detail}" if detail else ""
+    kw = {"status": status, "secrets": secrets}
+    if status == 401:
+        raise Unauthorized(f"{what}: HTTP 401 {meanings.unauthorized}{suffix}", **kw)
+    if status == 403:
+        raise Forbidden(f"{what}: HTTP 403 {meanings.forbidden}{suffix}", **kw)
+    if status in (404, 410):
+        raise NotFound(f"{what}: HTTP {status} {meanings.not_found}{suffix}", **kw)
+    if status in (400, 422):
+        raise InvalidRequest(f"{what}: HTTP {status} {meanings.invalid}{suffix}", **kw)
+    if status == 429:
+        raise RateLimited(f"{what}: HTTP 429 {meanings.rate_limited}{suffix}", **kw)
+    raise UpstreamError(f"{what}: HTTP {status} from upstream{suffix}", **kw)
+
+
+def parse_json(response: requests.Response, *, what: str, secrets: tuple[str, ...] = ()) -> Any:
+    """Decode a JSON body, refusing HTML pages and truncated or malformed JSON clearly."""
+    ctype = response.headers.get("Content-Type", "")
+    text = response.text
+    if "html" in ctype.lower() or text.lstrip()[:1] == "<":
+        raise BadResponse(
+            f"{what}: expected JSON but got an HTML page (HTTP {response.status_code})",
+            status=response.status_code,
+            secrets=secrets,
+        )
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise BadResponse(
+            f"{what}: response is not valid JSON ({exc.msg} at position {exc.pos};"
+            f" {len(text)} bytes received)",
+            status=response.status_code,
+            secrets=secrets,
+        ) from None
+
+
+def request_json(
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    what: str,
+    meanings: ErrorMeanings = ErrorMeanings(),
+    secrets: tuple[str, ...] = (),
+    **kwargs: Any,
+) -> tuple[int, Any]:
+    """Send a request and return ``(status, decoded JSON)`` or raise a typed error.
+
+    Network failures (refused, reset, timeouts after retries) become ``UpstreamError``
+    with the token redacted.
+    """
+    try:
+        response = session.request(method, url, **kwargs)
+    except requests.exceptions.RetryError as exc:
+        raise RateLimited(f"{what}: gave up after retries ({exc})", secrets=secrets) from None
+    except requests.exceptions.Timeout:
+        raise UpstreamError(f"{what}: timed out", secrets=secrets) from None
+    except requests.exceptions.RequestException as exc:
+        raise UpstreamError(
+            f"{what}: network error ({type(exc).__name__})", secrets=secrets
+        ) from None
+    raise_for_status(response, what=what, meanings=meanings, secrets=secrets)
+    if response.status_code == 204 or not response.content:
+        return response.status_code, None
+    return response.status_code, parse_json(response, what=what, secrets=secrets)

@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from civitrack.views import healthz
+
+admin.site.site_header = "civitrack"
+admin.site.site_title = "civitrack"
+admin.site.index_title = "Records and moderation"
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("tracking.api_urls")),
+    path("orchestration/", include("orchestration.urls")),
+    path("healthz", healthz, name="healthz"),
+]

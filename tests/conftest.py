@@ -1,0 +1,43 @@
+"""Shared fixtures: the three personas of the style guide and database helpers."""
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.db import connection
+
+
+@pytest.fixture
+def superuser(django_user_model):
+    return django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-1")
+
+
+@pytest.fixture
+def staff(django_user_model):
+    """Staff without the review permission; may use the admin for tracking records."""
+    user = django_user_model.objects.create_user("staff", "staff@example.com", "pw-staff-1")
+    user.is_staff = True
+    user.save()
+    perms = Permission.objects.filter(content_type__app_label="tracking")
+    user.user_permissions.set(perms)
+    return user
+
+
+@pytest.fixture
+def alice(django_user_model):
+    """A plain, non-staff user (an agent's or script's identity)."""
+    return django_user_model.objects.create_user("alice", "alice@example.com", "pw-alice-1")
+
+
+@pytest.fixture
+def is_postgres():
+    return connection.vendor == "postgresql"
+
+
+def table_counts() -> dict[str, int]:
+    """Row count of every table civitrack owns: compare before/after to prove nothing was written."""
+    from django.apps import apps
+
+    counts = {}
+    for model in apps.get_models(include_auto_created=True):
+        if model._meta.app_label in {"tracking", "orchestration"}:
+            counts[model._meta.db_table] = model._base_manager.count()
+    return counts

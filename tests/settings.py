@@ -1,0 +1,19 @@
+"""Settings for the test suite: the real settings in DEBUG mode with a fast password hasher.
+
+DATABASE_URL still decides the database, so the same suite runs on SQLite and PostgreSQL.
+"""
+
+import os
+
+os.environ.setdefault("DEBUG", "true")
+os.environ.setdefault("HASH_ALLOW_PRIVATE_URLS", "true")  # the fake servers live on loopback
+os.environ.setdefault("HTTP_BACKOFF_FACTOR", "0.01")
+os.environ.setdefault("HTTP_RETRY_AFTER_MAX", "2")
+
+from civitrack.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

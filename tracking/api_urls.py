@@ -1,0 +1,6 @@
+"""JSON HTTP API routes (/api/v1/...)."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "api"
+urlpatterns: list = []

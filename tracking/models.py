@@ -1,0 +1,327 @@
+"""Prompts, assets and Civitai posts: what the team generated, published and derived.
+
+Models own their rules: allowed values and uniqueness are database constraints
+(so concurrent writers cannot slip past a prior SELECT), mirrored by field
+validators so forms and ``full_clean`` give the same answer with a clear message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Prefetch, Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+SHA256_RE = r"^[0-9a-f]{64}$"
+sha256_validator = RegexValidator(
+    SHA256_RE, "sha256sum must be 64 lower-case hexadecimal characters", code="invalid_sha256"
+)
+# Civitai ids are positive 32-bit-ish integers today; BigInteger leaves room.
+civitai_id_validator = MinValueValidator(1, "civitai_id must be a positive integer")
+
+
+def default_civitai_account() -> str:
+    """Account recorded on new posts (``CIVITAI_ACCOUNT``, default ``c29``)."""
+    return settings.CIVITAI_ACCOUNT
+
+
+class TimeStamped(models.Model):
+    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Prompt(TimeStamped):
+    """A text prompt: what generated an asset, or what was derived from one (a caption)."""
+
+    prompt_text = models.TextField()
+    llm_model_provider = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
+    llm_model = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
+    purpose = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
+    metadata = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="prompts",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["purpose"], name="prompt_purpose_idx"),
+            models.Index(fields=["llm_model_provider", "llm_model"], name="prompt_model_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(prompt_text=""), name="prompt_text_not_empty"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        text = " ".join(self.prompt_text.split())
+        return f"#{self.pk} {text[:60]}{'…' if len(text) > 60 else ''}"
+
+
+class PostQuerySet(models.QuerySet):
+    def with_details(self) -> PostQuerySet:
+        """Posts with their assets and both prompts of each asset, in a fixed number of queries."""
+        assets = Asset.objects.select_related(
+            "input_prompt__created_by", "output_prompt__created_by", "created_by"
+        ).prefetch_related(
+            Prefetch("input_assets", queryset=Asset.objects.only("id"))
+        ).order_by("id")
+        return self.select_related("created_by").prefetch_related(
+            Prefetch("assets", queryset=assets)
+        )
+
+
+class Post(TimeStamped):
+    """A post published on Civitai, holding zero or more assets."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PUBLISHED = "published", "Published"
+        FAILED = "failed", "Failed"
+
+    civitai_id = models.BigIntegerField(
+        unique=True,
+        validators=[civitai_id_validator],
+        help_text="Numeric id from the post URL, e.g. 23602354 for https://civitai.com/posts/23602354",
+    )
+    civitai_url = models.URLField(max_length=500)
+    civitai_account = models.CharField(max_length=100, default=default_civitai_account)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PUBLISHED
+    )
+    title = models.CharField(max_length=300, null=True, blank=True)  # noqa: DJ001
+    description = models.TextField(null=True, blank=True)  # noqa: DJ001
+    metadata = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="posts",
+    )
+    history = HistoricalRecords()
+
+    objects = PostQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="post_status_created_idx"),
+            models.Index(fields=["civitai_account"], name="post_account_idx"),
+            models.Index(fields=["created_by", "-created_at"], name="post_creator_created_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "published", "failed"]),
+                name="post_status_valid",
+            ),
+            models.CheckConstraint(condition=Q(civitai_id__gt=0), name="post_civitai_id_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Post {self.civitai_id}" + (f" — {self.title}" if self.title else "")
+
+
+class Asset(TimeStamped):
+    """An image or video: where it lives, what made it, what it became, where it was posted."""
+
+    class Type(models.TextChoices):
+        IMAGE = "image", "Image"
+        VIDEO = "video", "Video"
+
+    class Source(models.TextChoices):
+        GENERATED = "generated", "Generated"
+        UPLOAD = "upload", "Upload"
+
+    asset_url = models.CharField(
+        max_length=2000, help_text="Where the file lives: https://…, s3://…, or a local path"
+    )
+    asset_type = models.CharField(max_length=8, choices=Type.choices)
+    asset_source = models.CharField(max_length=16, choices=Source.choices)
+    sha256sum = models.CharField(
+        max_length=64,
+        null=True,
+        blank=True,
+        unique=True,
+        validators=[sha256_validator],
+        verbose_name="sha256",
+    )
+    civitai_id = models.BigIntegerField(
+        null=True, blank=True, unique=True, validators=[civitai_id_validator]
+    )
+    civitai_url = models.URLField(max_length=500, null=True, blank=True)  # noqa: DJ001
+    post = models.ForeignKey(
+        Post, null=True, blank=True, on_delete=models.SET_NULL, related_name="assets"
+    )
+    input_prompt = models.ForeignKey(
+        Prompt,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="generated_assets",
+        help_text="The prompt that generated this asset",
+    )
+    output_prompt = models.ForeignKey(
+        Prompt,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="derived_from_assets",
+        help_text="A prompt derived from this asset (e.g. a caption)",
+    )
+    input_assets = models.ManyToManyField(
+        "self",
+        symmetrical=False,
+        blank=True,
+        related_name="derived_assets",
+        help_text="The assets this one was made from",
+    )
+    metadata = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assets",
+    )
+    history = HistoricalRecords(m2m_fields=[input_assets])
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["asset_type", "asset_source"], name="asset_type_source_idx"),
+            models.Index(fields=["created_by", "-created_at"], name="asset_creator_created_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(asset_type__in=["image", "video"]), name="asset_type_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(asset_source__in=["generated", "upload"]), name="asset_source_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(sha256sum__isnull=True) | Q(sha256sum__regex=SHA256_RE),
+                name="asset_sha256_hex64",
+            ),
+            models.CheckConstraint(
+                condition=Q(civitai_id__isnull=True) | Q(civitai_id__gt=0),
+                name="asset_civitai_id_positive",
+            ),
+            models.CheckConstraint(condition=~Q(asset_url=""), name="asset_url_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Asset #{self.pk} ({self.asset_type})"
+
+    def save(self, *args, **kwargs):
+        if self.sha256sum:
+            self.sha256sum = self.sha256sum.lower()
+        super().save(*args, **kwargs)
+
+    def latest_stats(self) -> AssetStatsSnapshot | None:
+        return self.stats_snapshots.order_by("-captured_at", "-id").first()
+
+
+class AssetStatsSnapshot(models.Model):
+    """Engagement counts of one asset on Civitai at one moment; history is kept, not overwritten."""
+
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="stats_snapshots")
+    captured_at = models.DateTimeField(default=timezone.now)
+    like_count = models.PositiveIntegerField(default=0)
+    heart_count = models.PositiveIntegerField(default=0)
+    laugh_count = models.PositiveIntegerField(default=0)
+    cry_count = models.PositiveIntegerField(default=0)
+    dislike_count = models.PositiveIntegerField(default=0)
+    comment_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-captured_at", "-id"]
+        get_latest_by = "captured_at"
+        indexes = [models.Index(fields=["asset", "-captured_at"], name="stats_asset_captured_idx")]
+
+    def __str__(self) -> str:
+        return f"Stats of asset #{self.asset_id} at {self.captured_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def reactions(self) -> int:
+        return (
+            self.like_count + self.heart_count + self.laugh_count + self.cry_count
+        )
+
+
+def _hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def active(self) -> ApiTokenQuerySet:
+        return self.filter(revoked_at__isnull=True, user__is_active=True)
+
+
+class ApiToken(models.Model):
+    """A bearer token for the JSON API. Only its sha256 is stored; the raw value is shown once."""
+
+    PREFIX = "ct_"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100, blank=True)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    hint = models.CharField(
+        max_length=12, editable=False, help_text="First characters, to tell tokens apart"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        state = "revoked" if self.revoked_at else "active"
+        return f"{self.hint}… ({self.user}, {state})"
+
+    @classmethod
+    def issue(cls, user, name: str = "") -> tuple[ApiToken, str]:
+        """Create a token for ``user``; return the record and the raw token (shown once)."""
+        raw = cls.PREFIX + secrets.token_urlsafe(32)
+        token = cls.objects.create(
+            user=user, name=name, token_hash=_hash_token(raw), hint=raw[: len(cls.PREFIX) + 6]
+        )
+        return token, raw
+
+    @classmethod
+    def authenticate(cls, raw: str) -> ApiToken | None:
+        """The active token matching ``raw``, or None. Records when it was last used."""
+        if not raw or len(raw) > 200:
+            return None
+        token = cls.objects.active().select_related("user").filter(
+            token_hash=_hash_token(raw)
+        ).first()
+        if token is not None:
+            now = timezone.now()
+            if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+                cls.objects.filter(pk=token.pk).update(last_used_at=now)
+        return token
+
+    def revoke(self) -> None:
+        if self.revoked_at is None:
+            self.revoked_at = timezone.now()
+            self.save(update_fields=["revoked_at"])
