@@ -144,7 +144,9 @@ SESSION_COOKIE_HTTPONLY = True
 # --- civitrack ---------------------------------------------------------------
 
 CIVITAI_ACCOUNT = env.str("CIVITAI_ACCOUNT", default="c29")
-CIVITAI_API_URL = env.str("CIVITAI_API_URL", default="https://orchestration.civitai.com").rstrip("/")
+CIVITAI_API_URL = env.str("CIVITAI_API_URL", default="https://orchestration.civitai.com").rstrip(
+    "/"
+)
 CIVITAI_API_TOKEN = env.str("CIVITAI_API_TOKEN", default="") or None
 CIVITAI_SITE_URL = env.str("CIVITAI_SITE_URL", default="https://civitai.com").rstrip("/")
 CIVITAI_SITE_TOKEN = env.str("CIVITAI_SITE_TOKEN", default="") or None

@@ -62,9 +62,7 @@ class Prompt(TimeStamped):
             models.Index(fields=["llm_model_provider", "llm_model"], name="prompt_model_idx"),
         ]
         constraints = [
-            models.CheckConstraint(
-                condition=~Q(prompt_text=""), name="prompt_text_not_empty"
-            ),
+            models.CheckConstraint(condition=~Q(prompt_text=""), name="prompt_text_not_empty"),
         ]
 
     def __str__(self) -> str:
@@ -75,11 +73,13 @@ class Prompt(TimeStamped):
 class PostQuerySet(models.QuerySet):
     def with_details(self) -> PostQuerySet:
         """Posts with their assets and both prompts of each asset, in a fixed number of queries."""
-        assets = Asset.objects.select_related(
-            "input_prompt__created_by", "output_prompt__created_by", "created_by"
-        ).prefetch_related(
-            Prefetch("input_assets", queryset=Asset.objects.only("id"))
-        ).order_by("id")
+        assets = (
+            Asset.objects.select_related(
+                "input_prompt__created_by", "output_prompt__created_by", "created_by"
+            )
+            .prefetch_related(Prefetch("input_assets", queryset=Asset.objects.only("id")))
+            .order_by("id")
+        )
         return self.select_related("created_by").prefetch_related(
             Prefetch("assets", queryset=assets)
         )
@@ -100,9 +100,7 @@ class Post(TimeStamped):
     )
     civitai_url = models.URLField(max_length=500)
     civitai_account = models.CharField(max_length=100, default=default_civitai_account)
-    status = models.CharField(
-        max_length=16, choices=Status.choices, default=Status.PUBLISHED
-    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PUBLISHED)
     title = models.CharField(max_length=300, null=True, blank=True)  # noqa: DJ001
     description = models.TextField(null=True, blank=True)  # noqa: DJ001
     metadata = models.JSONField(default=dict, blank=True)
@@ -258,9 +256,7 @@ class AssetStatsSnapshot(models.Model):
 
     @property
     def reactions(self) -> int:
-        return (
-            self.like_count + self.heart_count + self.laugh_count + self.cry_count
-        )
+        return self.like_count + self.heart_count + self.laugh_count + self.cry_count
 
 
 def _hash_token(raw: str) -> str:
@@ -312,9 +308,9 @@ class ApiToken(models.Model):
         """The active token matching ``raw``, or None. Records when it was last used."""
         if not raw or len(raw) > 200:
             return None
-        token = cls.objects.active().select_related("user").filter(
-            token_hash=_hash_token(raw)
-        ).first()
+        token = (
+            cls.objects.active().select_related("user").filter(token_hash=_hash_token(raw)).first()
+        )
         if token is not None:
             now = timezone.now()
             if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
