@@ -33,9 +33,12 @@ DEBUG = env.bool("DEBUG", default=False)
 
 _DEV_SECRET = "django-insecure-civitrack-development-only"  # noqa: S105 - refused below unless DEBUG
 SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET if DEBUG else "")
-if not DEBUG and (not SECRET_KEY or SECRET_KEY == _DEV_SECRET or len(SECRET_KEY) < 32):
+if not DEBUG and (
+    SECRET_KEY.startswith("django-insecure") or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5
+):
+    # The same bar as Django's security.W009 deploy check, enforced at start-up.
     raise ImproperlyConfigured(
-        "SECRET_KEY must be set to a random value of at least 32 characters when DEBUG is off"
+        "SECRET_KEY must be set to a random value of at least 50 characters when DEBUG is off"
     )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])

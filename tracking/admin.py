@@ -1,0 +1,375 @@
+"""The admin: civitrack's main screen for prompts, assets and posts.
+
+Every changelist reads a fixed number of queries whatever the page size: related
+rows come through ``list_select_related`` and counts through annotations, never
+per-row lookups. Media previews render only http(s) URLs (or our own static
+files) and are lazy-loaded so a page of 100 videos does not download 100 videos.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Count
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from simple_history.admin import SimpleHistoryAdmin
+
+from tracking.models import Asset, AssetStatsSnapshot, Post, Prompt
+
+
+def renderable_url(url: str | None) -> str | None:
+    """The URL if a browser may load it as media here (http(s) or our static files)."""
+    if not url:
+        return None
+    lowered = url.lower()
+    if lowered.startswith(("https://", "http://", "/static/")):
+        return url
+    return None
+
+
+def media_preview(asset: Asset, *, size: int = 320) -> str:
+    """``<img>``/``<video>`` for an asset, lazy; a short note when it cannot be shown."""
+    url = renderable_url(asset.asset_url)
+    if url is None:
+        return format_html('<span class="quiet">no preview ({})</span>', asset.asset_url[:40])
+    if asset.asset_type == Asset.Type.VIDEO:
+        return format_html(
+            '<video src="{}" controls muted preload="none" style="max-width:{}px;max-height:{}px">'
+            "</video>",
+            url,
+            size,
+            size,
+        )
+    return format_html(
+        '<img src="{}" loading="lazy" alt="asset {}" style="max-width:{}px;max-height:{}px">',
+        url,
+        asset.pk,
+        size,
+        size,
+    )
+
+
+def admin_link(obj, label: str | None = None) -> str:
+    if obj is None:
+        return "—"
+    opts = obj._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+    return format_html('<a href="{}">{}</a>', url, label or str(obj))
+
+
+class HasValueFilter(admin.SimpleListFilter):
+    """Yes/No filter on whether a nullable field is set."""
+
+    field_name = ""
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(**{f"{self.field_name}__isnull": False})
+        if self.value() == "no":
+            return queryset.filter(**{f"{self.field_name}__isnull": True})
+        return queryset
+
+
+class HasSha256Filter(HasValueFilter):
+    title = "has sha256"
+    parameter_name = "has_sha256"
+    field_name = "sha256sum"
+
+
+class HasPostFilter(HasValueFilter):
+    title = "in a post"
+    parameter_name = "has_post"
+    field_name = "post"
+
+
+class OnCivitaiFilter(HasValueFilter):
+    title = "on Civitai"
+    parameter_name = "on_civitai"
+    field_name = "civitai_id"
+
+
+class AssetInline(admin.TabularInline):
+    model = Asset
+    fk_name = "post"
+    extra = 0
+    fields = ["preview", "asset_link", "asset_type", "asset_source", "civitai_link", "sha256sum"]
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = False
+    verbose_name_plural = "Assets in this post"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).order_by("id")
+
+    @admin.display(description="preview")
+    def preview(self, obj):
+        return media_preview(obj, size=96)
+
+    @admin.display(description="asset")
+    def asset_link(self, obj):
+        return admin_link(obj, f"#{obj.pk}")
+
+    @admin.display(description="Civitai")
+    def civitai_link(self, obj):
+        return civitai_anchor(obj.civitai_url, obj.civitai_id)
+
+
+def civitai_anchor(url: str | None, civitai_id: int | None) -> str:
+    if not civitai_id:
+        return "—"
+    if url and url.startswith("https://"):
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>', url, civitai_id
+        )
+    return str(civitai_id)
+
+
+@admin.register(Prompt)
+class PromptAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "id",
+        "excerpt",
+        "purpose",
+        "llm_model_provider",
+        "llm_model",
+        "generated_count",
+        "created_by",
+        "created_at",
+    ]
+    list_display_links = ["id", "excerpt"]
+    list_select_related = ["created_by"]
+    list_filter = ["purpose", "llm_model_provider", "created_by", "created_at"]
+    search_fields = ["prompt_text", "llm_model", "purpose"]
+    date_hierarchy = "created_at"
+    list_per_page = 50
+    readonly_fields = ["created_at", "updated_at", "created_by", "generated_assets", "derived_assets"]
+    fieldsets = [
+        (None, {"fields": ["prompt_text", "purpose", "llm_model_provider", "llm_model"]}),
+        ("Links", {"fields": ["generated_assets", "derived_assets"]}),
+        ("More", {"fields": ["metadata", "created_by", "created_at", "updated_at"]}),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_generated=Count("generated_assets"))
+
+    @admin.display(description="prompt", ordering="prompt_text")
+    def excerpt(self, obj):
+        text = " ".join(obj.prompt_text.split())
+        return text[:90] + ("…" if len(text) > 90 else "")
+
+    @admin.display(description="assets generated", ordering="_generated")
+    def generated_count(self, obj):
+        return obj._generated
+
+    @admin.display(description="assets generated by this prompt")
+    def generated_assets(self, obj):
+        return _asset_links(obj.generated_assets.all())
+
+    @admin.display(description="assets this prompt was derived from")
+    def derived_assets(self, obj):
+        return _asset_links(obj.derived_from_assets.all())
+
+    def save_model(self, request, obj, form, change):
+        if not change and obj.created_by_id is None:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+def _asset_links(assets) -> str:
+    assets = list(assets.order_by("id")[:50])
+    if not assets:
+        return "—"
+    return format_html_join(
+        ", ", '<a href="{}">#{} ({})</a>', ((_change_url(a), a.pk, a.asset_type) for a in assets)
+    )
+
+
+def _change_url(obj) -> str:
+    opts = obj._meta
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+
+
+@admin.register(Post)
+class PostAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "civitai_id",
+        "title",
+        "status",
+        "civitai_account",
+        "asset_count",
+        "civitai_link",
+        "created_by",
+        "created_at",
+    ]
+    list_display_links = ["civitai_id", "title"]
+    list_select_related = ["created_by"]
+    list_filter = ["status", "civitai_account", "created_by", "created_at"]
+    search_fields = ["=civitai_id", "civitai_url", "title", "description"]
+    date_hierarchy = "created_at"
+    list_per_page = 50
+    readonly_fields = ["created_at", "updated_at", "created_by", "civitai_link"]
+    inlines = [AssetInline]
+    fieldsets = [
+        (
+            None,
+            {"fields": ["civitai_id", "civitai_url", "civitai_link", "status", "civitai_account"]},
+        ),
+        ("Content", {"fields": ["title", "description"]}),
+        ("More", {"fields": ["metadata", "created_by", "created_at", "updated_at"]}),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_assets=Count("assets"))
+
+    @admin.display(description="assets", ordering="_assets")
+    def asset_count(self, obj):
+        return obj._assets
+
+    @admin.display(description="on Civitai")
+    def civitai_link(self, obj):
+        return civitai_anchor(obj.civitai_url, obj.civitai_id)
+
+    def save_model(self, request, obj, form, change):
+        if not change and obj.created_by_id is None:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+class AssetForm(forms.ModelForm):
+    class Meta:
+        model = Asset
+        fields = "__all__"
+
+    def clean_sha256sum(self):
+        """Accept a pasted upper-case hash; it is stored lower-case like every other."""
+        value = self.cleaned_data.get("sha256sum")
+        return value.strip().lower() if value else None
+
+
+@admin.register(Asset)
+class AssetAdmin(SimpleHistoryAdmin):
+    form = AssetForm
+    list_display = [
+        "id",
+        "thumbnail",
+        "asset_type",
+        "asset_source",
+        "post_link",
+        "civitai_link",
+        "short_sha256",
+        "created_by",
+        "created_at",
+    ]
+    list_display_links = ["id", "thumbnail"]
+    list_select_related = ["post", "created_by"]
+    list_filter = [
+        "asset_type",
+        "asset_source",
+        HasSha256Filter,
+        HasPostFilter,
+        OnCivitaiFilter,
+        "post__status",
+        "created_by",
+        "created_at",
+    ]
+    search_fields = [
+        "asset_url",
+        "civitai_url",
+        "=sha256sum",
+        "=civitai_id",
+        "=post__civitai_id",
+        "input_prompt__prompt_text",
+    ]
+    date_hierarchy = "created_at"
+    list_per_page = 50
+    autocomplete_fields = ["post", "input_prompt", "output_prompt", "input_assets"]
+    readonly_fields = [
+        "preview",
+        "links",
+        "created_at",
+        "updated_at",
+        "created_by",
+    ]
+    fieldsets = [
+        (None, {"fields": ["preview", "asset_url", "asset_type", "asset_source", "sha256sum"]}),
+        ("Civitai", {"fields": ["civitai_id", "civitai_url", "post"]}),
+        ("Lineage", {"fields": ["links", "input_prompt", "output_prompt", "input_assets"]}),
+        ("More", {"fields": ["metadata", "created_by", "created_at", "updated_at"]}),
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            # The hash identifies the file: it is computed, not typed over.
+            fields.append("sha256sum")
+        return fields
+
+    @admin.display(description="preview")
+    def thumbnail(self, obj):
+        return media_preview(obj, size=64)
+
+    @admin.display(description="preview")
+    def preview(self, obj):
+        return media_preview(obj, size=480)
+
+    @admin.display(description="post", ordering="post__civitai_id")
+    def post_link(self, obj):
+        return admin_link(obj.post, f"post {obj.post.civitai_id}") if obj.post else "—"
+
+    @admin.display(description="on Civitai", ordering="civitai_id")
+    def civitai_link(self, obj):
+        return civitai_anchor(obj.civitai_url, obj.civitai_id)
+
+    @admin.display(description="sha256", ordering="sha256sum")
+    def short_sha256(self, obj):
+        if not obj.sha256sum:
+            return "—"
+        return format_html('<code title="{}">{}…</code>', obj.sha256sum, obj.sha256sum[:12])
+
+    @admin.display(description="links")
+    def links(self, obj):
+        rows = [
+            ("Post", admin_link(obj.post) if obj.post else "—"),
+            ("Input prompt (generated it)", admin_link(obj.input_prompt)),
+            ("Output prompt (derived from it)", admin_link(obj.output_prompt)),
+            ("Made from", _asset_links(obj.input_assets.all())),
+            ("Used to make", _asset_links(obj.derived_assets.all())),
+        ]
+        return format_html(
+            "<table>{}</table>",
+            format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows),
+        )
+
+    def save_model(self, request, obj, form, change):
+        if not change and obj.created_by_id is None:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(AssetStatsSnapshot)
+class AssetStatsSnapshotAdmin(admin.ModelAdmin):
+    list_display = [
+        "asset",
+        "captured_at",
+        "like_count",
+        "heart_count",
+        "laugh_count",
+        "cry_count",
+        "dislike_count",
+        "comment_count",
+    ]
+    list_select_related = ["asset"]
+    list_filter = ["captured_at"]
+    date_hierarchy = "captured_at"
+    raw_id_fields = ["asset"]
+    search_fields = ["=asset__id", "=asset__civitai_id"]
+
+    def has_change_permission(self, request, obj=None):
+        return False  # snapshots are history: recorded, never edited
