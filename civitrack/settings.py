@@ -31,7 +31,7 @@ def _positive_int(name: str, default: int) -> int:
 
 DEBUG = env.bool("DEBUG", default=False)
 
-_DEV_SECRET = "django-insecure-civitrack-development-only"  # noqa: S105 - refused below unless DEBUG
+_DEV_SECRET = "django-insecure-civitrack-development-only"
 SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET if DEBUG else "")
 if not DEBUG and (
     SECRET_KEY.startswith("django-insecure") or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5

@@ -10,7 +10,7 @@ os.environ.setdefault("HASH_ALLOW_PRIVATE_URLS", "true")  # the fake servers liv
 os.environ.setdefault("HTTP_BACKOFF_FACTOR", "0.01")
 os.environ.setdefault("HTTP_RETRY_AFTER_MAX", "2")
 
-from civitrack.settings import *  # noqa: E402,F403
+from civitrack.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {

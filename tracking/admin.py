@@ -149,7 +149,13 @@ class PromptAdmin(SimpleHistoryAdmin):
     search_fields = ["prompt_text", "llm_model", "purpose"]
     date_hierarchy = "created_at"
     list_per_page = 50
-    readonly_fields = ["created_at", "updated_at", "created_by", "generated_assets", "derived_assets"]
+    readonly_fields = [
+        "created_at",
+        "updated_at",
+        "created_by",
+        "generated_assets",
+        "derived_assets",
+    ]
     fieldsets = [
         (None, {"fields": ["prompt_text", "purpose", "llm_model_provider", "llm_model"]}),
         ("Links", {"fields": ["generated_assets", "derived_assets"]}),
@@ -245,7 +251,7 @@ class PostAdmin(SimpleHistoryAdmin):
 class AssetForm(forms.ModelForm):
     class Meta:
         model = Asset
-        fields = "__all__"
+        fields = "__all__"  # noqa: DJ007 - the admin fieldsets choose what is shown
 
     def clean_sha256sum(self):
         """Accept a pasted upper-case hash; it is stored lower-case like every other."""

@@ -48,26 +48,45 @@ def load_demo(user, *, base_url: str = "http://127.0.0.1:8000") -> dict[str, int
 
     p_lantern = prompt(
         "A paper lantern floating on a dark pond at night, warm glow, soft reflections",
-        "image_generation", "black-forest-labs", "flux-1-dev", 9,
+        "image_generation",
+        "black-forest-labs",
+        "flux-1-dev",
+        9,
     )
     p_mountain = prompt(
         "A serene mountain landscape at sunset with vibrant orange and purple skies",
-        "image_generation", "openai", "dall-e-3", 7,
+        "image_generation",
+        "openai",
+        "dall-e-3",
+        7,
     )
     p_fox = prompt(
         "Low-poly red fox sitting in a green meadow, flat colours",
-        "image_generation", "black-forest-labs", "flux-1-schnell", 5,
+        "image_generation",
+        "black-forest-labs",
+        "flux-1-schnell",
+        5,
     )
     p_waves = prompt(
-        "Waves at dusk, long exposure, pastel sky", "image_generation", "openai", "dall-e-3", 3,
+        "Waves at dusk, long exposure, pastel sky",
+        "image_generation",
+        "openai",
+        "dall-e-3",
+        3,
     )
     c_lantern = prompt(
         "A glowing orange lantern drifts on still blue water under a night sky.",
-        "caption", "anthropic", "claude-sonnet", 8,
+        "caption",
+        "anthropic",
+        "claude-sonnet",
+        8,
     )
     c_mountain = prompt(
         "Snow-capped peak silhouetted against a setting sun and violet clouds.",
-        "caption", "anthropic", "claude-sonnet", 6,
+        "caption",
+        "anthropic",
+        "claude-sonnet",
+        6,
     )
 
     lanterns = Post.objects.create(

@@ -16,18 +16,29 @@ def seed(n: int, user=None) -> None:
         prompt = Prompt.objects.create(prompt_text=f"prompt number {i} lantern", created_by=user)
         caption = Prompt.objects.create(prompt_text=f"caption {i}", purpose="caption")
         post = Post.objects.create(
-            civitai_id=1000 + i, civitai_url=f"https://civitai.com/posts/{1000 + i}",
-            title=f"post {i}", created_by=user,
+            civitai_id=1000 + i,
+            civitai_url=f"https://civitai.com/posts/{1000 + i}",
+            title=f"post {i}",
+            created_by=user,
         )
         first = Asset.objects.create(
-            asset_url=f"https://cdn.example.com/{i}.png", asset_type="image",
-            asset_source="generated", post=post, input_prompt=prompt, output_prompt=caption,
-            sha256sum=f"{i:064x}", civitai_id=5000 + i, civitai_url=f"https://civitai.com/images/{5000 + i}",
+            asset_url=f"https://cdn.example.com/{i}.png",
+            asset_type="image",
+            asset_source="generated",
+            post=post,
+            input_prompt=prompt,
+            output_prompt=caption,
+            sha256sum=f"{i:064x}",
+            civitai_id=5000 + i,
+            civitai_url=f"https://civitai.com/images/{5000 + i}",
             created_by=user,
         )
         second = Asset.objects.create(
-            asset_url=f"https://cdn.example.com/{i}.mp4", asset_type="video",
-            asset_source="upload", post=post, created_by=user,
+            asset_url=f"https://cdn.example.com/{i}.mp4",
+            asset_type="video",
+            asset_source="upload",
+            post=post,
+            created_by=user,
         )
         second.input_assets.add(first)
 
@@ -56,13 +67,20 @@ def test_it_lists_with_the_same_number_of_queries_for_1_and_40_rows(client, supe
     small = changelist_queries(client, reverse(name))
     seed_more = 20
     for i in range(1, seed_more):
-        Post.objects.create(civitai_id=90000 + i, civitai_url=f"https://civitai.com/posts/{90000 + i}")
+        Post.objects.create(
+            civitai_id=90000 + i, civitai_url=f"https://civitai.com/posts/{90000 + i}"
+        )
     seed(0)
     # 40 more assets/prompts/snapshots on the page
     for i in range(20):
         post = Post.objects.get(civitai_id=1000)
-        a = Asset.objects.create(asset_url=f"https://x.example/{i}.png", asset_type="image",
-                                 asset_source="upload", post=post, created_by=superuser)
+        a = Asset.objects.create(
+            asset_url=f"https://x.example/{i}.png",
+            asset_type="image",
+            asset_source="upload",
+            post=post,
+            created_by=superuser,
+        )
         AssetStatsSnapshot.objects.create(asset=a, like_count=i)
         Prompt.objects.create(prompt_text=f"more {i}", created_by=superuser)
     large = changelist_queries(client, reverse(name))
@@ -100,8 +118,9 @@ def test_it_previews_images_and_videos_lazily_with_links(client, superuser):
 
 def test_it_does_not_render_non_http_media(client, superuser):
     client.force_login(superuser)
-    asset = Asset.objects.create(asset_url="javascript:alert(1)", asset_type="image",
-                                 asset_source="upload")
+    asset = Asset.objects.create(
+        asset_url="javascript:alert(1)", asset_type="image", asset_source="upload"
+    )
     page = client.get(reverse("admin:tracking_asset_change", args=[asset.pk])).content.decode()
     assert 'src="javascript' not in page
     assert "no preview" in page
@@ -156,9 +175,13 @@ def test_it_refuses_a_malformed_sha256_on_the_form_and_accepts_upper_case(client
     client.force_login(superuser)
     url = reverse("admin:tracking_asset_add")
     data = {
-        "asset_url": "https://example.com/x.png", "asset_type": "image",
-        "asset_source": "upload", "sha256sum": "xyz", "metadata": "{}",
-        "civitai_id": "", "civitai_url": "",
+        "asset_url": "https://example.com/x.png",
+        "asset_type": "image",
+        "asset_source": "upload",
+        "sha256sum": "xyz",
+        "metadata": "{}",
+        "civitai_id": "",
+        "civitai_url": "",
     }
     response = client.post(url, data)
     assert response.status_code == 200
@@ -178,10 +201,16 @@ def test_it_refuses_a_malformed_sha256_on_the_form_and_accepts_upper_case(client
 
 def test_it_refuses_a_bad_status_on_the_post_form(client, superuser):
     client.force_login(superuser)
-    response = client.post(reverse("admin:tracking_post_add"), {
-        "civitai_id": "12", "civitai_url": "https://civitai.com/posts/12", "status": "deleted",
-        "civitai_account": "c29", "metadata": "{}",
-    })
+    response = client.post(
+        reverse("admin:tracking_post_add"),
+        {
+            "civitai_id": "12",
+            "civitai_url": "https://civitai.com/posts/12",
+            "status": "deleted",
+            "civitai_account": "c29",
+            "metadata": "{}",
+        },
+    )
     assert response.status_code == 200
     assert "Select a valid choice" in response.content.decode()
     assert not Post.objects.exists()

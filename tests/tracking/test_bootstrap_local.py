@@ -41,7 +41,10 @@ def test_its_demo_data_is_linked_both_ways_with_real_hashes(capsys):
 
     run(capsys)
     lantern = Asset.objects.get(metadata__file="paper-lantern.png")
-    assert lantern.sha256sum == hashlib.sha256((DEMO_DIR / "paper-lantern.png").read_bytes()).hexdigest()
+    assert (
+        lantern.sha256sum
+        == hashlib.sha256((DEMO_DIR / "paper-lantern.png").read_bytes()).hexdigest()
+    )
     assert lantern.input_prompt and lantern.output_prompt
     assert lantern.derived_assets.count() == 1
     assert Prompt.objects.filter(purpose="caption").count() == 2

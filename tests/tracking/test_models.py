@@ -13,8 +13,11 @@ GOOD_SHA = "a" * 64
 
 
 def make_asset(**kw):
-    fields = {"asset_url": "https://example.com/a.png", "asset_type": "image",
-              "asset_source": "generated"}
+    fields = {
+        "asset_url": "https://example.com/a.png",
+        "asset_type": "image",
+        "asset_source": "generated",
+    }
     fields.update(kw)
     return Asset(**fields)
 
