@@ -252,6 +252,7 @@ class AssetForm(forms.ModelForm):
     class Meta:
         model = Asset
         fields = "__all__"  # noqa: DJ007 - the admin fieldsets choose what is shown
+        widgets = {"asset_url": forms.TextInput(attrs={"class": "vURLField", "size": 100})}
 
     def clean_sha256sum(self):
         """Accept a pasted upper-case hash; it is stored lower-case like every other."""
