@@ -9,6 +9,7 @@ can assert what the client sent and how often.
 from __future__ import annotations
 
 import os
+import ssl
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -39,7 +40,8 @@ class RecordedRequest:
 class MediaServer:
     """``with MediaServer() as server: server.route("/a.png", Route(body=...))``."""
 
-    def __init__(self, host: str = "127.0.0.1"):
+    def __init__(self, host: str = "127.0.0.1", *, tls: tuple[str, str] | None = None):
+        """``tls=(certfile, keyfile)`` serves HTTPS instead of HTTP."""
         self.routes: dict[str, Route] = {}
         self.requests: list[RecordedRequest] = []
         self._stop = threading.Event()
@@ -64,11 +66,17 @@ class MediaServer:
         self.httpd = ThreadingHTTPServer((host, 0), Handler)
         self.httpd.daemon_threads = True
         self.httpd.request_queue_size = 64
+        self.scheme = "http"
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+            self.scheme = "https"
         self.port = self.httpd.server_address[1]
         self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
 
     def url(self, path: str, host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.port}{path}"
+        return f"{self.scheme}://{host}:{self.port}{path}"
 
     def route(self, path: str, route: Route) -> str:
         self.routes[path] = route

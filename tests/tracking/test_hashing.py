@@ -3,6 +3,7 @@
 import hashlib
 import os
 import socket
+import subprocess
 import time
 import tracemalloc
 
@@ -514,3 +515,56 @@ def test_it_says_no_local_file_can_be_hashed_without_roots(tmp_path, settings):
     settings.HASH_ALLOWED_ROOTS = []
     (tmp_path / "a.png").write_bytes(b"x")
     assert not can_hash(str(tmp_path / "a.png"))
+
+
+# --- https -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def tls_server(tmp_path):
+    """An HTTPS fake whose self-signed certificate names media.test (not 127.0.0.1)."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    made = subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=media.test", "-addext", "subjectAltName=DNS:media.test",
+         "-keyout", str(key), "-out", str(cert)],
+        capture_output=True,
+    )  # fmt: skip
+    if made.returncode != 0:
+        pytest.skip("openssl cannot make a test certificate here")
+    with MediaServer(tls=(str(cert), str(key))) as srv:
+        srv.cert = str(cert)
+        yield srv
+
+
+def trust(monkeypatch, cafile):
+    real_build = hashing.build_hash_session
+
+    def build():
+        session = real_build()
+        session.verify = cafile
+        return session
+
+    monkeypatch.setattr(hashing, "build_hash_session", build)
+
+
+def test_it_hashes_https_by_checked_ip_with_the_hostname_for_tls(tls_server, monkeypatch):
+    """Connecting to the checked IP keeps SNI and certificate checks on the hostname."""
+    fake_dns(monkeypatch, {"media.test": "127.0.0.1", "other.test": "127.0.0.1"})
+    trust(monkeypatch, tls_server.cert)
+    tls_server.route("/a.png", Route(body=b"secure pixels"))
+
+    result = hash_url(tls_server.url("/a.png", host="media.test"))
+
+    assert result.sha256sum == sha(b"secure pixels")
+    with pytest.raises(UpstreamFailure, match="TLS error"):  # name not in the certificate
+        hash_url(tls_server.url("/a.png", host="other.test"))
+
+
+def test_it_refuses_an_untrusted_certificate(tls_server, monkeypatch):
+    fake_dns(monkeypatch, {"media.test": "127.0.0.1"})
+    url = tls_server.route("/a.png", Route(body=b"x")).replace("127.0.0.1", "media.test")
+    with pytest.raises(UpstreamFailure) as err:
+        hash_url(url)
+    assert err.value.message == f"Could not fetch {url}: TLS error (certificate or handshake)"
+    assert tls_server.requests == []
