@@ -471,8 +471,10 @@ def hash_file(path: str) -> HashResult:
     outside the roots does not reveal whether it exists.
     """
     shown = display(path)
-    if not path or "\x00" in path:
-        raise InvalidInput("Cannot hash: path is required" if not path else "Invalid path")
+    if not path:
+        raise InvalidInput("Cannot hash: path is required (an http(s) URL or a file path)")
+    if "\x00" in path:
+        raise InvalidInput(f"Cannot hash {shown!r}: the path contains a NUL character")
     roots = _allowed_roots()
     if not roots:
         raise InvalidInput(

@@ -568,3 +568,8 @@ def test_it_refuses_an_untrusted_certificate(tls_server, monkeypatch):
         hash_url(url)
     assert err.value.message == f"Could not fetch {url}: TLS error (certificate or handshake)"
     assert tls_server.requests == []
+
+
+def test_it_refuses_a_path_with_a_nul_character(root):
+    with pytest.raises(InvalidInput, match="contains a NUL character"):
+        hash_path(f"{root}/a.png\x00.txt")
