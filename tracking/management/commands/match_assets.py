@@ -1,0 +1,66 @@
+"""``manage.py match_assets PATH [PATH ...]``: which local files are already tracked assets."""
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from tracking.matching import MatchReport, match_files
+
+
+class Command(BaseCommand):
+    help = (
+        "Hash local files (folders are searched recursively) and report which ones match a"
+        " tracked asset by sha256: asset id, Civitai id and URL, post. Unreadable files are"
+        " reported and skipped. Exit status 0 even with misses; 1 when no file could be read."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
+        parser.add_argument(
+            "--json", action="store_true", dest="as_json", help="print one JSON object"
+        )
+        parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    def handle(self, *args, paths: list[str], as_json: bool, no_progress: bool, **options):
+        def progress(entries):
+            return tqdm(
+                entries,
+                desc="Hashing",
+                unit="file",
+                file=self.stderr._out,  # the raw stream: OutputWrapper adds newlines
+                disable=no_progress or None,  # None: only when stderr is a terminal
+            )
+
+        report = match_files(paths, progress=progress)
+        if as_json:
+            self.stdout.write(json.dumps(report.as_dict(), indent=2))
+        else:
+            self.render_text(report)
+        if report.files_read == 0:
+            raise CommandError(
+                "No file could be read" if report.errors else "No files found in the given paths"
+            )
+
+    def render_text(self, report: MatchReport) -> None:
+        for row in report.matches:
+            asset = row.asset
+            post = asset["post"]
+            parts = [f"asset {asset['asset_id']}"]
+            parts.append(f"civitai_id {asset['civitai_id'] or '-'}")
+            parts.append(asset["civitai_url"] or "no civitai_url")
+            parts.append(
+                f"post {post['post_id']} (civitai {post['civitai_id']}, {post['civitai_url']})"
+                if post
+                else "no post"
+            )
+            self.stdout.write(f"MATCH  {row.path} -> " + ", ".join(parts))
+        for row in report.misses:
+            self.stdout.write(f"MISS   {row.path} (sha256 {row.sha256sum})")
+        for error in report.errors:
+            self.stderr.write(f"ERROR  {error.path}: {error.error}")
+        summary = report.as_dict()["summary"]
+        self.stdout.write(
+            f"{summary['files']} files: {summary['matched']} matched,"
+            f" {summary['missed']} not tracked, {summary['errors']} unreadable"
+        )
