@@ -75,7 +75,7 @@ def import_again_action(modeladmin, request, queryset) -> None:
             continue
         modeladmin.message_user(
             request,
-            f"{post}: re-imported, {result['created']} asset(s) created, "
+            f"Post {post.civitai_id}: re-imported, {result['created']} asset(s) created, "
             f"{result['updated']} updated",
             messages.SUCCESS,
         )
