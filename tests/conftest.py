@@ -41,3 +41,18 @@ def table_counts() -> dict[str, int]:
         if model._meta.app_label in {"tracking", "orchestration"}:
             counts[model._meta.db_table] = model._base_manager.count()
     return counts
+
+
+@pytest.fixture
+def fake_site(settings):
+    """A running fake of Civitai's public API; settings.CIVITAI_SITE_URL points at it.
+
+    Yields the controller (tests/fakes/civitai_site.py): set faults with
+    ``fake_site.set_fault("429", times=2)``, read ``fake_site.requests``.
+    """
+    from tests.fakes.civitai_site import FakeServer
+
+    with FakeServer() as controller:
+        settings.CIVITAI_SITE_URL = controller.url
+        settings.CIVITAI_SITE_TOKEN = None
+        yield controller

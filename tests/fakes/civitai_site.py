@@ -1,0 +1,446 @@
+"""A loopback fake of Civitai's public site API (``/api/v1/images``, ``/api/v1/posts/{id}``).
+
+Real HTTP on 127.0.0.1 (stdlib ``ThreadingHTTPServer`` in a thread), serving the
+fixtures of civitai-api.md §4.2: post 880001 with two images and a video spread
+over three cursor pages, the middle one empty but not final; nested meta on
+``imageId`` lookups (the DB path); ``/images/{id}`` always 404 (not a route).
+
+Every request is recorded (path, query, headers) so tests can assert query
+parameters, the bearer token and retry counts. Faults are set per test with
+:meth:`FakeCivitaiSite.set_fault`, optionally only ``times`` times and only for
+``"images"`` or ``"posts"`` requests.
+
+Fault modes: ``normal``, ``wrong_image_id`` (S3: an unrelated popular image),
+``foreign_image`` (a listing of post P includes an image of another post),
+``empty``, ``404``, ``429`` (``Retry-After: 1``), ``500``, ``503``
+(``Retry-After: 1``), ``html``, ``truncated``, ``repeat_cursor`` (the last page
+points back to an earlier cursor), ``endless`` (always another page),
+``bad_stats`` (a stat that is not an integer), ``leak_token`` (the server echoes the
+caller's token into error texts, item fields and ``nextPage``).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+CDN = "https://image.civitai.com/xG1nkqKTMzGDvpLrqFT7WA"
+
+POST_ID = 880001
+IMAGE_ID = 41000221
+SECOND_IMAGE_ID = 41000222
+VIDEO_ID = 41000300
+SINGLE_POST_ID = 880002
+SINGLE_IMAGE_ID = 41000400
+OTHER_POST_ID = 910003
+OTHER_IMAGE_ID = 4100222  # S3: the unrelated image Civitai answers with
+
+FAULTS = {
+    "normal",
+    "wrong_image_id",
+    "foreign_image",
+    "empty",
+    "404",
+    "429",
+    "500",
+    "503",
+    "html",
+    "truncated",
+    "repeat_cursor",
+    "endless",
+    "bad_stats",
+    "leak_token",
+}
+
+
+def _stats(like: int, heart: int, comment: int = 0, laugh: int = 0, cry: int = 0) -> dict:
+    return {
+        "cryCount": cry,
+        "laughCount": laugh,
+        "likeCount": like,
+        "dislikeCount": 0,
+        "heartCount": heart,
+        "commentCount": comment,
+    }
+
+
+def _image(
+    image_id: int, post_id: int, *, key: str, meta: dict | None, stats: dict, **extra
+) -> dict:
+    item = {
+        "id": image_id,
+        "url": f"{CDN}/{key}/original=true/{key}.jpeg",
+        "hash": "U5F~7pxu00of~qj[M{WB00t7?bRj",
+        "width": 896,
+        "height": 1152,
+        "nsfwLevel": "None",
+        "nsfw": False,
+        "browsingLevel": 1,
+        "type": "image",
+        "createdAt": "2026-09-01T10:20:30.400Z",
+        "postId": post_id,
+        "thumbnail": None,
+        "username": "lantern_maker",
+        "baseModel": "Flux.1 D",
+        "modelVersionIds": [222],
+        "stats": stats,
+        "meta": meta,
+    }
+    item.update(extra)
+    return item
+
+
+def default_images() -> dict[int, dict]:
+    """The image fixtures, keyed by id (fresh copies: tests may mutate them)."""
+    video_key = "9e8d7c6b-5a49-4382-a1b0-c9d8e7f6a5b4"
+    images = [
+        _image(
+            IMAGE_ID,
+            POST_ID,
+            key="0b6f2d3e-8a91-4c77-b0aa-3e5f9c1d2e47",
+            stats=_stats(37, 12, comment=2, laugh=1),
+            meta={
+                "prompt": "a paper lantern on a pond",
+                "negativePrompt": "blurry",
+                "seed": 4242,
+                "steps": 20,
+                "cfgScale": 3.5,
+                "sampler": "Euler",
+                "civitaiResources": [{"type": "checkpoint", "modelVersionId": 222}],
+            },
+        ),
+        _image(
+            SECOND_IMAGE_ID,
+            POST_ID,
+            key="1c7e3f4a-9b02-4d88-c1bb-4f6a0d2e3f58",
+            stats=_stats(5, 1),
+            meta={"prompt": "two paper lanterns at dusk", "seed": 4243, "steps": 20},
+        ),
+        _image(
+            VIDEO_ID,
+            POST_ID,
+            key=video_key,
+            stats=_stats(9, 3, comment=1),
+            meta=None,
+            type="video",
+            width=720,
+            height=1280,
+            url=f"{CDN}/{video_key}/original=true/{video_key}.mp4",
+            thumbnail={
+                "url": f"{CDN}/{video_key}/anim=false,width=450/frame.jpeg",
+                "width": 450,
+                "height": 800,
+            },
+            nsfwLevel="Soft",
+            nsfw=True,
+            browsingLevel=2,
+        ),
+        _image(
+            SINGLE_IMAGE_ID,
+            SINGLE_POST_ID,
+            key="2d8f4a5b-0c13-4e99-d2cc-5a7b1e3f4a69",
+            stats=_stats(1, 0),
+            meta={"prompt": "a lone lantern"},
+        ),
+        _image(
+            OTHER_IMAGE_ID,
+            OTHER_POST_ID,
+            key="3e9a5b6c-1d24-4faa-e3dd-6b8c2f4a5b7a",
+            stats=_stats(90000, 40000),
+            meta={"prompt": "AtomicHeartTwinsCosplay in absolute darkness", "seed": 1938345220},
+        ),
+    ]
+    return {i["id"]: i for i in images}
+
+
+def default_posts() -> dict[int, dict]:
+    """Post fixtures (S6) and how their image listings are paged (S1, S2)."""
+    return {
+        POST_ID: {
+            "payload": {
+                "id": POST_ID,
+                "title": "Lanterns",
+                "detail": "<p>Two tries.</p>",
+                "nsfwLevel": 3,
+                "publishedAt": "2026-09-01T10:21:00.000Z",
+                "modelVersionId": 222,
+                "user": {"id": 7731, "username": "lantern_maker"},
+                "tags": [{"id": 70412, "name": "still life"}],
+            },
+            # page 2 is empty but not the end (S2)
+            "pages": [[IMAGE_ID, SECOND_IMAGE_ID], [], [VIDEO_ID]],
+        },
+        SINGLE_POST_ID: {
+            "payload": {
+                "id": SINGLE_POST_ID,
+                "title": "One lantern",
+                "detail": None,
+                "nsfwLevel": 1,
+                "publishedAt": "2026-09-02T08:00:00.000Z",
+                "modelVersionId": None,
+                "user": {"id": 7731, "username": "lantern_maker"},
+                "tags": [],
+            },
+            "pages": [[SINGLE_IMAGE_ID]],
+        },
+        OTHER_POST_ID: {
+            "payload": {
+                "id": OTHER_POST_ID,
+                "title": "Twins",
+                "detail": None,
+                "nsfwLevel": 1,
+                "publishedAt": "2024-01-01T00:00:00.000Z",
+                "modelVersionId": None,
+                "user": {"id": 1, "username": "someone"},
+                "tags": [],
+            },
+            "pages": [[OTHER_IMAGE_ID]],
+        },
+    }
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+
+
+@dataclass
+class Fault:
+    mode: str = "normal"
+    times: int | None = None  # None: every matching request
+    only: str | None = None  # "images" / "posts" / None for both
+
+
+@dataclass
+class FakeCivitaiSite:
+    """Controller of the running fake: its data, fault and request log."""
+
+    url: str = ""
+    images: dict[int, dict] = field(default_factory=default_images)
+    posts: dict[int, dict] = field(default_factory=default_posts)
+    requests: list[RecordedRequest] = field(default_factory=list)
+    fault: Fault = field(default_factory=Fault)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def set_fault(self, mode: str, *, times: int | None = None, only: str | None = None) -> None:
+        if mode not in FAULTS:
+            raise ValueError(f"unknown fault {mode!r}")
+        with self.lock:
+            self.fault = Fault(mode, times, only)
+
+    def requests_to(self, path: str) -> list[RecordedRequest]:
+        """Requests whose path is ``path`` (e.g. "/api/v1/images")."""
+        return [r for r in self.requests if r.path == path]
+
+    def set_stats(self, image_id: int, **counts: int) -> None:
+        """Change an image's engagement counts (``likeCount=40``)."""
+        self.images[image_id]["stats"].update(counts)
+
+    def _take_fault(self, kind: str) -> str:
+        with self.lock:
+            fault = self.fault
+            if fault.mode == "normal" or (fault.only and fault.only != kind):
+                return "normal"
+            if fault.times is not None:
+                if fault.times <= 0:
+                    return "normal"
+                fault.times -= 1
+            return fault.mode
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "FakeCivitaiSite/1.0"
+    fake: FakeCivitaiSite  # set on the subclass made per server
+
+    def log_message(self, format, *args):  # keep pytest output clean
+        pass
+
+    def do_GET(self):
+        parts = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        self.fake.requests.append(
+            RecordedRequest("GET", parts.path, query, {k: v for k, v in self.headers.items()})
+        )
+        path = parts.path.rstrip("/")
+        if path == "/api/v1/images":
+            self._images(query)
+        elif path.startswith("/api/v1/images/"):
+            self._json(404, {"error": "Not Found"})  # not a route on the real site (§2.4)
+        elif path.startswith("/api/v1/posts/"):
+            self._post(path.rsplit("/", 1)[1])
+        else:
+            self._json(404, {"error": "Not Found"})
+
+    # -- responses -------------------------------------------------------------
+
+    def _json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        self._raw(status, json.dumps(body).encode(), "application/json", headers)
+
+    def _raw(
+        self, status: int, data: bytes, ctype: str, headers: dict[str, str] | None = None
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _token(self) -> str:
+        return self.headers.get("Authorization", "").removeprefix("Bearer ")
+
+    def _fault_response(self, mode: str, kind: str) -> bool:
+        """Answer a transport-level fault; True when the request was answered."""
+        no_store = {"Cache-Control": "no-store"}
+        if mode == "404":
+            error = "Post not found" if kind == "posts" else "Not Found"
+            self._json(404, {"error": error})
+        elif mode == "429":
+            self._json(429, {"error": "rate limited (fake)"}, {"Retry-After": "1", **no_store})
+        elif mode == "500":
+            self._json(500, {"error": "internal error (fake)"})
+        elif mode == "503":
+            self._json(
+                503, {"error": "search overloaded, retry (fake)"}, {"Retry-After": "1", **no_store}
+            )
+        elif mode == "html":
+            page = b"<!DOCTYPE html><html><body><h1>502 Bad gateway</h1>cloudflare</body></html>"
+            # An edge/challenge page served with 200: only the body says it is not JSON.
+            self._raw(200, page, "text/html; charset=utf-8")
+        else:
+            return False
+        return True
+
+    def _post(self, raw_id: str) -> None:
+        mode = self.fake._take_fault("posts")
+        if self._fault_response(mode, "posts"):
+            return
+        if not raw_id.isdigit() or not 0 < int(raw_id) <= 2147483647:
+            self._json(400, {"error": "✖ Too small: expected number to be >0\n  → at id"})
+            return
+        post = self.fake.posts.get(int(raw_id))
+        if mode == "empty":
+            self._raw(200, b"", "application/json")
+            return
+        if post is None:
+            leak = f" for {self._token()}" if mode == "leak_token" else ""
+            self._json(404, {"error": f"Post not found{leak}"})
+            return
+        payload = copy.deepcopy(post["payload"])
+        payload["images"] = [
+            {**copy.deepcopy(self.fake.images[i]), "meta": None}
+            for page in post["pages"]
+            for i in page
+        ]
+        if mode == "truncated":
+            data = json.dumps(payload).encode()
+            self._raw(200, data[: len(data) // 2], "application/json")
+            return
+        self._json(200, payload)
+
+    def _images(self, query: dict[str, str]) -> None:
+        mode = self.fake._take_fault("images")
+        if self._fault_response(mode, "images"):
+            return
+        if "imageId" in query:
+            body = self._image_lookup(int(query["imageId"]), query, mode)
+        elif "postId" in query:
+            body = self._post_listing(int(query["postId"]), query, mode)
+            if body is None:
+                return
+        else:
+            body = {"items": [], "metadata": {}}
+        if mode == "bad_stats" and body["items"]:
+            body["items"][0]["stats"]["likeCount"] = "many"
+        if mode == "leak_token":
+            token = self._token()
+            for item in body["items"]:
+                item["debug"] = f"served for Bearer {token}"
+            body["metadata"]["nextPage"] = f"{self.fake.url}/api/v1/images?token={token}"
+        data = json.dumps(body).encode()
+        if mode == "truncated":
+            data = data[: max(1, len(data) - 17)]
+        self._raw(200, data, "application/json")
+
+    def _with_meta(self, item: dict, query: dict[str, str], *, nested: bool) -> dict:
+        item = copy.deepcopy(item)
+        if query.get("withMeta") != "true":
+            item["meta"] = None
+        elif nested and item["meta"] is not None:
+            item["meta"] = {"id": item["id"], "meta": item["meta"]}  # S4, DB path
+        return item
+
+    def _image_lookup(self, image_id: int, query: dict[str, str], mode: str) -> dict:
+        if mode == "wrong_image_id":
+            # S3: the search path ignores imageId and answers the global feed.
+            item = self._with_meta(self.fake.images[OTHER_IMAGE_ID], query, nested=False)
+            return {"items": [item], "metadata": {}}
+        image = self.fake.images.get(image_id)
+        if image is None or mode == "empty":
+            return {"items": [], "metadata": {}}
+        return {"items": [self._with_meta(image, query, nested=True)], "metadata": {}}
+
+    def _post_listing(self, post_id: int, query: dict[str, str], mode: str) -> dict | None:
+        post = self.fake.posts.get(post_id)
+        if post is None or mode == "empty":
+            return {"items": [], "metadata": {}}
+        pages = post["pages"]
+        cursors = [f"feed:17567220{n:05d}:{post_id}" for n in range(len(pages))]
+        cursor = query.get("cursor")
+        if cursor is None:
+            index = 0
+        elif cursor in cursors:
+            index = cursors.index(cursor)
+        elif mode == "endless" and cursor.startswith("endless:"):
+            index = len(pages) - 1
+        else:
+            self._json(400, {"message": "cursor expired, restart without it (fake)"})
+            return None
+        items = [self._with_meta(self.fake.images[i], query, nested=False) for i in pages[index]]
+        if mode == "foreign_image" and index == len(pages) - 1:
+            items.append(self._with_meta(self.fake.images[OTHER_IMAGE_ID], query, nested=False))
+        metadata: dict[str, Any] = {}
+        if index + 1 < len(pages):
+            metadata["nextCursor"] = cursors[index + 1]
+        elif mode == "repeat_cursor":
+            metadata["nextCursor"] = cursors[index]
+        elif mode == "endless":
+            metadata["nextCursor"] = f"endless:{len(self.fake.requests)}"
+        if "nextCursor" in metadata:
+            metadata["nextPage"] = (
+                f"{self.fake.url}/api/v1/images?postId={post_id}&cursor={metadata['nextCursor']}"
+            )
+        return {"items": items, "metadata": metadata}
+
+
+class FakeServer:
+    """Starts and stops the fake in a daemon thread; ``controller`` is the test's handle."""
+
+    def __init__(self) -> None:
+        self.controller = FakeCivitaiSite()
+        handler = type("Handler", (_Handler,), {"fake": self.controller})
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        host, port = self.httpd.server_address[:2]
+        self.controller.url = f"http://{host}:{port}"
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+
+    def __enter__(self) -> FakeCivitaiSite:
+        self.thread.start()
+        return self.controller
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=5)

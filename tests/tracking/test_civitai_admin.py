@@ -1,0 +1,230 @@
+"""Admin support: sync/import actions, the stats chart, and the import view."""
+
+from datetime import UTC, datetime, timedelta
+from io import StringIO
+
+import pytest
+from django.contrib import admin
+from django.contrib.messages import get_messages
+from django.contrib.messages.storage.fallback import FallbackStorage
+from django.core.management import call_command
+from django.test import RequestFactory
+
+from tests.conftest import table_counts
+from tests.fakes.civitai_site import IMAGE_ID, POST_ID
+from tracking.admin_civitai import (
+    StatsPoint,
+    import_again_action,
+    latest_stats_for_asset,
+    stats_chart_html,
+    stats_for_post,
+    sync_stats_action,
+)
+from tracking.civitai_import import import_civitai_post, sync_post_asset_stats
+from tracking.models import Asset, AssetStatsSnapshot, Post, Prompt
+
+pytestmark = pytest.mark.django_db
+IMPORT_URL = "/admin/tracking/post/import/"
+T0 = datetime(2026, 9, 1, 10, 0, tzinfo=UTC)
+
+
+def action_request(user):
+    request = RequestFactory().post("/admin/tracking/post/")
+    request.user = user
+    request.session = {}
+    request._messages = FallbackStorage(request)
+    return request
+
+
+def texts(request):
+    return [(m.level_tag, m.message) for m in get_messages(request)]
+
+
+# -- actions ---------------------------------------------------------------------------
+
+
+def test_it_syncs_selected_posts_reporting_each(fake_site, superuser):
+    import_civitai_post(post=str(POST_ID))
+    post = Post.objects.get()
+    broken = Post.objects.create(
+        civitai_id=5550001, civitai_url="https://civitai.com/posts/5550001"
+    )
+    request = action_request(superuser)
+    sync_stats_action(admin.ModelAdmin(Post, admin.site), request, Post.objects.all())
+    assert AssetStatsSnapshot.objects.count() == 3
+    assert texts(request) == [
+        ("success", f"{post}: stored 3 stats snapshot(s)"),
+        (
+            "error",
+            f"{broken}: Civitai returned no images for post 5550001: they may have been "
+            "deleted, be restricted or never have existed",
+        ),
+    ]
+
+
+def test_it_imports_selected_posts_again(fake_site, superuser):
+    import_civitai_post(post=str(POST_ID))
+    fake_site.posts[POST_ID]["payload"]["title"] = "Lanterns II"
+    request = action_request(superuser)
+    import_again_action(admin.ModelAdmin(Post, admin.site), request, Post.objects.all())
+    post = Post.objects.get()
+    assert post.title == "Lanterns II"
+    assert texts(request) == [
+        ("success", f"Post {POST_ID}: re-imported, 0 asset(s) created, 3 updated")
+    ]
+    assert Asset.objects.count() == 3
+
+
+# -- chart -------------------------------------------------------------------------------
+
+
+def test_it_says_when_there_are_no_stats_yet():
+    html = stats_chart_html([])
+    assert "No stats yet" in html and "<svg" not in html
+
+
+def test_it_draws_reactions_over_time_and_the_latest_counts():
+    points = [
+        StatsPoint(T0 + timedelta(hours=2), like_count=40, heart_count=12, comment_count=5),
+        StatsPoint(T0, like_count=10, heart_count=2, comment_count=1),
+    ]
+    html = str(stats_chart_html(points, label="Asset #1"))
+    assert html.count("<circle") == 2
+    assert 'points="8.0,' in html and "312.0," in html  # oldest left, newest right
+    assert "2026-09-01 12:00: 52 reactions" in html and "2026-09-01 10:00: 12 reactions" in html
+    assert "<caption>Latest, 2026-09-01 12:00 (2 snapshots)</caption>" in html
+    assert "<td>40</td><td>12</td><td>0</td><td>0</td><td>0</td><td>5</td><td>52</td>" in html
+
+
+def test_it_escapes_labels():
+    html = str(
+        stats_chart_html([StatsPoint(T0, like_count=1)], label='<script>alert("x")</script>')
+    )
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+    assert "(1 snapshot)" in html
+
+
+def test_it_renders_read_only_fields_in_one_query(fake_site, django_assert_num_queries):
+    import_civitai_post(post=str(POST_ID))
+    post = Post.objects.get()
+    asset = Asset.objects.get(civitai_id=IMAGE_ID)
+    assert "No stats yet" in stats_for_post(post)
+    sync_post_asset_stats(post_id=str(post.pk))
+    fake_site.set_stats(IMAGE_ID, likeCount=100)
+    sync_post_asset_stats(post_id=str(post.pk))
+    with django_assert_num_queries(1):
+        html = str(stats_for_post(post))
+    # summed over the post's three assets per sync: 37+12+1 + 5+1 + 9+3 = 68, then +63
+    assert "68 reactions" in html and "131 reactions" in html
+    with django_assert_num_queries(1):
+        html = str(latest_stats_for_asset(asset))
+    assert "<td>100</td>" in html and "(2 snapshots)" in html
+    assert "No stats yet" in stats_for_post(Post(civitai_id=1))
+
+
+# -- import view ---------------------------------------------------------------------------
+
+
+@pytest.mark.urls("tests.tracking.civitai_admin_urls")
+def test_it_guards_the_import_view(client, alice, django_user_model, fake_site):
+    response = client.get(IMPORT_URL)
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    client.force_login(alice)  # not staff, no permission
+    assert client.get(IMPORT_URL).status_code == 403
+    bare = django_user_model.objects.create_user("bare", password="pw-bare-1", is_staff=True)
+    client.force_login(bare)  # staff without tracking.add_post
+    assert client.post(IMPORT_URL, {"post": str(POST_ID), "action": "import"}).status_code == 403
+    assert fake_site.requests == [] and Post.objects.count() == 0
+
+
+@pytest.mark.urls("tests.tracking.civitai_admin_urls")
+def test_it_previews_then_imports_from_the_admin(client, staff, fake_site):
+    client.force_login(staff)
+    page = client.get(IMPORT_URL)
+    assert page.status_code == 200 and b"Civitai post URL or id" in page.content
+    before = table_counts()
+    preview = client.post(
+        IMPORT_URL, {"post": f"https://civitai.com/posts/{POST_ID}", "action": "preview"}
+    )
+    assert preview.status_code == 200 and table_counts() == before
+    assert b"Would record" in preview.content and b"Nothing was written." in preview.content
+    done = client.post(
+        IMPORT_URL, {"post": f"https://civitai.com/posts/{POST_ID}", "action": "import"}
+    )
+    assert done.status_code == 200
+    assert (
+        f"Imported Civitai post {POST_ID}: 3 asset(s) created, 0 updated." in done.content.decode()
+    )
+    assert Post.objects.get().created_by == staff
+
+
+@pytest.mark.urls("tests.tracking.civitai_admin_urls")
+def test_it_shows_refusals_in_the_form(client, staff, fake_site):
+    client.force_login(staff)
+    response = client.post(IMPORT_URL, {"post": "https://civitai.com/images/5", "action": "import"})
+    assert "this is an image URL, not a post URL" in response.content.decode()
+    fake_site.set_fault("foreign_image")
+    before = table_counts()
+    response = client.post(IMPORT_URL, {"post": str(POST_ID), "action": "import"})
+    assert f"for requested post {POST_ID}" in response.content.decode()
+    assert table_counts() == before
+
+
+def records():
+    """Everything an import writes, without ids and timestamps."""
+    posts = [
+        (
+            p.civitai_id,
+            p.civitai_url,
+            p.title,
+            p.description,
+            p.status,
+            p.civitai_account,
+            p.metadata,
+            p.created_by.username,
+        )
+        for p in Post.objects.order_by("civitai_id")
+    ]
+    assets = [
+        (
+            a.civitai_id,
+            a.civitai_url,
+            a.asset_url,
+            a.asset_type,
+            a.asset_source,
+            a.post.civitai_id,
+            a.metadata,
+            a.created_by.username,
+            a.input_prompt
+            and (
+                a.input_prompt.prompt_text,
+                a.input_prompt.purpose,
+                a.input_prompt.metadata,
+                a.input_prompt.created_by.username,
+            ),
+        )
+        for a in Asset.objects.select_related("post", "input_prompt").order_by("civitai_id")
+    ]
+    return posts, assets, Prompt.objects.count()
+
+
+def wipe():
+    Asset.objects.all().delete()
+    Prompt.objects.all().delete()
+    Post.objects.all().delete()
+
+
+@pytest.mark.urls("tests.tracking.civitai_admin_urls")
+def test_it_records_the_same_through_command_tool_and_admin(client, staff, fake_site):
+    call_command("import_civitai_post", str(POST_ID), "--user", "staff", stdout=StringIO())
+    by_command = records()
+    wipe()
+    import_civitai_post(post=str(POST_ID), user=staff)
+    by_tool = records()
+    wipe()
+    client.force_login(staff)
+    client.post(IMPORT_URL, {"post": str(POST_ID), "action": "import"})
+    by_admin = records()
+    assert by_command[0] and len(by_command[1]) == 3 and by_command[2] == 2
+    assert by_command == by_tool == by_admin

@@ -1,0 +1,246 @@
+"""Admin support for Civitai imports and engagement stats (the lead wires it into admin.py).
+
+- ``sync_stats_action`` / ``import_again_action``: Post admin actions that call the
+  services and report each post's outcome with ``message_user``.
+- ``stats_chart_html``: a small inline SVG line chart of reactions over time plus a
+  table of the latest counts. Every value reaches the page through ``format_html``
+  (numbers are formatted by us, text is escaped), so a label cannot inject markup.
+- ``latest_stats_for_asset`` / ``stats_for_post``: read-only field helpers for the
+  Asset and Post change pages (one query each).
+- ``import_post_view``: a staff form to import a post by URL, with a dry-run preview.
+
+The admin classes themselves live in tracking/admin.py; nothing here registers models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Sum
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.timezone import localtime
+
+from tracking.civitai_import import import_civitai_post, sync_post_asset_stats
+from tracking.errors import ToolError
+from tracking.models import AssetStatsSnapshot
+
+COUNT_FIELDS = (
+    ("like_count", "Likes"),
+    ("heart_count", "Hearts"),
+    ("laugh_count", "Laughs"),
+    ("cry_count", "Cries"),
+    ("dislike_count", "Dislikes"),
+    ("comment_count", "Comments"),
+)
+CHART_POINTS = 60
+WIDTH, HEIGHT, PAD = 320, 90, 8
+
+
+# -- actions -----------------------------------------------------------------------
+
+
+@admin.action(description="Sync Civitai stats of selected posts", permissions=["change"])
+def sync_stats_action(modeladmin, request, queryset) -> None:
+    """Snapshot the engagement counts of each selected post's assets; one message per post."""
+    for post in queryset.order_by("id"):
+        try:
+            result = sync_post_asset_stats(post_id=str(post.pk), user=request.user)
+        except ToolError as exc:
+            modeladmin.message_user(request, f"{post}: {exc.message}", messages.ERROR)
+            continue
+        text = f"{post}: stored {result['snapshots_created']} stats snapshot(s)"
+        if result["missing_on_civitai"]:
+            text += f"; {len(result['missing_on_civitai'])} asset(s) no longer listed on Civitai"
+        modeladmin.message_user(request, text, messages.SUCCESS)
+
+
+@admin.action(description="Import selected posts again from Civitai", permissions=["change"])
+def import_again_action(modeladmin, request, queryset) -> None:
+    """Re-import each selected post (updates in place); one message per post."""
+    for post in queryset.order_by("id"):
+        try:
+            result = import_civitai_post(post=str(post.civitai_id), user=request.user)
+        except ToolError as exc:
+            modeladmin.message_user(request, f"{post}: {exc.message}", messages.ERROR)
+            continue
+        modeladmin.message_user(
+            request,
+            f"Post {post.civitai_id}: re-imported, {result['created']} asset(s) created, "
+            f"{result['updated']} updated",
+            messages.SUCCESS,
+        )
+
+
+# -- stats chart -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatsPoint:
+    """Counts at one moment (a snapshot, or a post's snapshots summed for one sync)."""
+
+    captured_at: datetime
+    like_count: int = 0
+    heart_count: int = 0
+    laugh_count: int = 0
+    cry_count: int = 0
+    dislike_count: int = 0
+    comment_count: int = 0
+
+    @property
+    def reactions(self) -> int:
+        return self.like_count + self.heart_count + self.laugh_count + self.cry_count
+
+
+def _when(value: datetime) -> str:
+    return localtime(value).strftime("%Y-%m-%d %H:%M")
+
+
+def stats_chart_html(snapshots: Iterable[Any], *, label: str = "") -> SafeString:
+    """An inline SVG line of reactions over time and a table of the latest counts.
+
+    ``snapshots`` are ``AssetStatsSnapshot``s or ``StatsPoint``s in any order.
+    """
+    points: Sequence[Any] = sorted(snapshots, key=lambda s: s.captured_at)
+    if not points:
+        return format_html(
+            '<p class="civitai-stats-empty">{}</p>',
+            "No stats yet: run “Sync Civitai stats” on the post.",
+        )
+    t0 = points[0].captured_at.timestamp()
+    span = points[-1].captured_at.timestamp() - t0
+    top = max(max(p.reactions for p in points), 1)
+    coords = []
+    for p in points:
+        x = PAD + (WIDTH - 2 * PAD) * ((p.captured_at.timestamp() - t0) / span if span else 0.5)
+        y = HEIGHT - PAD - (HEIGHT - 2 * PAD) * p.reactions / top
+        coords.append((x, y, p))
+    polyline = " ".join(f"{x:.1f},{y:.1f}" for x, y, _p in coords)
+    dots = format_html_join(
+        "",
+        '<circle cx="{}" cy="{}" r="2.5"><title>{}: {} reactions</title></circle>',
+        ((f"{x:.1f}", f"{y:.1f}", _when(p.captured_at), p.reactions) for x, y, p in coords),
+    )
+    title = f"Reactions over time — {label}" if label else "Reactions over time"
+    svg = format_html(
+        '<svg class="civitai-stats-chart" xmlns="http://www.w3.org/2000/svg" width="{w}" '
+        'height="{h}" viewBox="0 0 {w} {h}" role="img" aria-label="{title}">'
+        "<title>{title}</title>"
+        '<polyline fill="none" stroke="currentColor" stroke-width="1.5" points="{line}"/>'
+        '<g fill="currentColor">{dots}</g>'
+        '<text x="{pad}" y="{ty}" font-size="10">{top}</text></svg>',
+        w=WIDTH,
+        h=HEIGHT,
+        title=title,
+        line=polyline,
+        dots=dots,
+        pad=PAD,
+        ty=PAD + 4,
+        top=top,
+    )
+    latest = points[-1]
+    header = format_html_join("", "<th>{}</th>", ((name,) for _f, name in COUNT_FIELDS))
+    cells = format_html_join("", "<td>{}</td>", ((getattr(latest, f),) for f, _n in COUNT_FIELDS))
+    table = format_html(
+        '<table class="civitai-stats-latest"><caption>Latest, {} ({} snapshot{})</caption>'
+        "<thead><tr>{}<th>Reactions</th></tr></thead>"
+        "<tbody><tr>{}<td>{}</td></tr></tbody></table>",
+        _when(latest.captured_at),
+        len(points),
+        "" if len(points) == 1 else "s",
+        header,
+        cells,
+        latest.reactions,
+    )
+    return mark_safe(svg + table)  # noqa: S308 - both parts built by format_html
+
+
+def latest_stats_for_asset(asset) -> SafeString:
+    """Read-only field for the Asset page: the asset's recent snapshots (one query)."""
+    if asset is None or asset.pk is None:
+        return stats_chart_html([])
+    recent = list(asset.stats_snapshots.order_by("-captured_at", "-id")[:CHART_POINTS])
+    return stats_chart_html(recent, label=str(asset))
+
+
+def stats_for_post(post) -> SafeString:
+    """Read-only field for the Post page: its assets' counts summed per sync (one query)."""
+    if post is None or post.pk is None:
+        return stats_chart_html([])
+    rows = (
+        AssetStatsSnapshot.objects.filter(asset__post=post)
+        .values("captured_at")
+        .annotate(**{field: Sum(field) for field, _name in COUNT_FIELDS})
+        .order_by("-captured_at")[:CHART_POINTS]
+    )
+    return stats_chart_html([StatsPoint(**row) for row in rows], label=str(post))
+
+
+# -- import form -------------------------------------------------------------------
+
+
+class ImportPostForm(forms.Form):
+    post = forms.CharField(
+        label="Civitai post URL or id",
+        max_length=500,
+        widget=forms.TextInput(
+            attrs={"size": 60, "placeholder": "https://civitai.com/posts/23602354"}
+        ),
+    )
+
+
+def _admin_url(name: str, *args) -> str | None:
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:  # the model is not registered in this admin
+        return None
+
+
+@login_required
+@permission_required("tracking.add_post", raise_exception=True)
+def import_post_view(request):
+    """Import a Civitai post from the admin: "Preview" is a dry run, "Import" records it."""
+    if not request.user.is_staff:
+        raise PermissionDenied
+    result = None
+    form = ImportPostForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        dry_run = request.POST.get("action") != "import"
+        try:
+            result = import_civitai_post(
+                post=form.cleaned_data["post"], dry_run=dry_run, user=request.user
+            )
+        except ToolError as exc:
+            form.add_error("post", exc.message)
+        else:
+            if not dry_run:
+                messages.success(
+                    request,
+                    f"Imported Civitai post {result['post']['civitai_id']}: "
+                    f"{result['created']} asset(s) created, {result['updated']} updated.",
+                )
+            for asset in result["assets"]:
+                asset["admin_url"] = asset["asset_id"] and _admin_url(
+                    "admin:tracking_asset_change", asset["asset_id"]
+                )
+            post_id = result["post"]["post_id"]
+            result["post"]["admin_url"] = post_id and _admin_url(
+                "admin:tracking_post_change", post_id
+            )
+    context = {
+        **admin.site.each_context(request),
+        "title": "Import a Civitai post",
+        "form": form,
+        "result": result,
+        "post_changelist_url": _admin_url("admin:tracking_post_changelist"),
+    }
+    return render(request, "admin/tracking/import_post.html", context)
