@@ -11,10 +11,17 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.db.models import Count
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
+from tracking.admin_civitai import (
+    import_again_action,
+    import_post_view,
+    latest_stats_for_asset,
+    stats_for_post,
+    sync_stats_action,
+)
 from tracking.models import Asset, AssetStatsSnapshot, Post, Prompt
 
 
@@ -220,14 +227,17 @@ class PostAdmin(SimpleHistoryAdmin):
     search_fields = ["=civitai_id", "civitai_url", "title", "description"]
     date_hierarchy = "created_at"
     list_per_page = 50
-    readonly_fields = ["created_at", "updated_at", "created_by", "civitai_link"]
+    readonly_fields = ["created_at", "updated_at", "created_by", "civitai_link", "engagement"]
     inlines = [AssetInline]
+    actions = [sync_stats_action, import_again_action]
+    change_list_template = "admin/tracking/post/change_list.html"
     fieldsets = [
         (
             None,
             {"fields": ["civitai_id", "civitai_url", "civitai_link", "status", "civitai_account"]},
         ),
         ("Content", {"fields": ["title", "description"]}),
+        ("Engagement on Civitai", {"fields": ["engagement"]}),
         ("More", {"fields": ["metadata", "created_by", "created_at", "updated_at"]}),
     ]
 
@@ -241,6 +251,18 @@ class PostAdmin(SimpleHistoryAdmin):
     @admin.display(description="on Civitai")
     def civitai_link(self, obj):
         return civitai_anchor(obj.civitai_url, obj.civitai_id)
+
+    @admin.display(description="reactions over time")
+    def engagement(self, obj):
+        return stats_for_post(obj) if obj.pk else "—"
+
+    def get_urls(self):
+        import_url = path(
+            "import/",
+            self.admin_site.admin_view(import_post_view),
+            name="tracking_post_import",
+        )
+        return [import_url, *super().get_urls()]
 
     def save_model(self, request, obj, form, change):
         if not change and obj.created_by_id is None:
@@ -300,6 +322,7 @@ class AssetAdmin(SimpleHistoryAdmin):
     readonly_fields = [
         "preview",
         "links",
+        "engagement",
         "created_at",
         "updated_at",
         "created_by",
@@ -308,6 +331,7 @@ class AssetAdmin(SimpleHistoryAdmin):
         (None, {"fields": ["preview", "asset_url", "asset_type", "asset_source", "sha256sum"]}),
         ("Civitai", {"fields": ["civitai_id", "civitai_url", "post"]}),
         ("Lineage", {"fields": ["links", "input_prompt", "output_prompt", "input_assets"]}),
+        ("Engagement on Civitai", {"fields": ["engagement"]}),
         ("More", {"fields": ["metadata", "created_by", "created_at", "updated_at"]}),
     ]
 
@@ -339,6 +363,10 @@ class AssetAdmin(SimpleHistoryAdmin):
         if not obj.sha256sum:
             return "—"
         return format_html('<code title="{}">{}…</code>', obj.sha256sum, obj.sha256sum[:12])
+
+    @admin.display(description="reactions over time")
+    def engagement(self, obj):
+        return latest_stats_for_asset(obj) if obj.pk else "—"
 
     @admin.display(description="links")
     def links(self, obj):
