@@ -30,16 +30,17 @@ def test_it_hashes_a_url_served_over_http(alice):
 
 def test_it_refuses_a_file_outside_the_allowed_roots(alice, tmp_path):
     (tmp_path / "x").write_bytes(b"x")
-    with override_settings(HASH_ALLOWED_ROOTS=[str(tmp_path / "elsewhere")]):
-        with pytest.raises(InvalidInput) as exc:
-            services.calculate_sha256(user=alice, path=str(tmp_path / "x"))
+    with (
+        override_settings(HASH_ALLOWED_ROOTS=[str(tmp_path / "elsewhere")]),
+        pytest.raises(InvalidInput) as exc,
+    ):
+        services.calculate_sha256(user=alice, path=str(tmp_path / "x"))
     assert "HASH_ALLOWED_ROOTS" in exc.value.message
 
 
 def test_it_reports_a_failed_download_as_an_upstream_failure(alice):
-    with serve_bytes({}) as server:
-        with pytest.raises(UpstreamFailure) as exc:
-            services.calculate_sha256(user=alice, path=server.url("/missing.jpg"))
+    with serve_bytes({}) as server, pytest.raises(UpstreamFailure) as exc:
+        services.calculate_sha256(user=alice, path=server.url("/missing.jpg"))
     assert exc.value.status == 502
 
 

@@ -107,9 +107,8 @@ def test_it_records_the_asset_with_null_sha256_when_the_download_fails(alice):
 def test_it_refuses_an_auto_hashed_duplicate_naming_the_existing_asset(alice):
     body = b"same file"
     first = asset(alice, sha256sum=hashlib.sha256(body).hexdigest())
-    with serve_bytes({"/copy.png": (200, body)}) as server:
-        with pytest.raises(Duplicate) as exc:
-            services.create_asset(user=alice, **(BASE | {"asset_url": server.url("/copy.png")}))
+    with serve_bytes({"/copy.png": (200, body)}) as server, pytest.raises(Duplicate) as exc:
+        services.create_asset(user=alice, **(BASE | {"asset_url": server.url("/copy.png")}))
     assert exc.value.message == (
         f"An asset with this sha256sum already exists (asset_id {first['asset_id']})"
     )
