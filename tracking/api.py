@@ -55,10 +55,15 @@ def token_required(view):
                 "Invalid or revoked token",
                 WWW_Authenticate='Bearer error="invalid_token"',
             )
-        request.api_user = token.user
+        # request.user too, so history records name the token's user (never a session).
+        request.api_user = request.user = token.user
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON")
 
 
 def _read_json_body(request: HttpRequest) -> tuple[Any, JsonResponse | None]:
@@ -77,7 +82,7 @@ def _read_json_body(request: HttpRequest) -> tuple[Any, JsonResponse | None]:
     if not body.strip():
         return {}, None
     try:
-        return json.loads(body), None
+        return json.loads(body, parse_constant=_refuse_constant), None
     except (UnicodeDecodeError, ValueError) as exc:
         detail = (
             f" ({exc.msg} at position {exc.pos})" if isinstance(exc, json.JSONDecodeError) else ""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import logging
 import re
 from collections.abc import Callable, Iterable
@@ -122,6 +123,8 @@ def _text(field: str, value: Any, *, max_length: int | None = None, required: bo
         return None
     if not isinstance(value, str):
         raise InvalidInput(f"{field} must be a string")
+    if "\x00" in value:  # PostgreSQL text cannot hold NUL; refuse it on every backend
+        raise InvalidInput(f"{field} must not contain NUL characters")
     if required and not value.strip():
         raise InvalidInput(f"{field} must not be empty")
     if max_length is not None and len(value) > max_length:
@@ -177,11 +180,27 @@ def parse_sha256(value: Any) -> str:
     return value.lower()
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 def _metadata(value: Any) -> dict:
     if value is UNSET or value is None:
         return {}
     if not isinstance(value, dict):
         raise InvalidInput("metadata must be a JSON object")
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        raise InvalidInput("metadata must be a JSON object of JSON values") from None
+    if _has_nul(value):  # PostgreSQL jsonb refuses NUL characters
+        raise InvalidInput("metadata must not contain NUL characters")
     return value
 
 
@@ -264,8 +283,15 @@ def _asset_duplicate(sha256sum: str | None, civitai_id: int | None, exclude: int
     return None
 
 
-def _save_asset(asset: Asset) -> None:
+def _attribute(record, user) -> None:
+    """Name ``user`` in the record's history entry, whichever adapter made the change."""
+    if user is not None:
+        record._history_user = user
+
+
+def _save_asset(asset: Asset, user) -> None:
     """Save inside a savepoint; a unique clash (even a concurrent one) becomes ``Duplicate``."""
+    _attribute(asset, user)
     try:
         with transaction.atomic():
             asset.save()
@@ -310,6 +336,7 @@ def create_prompt(
         metadata=_metadata(metadata),
         created_by=user,
     )
+    _attribute(prompt, user)
     with transaction.atomic():
         prompt.save()
     return {"prompt_id": str(prompt.pk), "prompt": prompt_dict(prompt)}
@@ -378,7 +405,7 @@ def create_asset(
             created_by=user,
         )
         linked = _existing_assets(inputs)
-        _save_asset(asset)
+        _save_asset(asset, user)
         if linked:
             asset.input_assets.set(linked)
     return {
@@ -412,6 +439,7 @@ def create_civitai_post(
         metadata=_metadata(metadata),
         created_by=user,
     )
+    _attribute(post, user)
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -481,7 +509,7 @@ def update_asset(
         if meta is not UNSET:
             asset.metadata = meta
         linked = None if inputs is UNSET else _existing_assets(inputs)
-        _save_asset(asset)
+        _save_asset(asset, user)
         if linked is not None:
             asset.input_assets.set(linked)
     asset = Asset.objects.select_related("created_by").get(pk=pk)
@@ -528,6 +556,7 @@ def update_post(
         for field, value in changes.items():
             if value is not UNSET:
                 setattr(post, field, value)
+        _attribute(post, user)
         post.save()
     post = Post.objects.select_related("created_by").get(pk=pk)
     return {"post": post_dict(post)}
@@ -595,7 +624,7 @@ def list_civitai_posts(
     if status is not None:
         qs = qs.filter(status=_status(status))
     if created_by is not None:
-        if not isinstance(created_by, str) or not created_by:
+        if not isinstance(created_by, str) or not created_by or "\x00" in created_by:
             raise InvalidInput("created_by must be a username")
         field = get_user_model().USERNAME_FIELD
         qs = qs.filter(**{f"created_by__{field}": created_by})
@@ -643,5 +672,5 @@ def fill_asset_sha256(*, user, asset_id: Any) -> dict[str, Any]:
         changed = asset.sha256sum is None
         if changed:
             asset.sha256sum = sha
-            _save_asset(asset)
+            _save_asset(asset, user)
     return {"asset": asset_dict(asset), "changed": changed}

@@ -158,7 +158,10 @@ def test_it_answers_405_to_a_get(client, token):
     assert response["Allow"] == "POST"
 
 
-@pytest.mark.parametrize("body", ['{"prompt_text": ', "not json", b"\xff\xfe{}"])
+@pytest.mark.parametrize(
+    "body",
+    ['{"prompt_text": ', "not json", b"\xff\xfe{}", '{"prompt_text": "x", "metadata": {"a": NaN}}'],
+)
 def test_it_answers_400_to_invalid_json_and_writes_nothing(client, token, body):
     before = table_counts()
     body = assert_error(call(client, "create_prompt", body, token), 400, "invalid_json")
@@ -216,3 +219,15 @@ def test_it_stores_ids_as_given_in_the_body_and_links_records(client, alice, tok
     assert Asset.objects.get(pk=int(asset_id)).post_id == int(the_post["post_id"])
     unlinked = call(client, "update_asset", {"asset_id": asset_id, "post_id": None}, token)
     assert unlinked.status_code == 200 and unlinked.json()["asset"]["post_id"] is None
+
+
+def test_it_attributes_history_to_the_tokens_user(client, alice, token):
+    from tracking.models import Post
+
+    call(
+        client,
+        "create_civitai_post",
+        {"civitai_id": "8", "civitai_url": "https://civitai.com/posts/8"},
+        token,
+    )
+    assert Post.history.get().history_user == alice

@@ -57,6 +57,12 @@ def test_it_leaves_absent_optional_values_null(alice):
         ({"prompt_text": "x", "metadata": "{}"}, "metadata must be a JSON object"),
         ({"prompt_text": "x", "llm_model": "m" * 201}, "llm_model must be at most 200 characters"),
         ({"prompt_text": "x", "colour": "red"}, "Unknown parameter for create_prompt: colour"),
+        ({"prompt_text": "a\x00b"}, "prompt_text must not contain NUL characters"),
+        ({"prompt_text": "x", "metadata": {"k": ["\x00"]}}, "metadata must not contain NUL"),
+        (
+            {"prompt_text": "x", "metadata": {"k": float("nan")}},
+            "metadata must be a JSON object of",
+        ),
     ],
 )
 def test_it_refuses_bad_input_and_writes_nothing(alice, params, message):
@@ -72,3 +78,9 @@ def test_it_names_every_unknown_parameter_and_the_allowed_ones(alice):
         services.create_prompt(user=alice, prompt_text="x", b=1, a=2)
     assert exc.value.message.startswith("Unknown parameters for create_prompt: a, b. Allowed: ")
     assert "prompt_text" in exc.value.message
+
+
+def test_it_names_the_acting_user_in_the_history(alice):
+    created = services.create_prompt(user=alice, prompt_text="x")
+    record = Prompt.objects.get(pk=int(created["prompt_id"]))
+    assert record.history.get().history_user == alice
