@@ -17,3 +17,12 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# SQLite tests use a file, not memory, so a subprocess (the stdio MCP server test) can
+# open the same test database. One file per pytest process keeps parallel runs apart.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    import tempfile
+
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = os.path.join(  # noqa: F405
+        tempfile.gettempdir(), f"civitrack-test-{os.getpid()}.sqlite3"
+    )

@@ -1,6 +1,11 @@
 """JSON HTTP API routes (/api/v1/...)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from tracking import api
 
 app_name = "api"
-urlpatterns: list = []
+urlpatterns = [
+    path("tools/<str:tool_name>", api.tool_view, name="tool"),
+    path("openapi.json", api.openapi_view, name="openapi"),
+]

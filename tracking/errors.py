@@ -45,3 +45,10 @@ class UpstreamFailure(ToolError):
 
     code = "upstream_error"
     status = 502
+
+
+class Forbidden(ToolError):
+    """The acting user may not do this to this record (e.g. change someone else's post)."""
+
+    code = "forbidden"
+    status = 403

@@ -1,0 +1,61 @@
+import pytest
+
+from tests.tracking.recording_helpers import SHA_A, SHA_B, asset
+from tracking import services
+from tracking.errors import InvalidInput
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def stored(alice):
+    return asset(alice, sha256sum=SHA_A)
+
+
+def test_it_finds_by_id(alice, stored):
+    assert services.find_asset(user=alice, asset_id=stored["asset_id"]) == {
+        "found": True,
+        "asset": stored,
+    }
+
+
+def test_it_finds_by_sha256_in_any_case(alice, stored):
+    result = services.find_asset(user=alice, sha256sum=SHA_A.upper())
+    assert result["found"] is True and result["asset"]["asset_id"] == stored["asset_id"]
+
+
+def test_it_finds_by_both_when_both_match(alice, stored):
+    result = services.find_asset(user=alice, asset_id=stored["asset_id"], sha256sum=SHA_A)
+    assert result["found"] is True
+
+
+def test_it_does_not_find_when_id_and_sha256_belong_to_different_assets(alice, stored):
+    other = asset(alice, sha256sum=SHA_B)
+    assert services.find_asset(user=alice, asset_id=other["asset_id"], sha256sum=SHA_A) == {
+        "found": False
+    }
+
+
+def test_it_answers_not_found_without_an_error(alice, stored):
+    assert services.find_asset(user=alice, asset_id="999999") == {"found": False}
+    assert services.find_asset(user=alice, sha256sum=SHA_B) == {"found": False}
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({}, "At least one of asset_id or sha256sum is required"),
+        (
+            {"asset_id": None, "sha256sum": None},
+            "At least one of asset_id or sha256sum is required",
+        ),
+        ({"asset_id": "12x"}, "asset_id must be a valid integer ID"),
+        ({"asset_id": "12x", "sha256sum": SHA_A}, "asset_id must be a valid integer ID"),
+        ({"sha256sum": "abc"}, "sha256sum must be 64 hexadecimal characters"),
+        ({"civitai_id": "1"}, "Unknown parameter for find_asset: civitai_id"),
+    ],
+)
+def test_it_refuses_malformed_lookups(alice, params, message):
+    with pytest.raises(InvalidInput) as exc:
+        services.find_asset(user=alice, **params)
+    assert exc.value.message == message or message in exc.value.message
