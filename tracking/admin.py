@@ -22,6 +22,7 @@ from tracking.admin_civitai import (
     stats_for_post,
     sync_stats_action,
 )
+from tracking.admin_tools import compute_sha256_action, mark_published_action
 from tracking.models import Asset, AssetStatsSnapshot, Post, Prompt
 
 
@@ -229,7 +230,7 @@ class PostAdmin(SimpleHistoryAdmin):
     list_per_page = 50
     readonly_fields = ["created_at", "updated_at", "created_by", "civitai_link", "engagement"]
     inlines = [AssetInline]
-    actions = [sync_stats_action, import_again_action]
+    actions = [mark_published_action, sync_stats_action, import_again_action]
     change_list_template = "admin/tracking/post/change_list.html"
     fieldsets = [
         (
@@ -285,6 +286,7 @@ class AssetForm(forms.ModelForm):
 @admin.register(Asset)
 class AssetAdmin(SimpleHistoryAdmin):
     form = AssetForm
+    actions = [compute_sha256_action]
     list_display = [
         "id",
         "thumbnail",

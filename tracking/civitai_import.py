@@ -29,6 +29,7 @@ from tracking.civitai_urls import image_url, parse_post_ref, post_url
 from tracking.errors import Duplicate, InvalidInput, RecordNotFound, UpstreamFailure
 from tracking.models import Asset, AssetStatsSnapshot, Post, Prompt
 from tracking.serializers import asset_dict, iso, post_dict, prompt_dict
+from tracking.services import parse_id
 
 PROMPT_PURPOSE = "civitai_import"
 # Civitai stats key -> AssetStatsSnapshot field
@@ -62,19 +63,6 @@ def upstream_errors() -> Iterator[None]:
         raise RecordNotFound(str(exc)) from None
     except http.UpstreamError as exc:
         raise UpstreamFailure(str(exc)) from None
-
-
-def _int_id(value: Any, field_name: str) -> int:
-    """An id that travels as a string of digits (contract §3)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        text = str(value)
-    elif isinstance(value, str):
-        text = value.strip()
-    else:
-        text = ""
-    if not text.isdigit() or not text.isascii() or int(text) < 1:
-        raise InvalidInput(f"{field_name} must be a valid integer ID")
-    return int(text)
 
 
 def _bounded_int(value: Any, field_name: str, *, default: int, low: int, high: int | None) -> int:
@@ -314,6 +302,8 @@ def import_civitai_post(*, post: str, dry_run: bool = False, user=None) -> dict[
 
     ``created``/``updated`` count assets; ``post["action"]`` tells the post's fate.
     """
+    if not isinstance(dry_run, bool):
+        raise InvalidInput("dry_run must be true or false")
     civitai_id = parse_post_ref(post, field="post")
     client = site_client()
     with upstream_errors():
@@ -398,7 +388,7 @@ def sync_post_asset_stats(*, post_id: str, user=None) -> dict[str, Any]:
     ``AssetStatsSnapshot`` (history is kept, never overwritten), all with the same
     ``captured_at`` so a post's totals can be summed per sync.
     """
-    pk = _int_id(post_id, "post_id")
+    pk = parse_id("post_id", post_id)
     post = Post.objects.filter(pk=pk).first()
     if post is None:
         raise RecordNotFound(f"Record not found: post_id {pk}")

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tracking import services
+from tracking import civitai_import, services
 from tracking.errors import InvalidInput, RecordNotFound
 
 
@@ -323,5 +323,71 @@ register(
         ),
         function=services.list_civitai_posts,
         annotations={"readOnlyHint": True},
+    )
+)
+
+register(
+    ToolSpec(
+        name="fetch_civitai_post_assets",
+        title="Fetch a Civitai post's images (live)",
+        description=(
+            "The live images and videos of a Civitai post from Civitai's public API, each"
+            " checked to belong to that post, with engagement counts (likes, hearts, laughs,"
+            " cries, dislikes, comments) and generation metadata. Writes nothing."
+            " recorded_asset_id tells which are already recorded."
+        ),
+        input_schema=_object(
+            {
+                "post_id": {
+                    "type": ["string", "integer"],
+                    "description": "Civitai's numeric post id (or the post URL)",
+                },
+                "limit": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+                "page": {"type": "integer", "minimum": 1, "default": 1},
+            },
+            ["post_id"],
+        ),
+        function=services.tool_function(civitai_import.fetch_civitai_post_assets),
+        annotations={"readOnlyHint": True},
+    )
+)
+
+register(
+    ToolSpec(
+        name="import_civitai_post",
+        title="Import a Civitai post",
+        description=(
+            "Record a Civitai post and every image/video in it, from Civitai's public API, in"
+            " one transaction: the post, one asset per image (asset_url = the media file,"
+            " civitai_id/civitai_url = the image page) and the generation prompt as the"
+            " asset's input prompt. Every answer is checked against what was asked; a wrong"
+            " answer writes nothing. Re-importing updates in place. dry_run: true shows what"
+            " would be recorded and writes nothing."
+        ),
+        input_schema=_object(
+            {
+                "post": {
+                    "type": ["string", "integer"],
+                    "description": "Post URL (https://civitai.com/posts/23602354) or id",
+                },
+                "dry_run": {"type": "boolean", "default": False},
+            },
+            ["post"],
+        ),
+        function=services.tool_function(civitai_import.import_civitai_post),
+    )
+)
+
+register(
+    ToolSpec(
+        name="sync_post_asset_stats",
+        title="Refresh engagement stats of a post's assets",
+        description=(
+            "Fetch the current engagement counts of a recorded post's assets from Civitai"
+            " and store them as a time-stamped snapshot per asset (history is kept)."
+            " post_id is the civitrack post id returned by create_civitai_post."
+        ),
+        input_schema=_object({"post_id": id_schema("The post record")}, ["post_id"]),
+        function=services.tool_function(civitai_import.sync_post_asset_stats),
     )
 )

@@ -49,7 +49,10 @@ def test_it_reports_a_failed_download_as_an_upstream_failure(alice):
     [
         ({}, "path is required"),
         ({"path": 5}, "path must be a string"),
-        ({"path": "s3://bucket/key"}, "http(s) URL or an existing file under HASH_ALLOWED_ROOTS"),
+        (
+            {"path": "s3://bucket/key"},
+            "only http and https URLs (or files under HASH_ALLOWED_ROOTS)",
+        ),
         ({"path": "x", "url": "y"}, "Unknown parameter for calculate_sha256: url"),
     ],
 )
