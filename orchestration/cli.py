@@ -452,7 +452,11 @@ class OrchestrationCLI:
         target = Path(directory or DEFAULT_DOWNLOAD_DIR)
         outcomes: list[DownloadOutcome] = []
         for blob in blobs:
-            if refusals[blob.id]:
+            scan = scans.get(blob.job_id) if blob.job_id else None
+            if refusals[blob.id] and isinstance(scan, UpstreamError):
+                # Refused for safety, but because the API failed: the run did not succeed.
+                outcome = DownloadOutcome(blob.id, "failed", reason=refusals[blob.id])
+            elif refusals[blob.id]:
                 outcome = DownloadOutcome(blob.id, "refused", reason=refusals[blob.id])
             else:
                 outcome = self._download(blob.id, target, nsfw=nsfw, workflow_id=wf.id)

@@ -74,9 +74,10 @@ def test_it_never_requests_blocked_unavailable_or_csam_blobs(fake_orchestration,
 def test_it_refuses_when_the_jobs_scan_cannot_be_read(fake_orchestration, tmp_path):
     del fake_orchestration.jobs[data.JOB_OK]
     result = run("results", data.WF_DONE, "--download", "--dir", str(tmp_path))
-    assert "its job's scan could not be read" in result.out
+    assert f"FAILED {data.BLOB_JPEG}: its job's scan could not be read" in result.out
+    assert fake_orchestration.requests_to("blob") == []
     assert fake_orchestration.requests_to("content") == []
-    assert result.code == 0
+    assert result.code == 1
 
 
 def test_it_downloads_a_video_result_after_waiting(fake_orchestration, tmp_path):
