@@ -56,3 +56,19 @@ def fake_site(settings):
         settings.CIVITAI_SITE_URL = controller.url
         settings.CIVITAI_SITE_TOKEN = None
         yield controller
+
+
+@pytest.fixture
+def fake_orchestration(settings):
+    """A running fake Orchestration API with the §4.1 fixtures; settings point at it.
+
+    Yields the ``FakeOrchestration`` controller: its ``requests`` log and knobs
+    (``fail``, ``slow``, envelopes, casing, redirects) are described in
+    tests/fakes/orchestration.py.
+    """
+    from tests.fakes.orchestration import FakeOrchestration
+
+    with FakeOrchestration.running() as fake:
+        settings.CIVITAI_API_URL = fake.url
+        settings.CIVITAI_API_TOKEN = fake.token
+        yield fake
