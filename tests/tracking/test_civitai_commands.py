@@ -48,7 +48,7 @@ def test_it_imports_as_the_given_user_and_reports_updates(fake_site, alice):
 def test_it_exits_non_zero_with_the_reason(fake_site):
     with pytest.raises(CommandError, match="post must be a valid integer ID"):
         run("import_civitai_post", "https://civitai.com/images/1")
-    with pytest.raises(CommandError, match="No such user: nobody"):
+    with pytest.raises(CommandError, match="No user named 'nobody'"):
         run("import_civitai_post", str(POST_ID), "--user", "nobody")
     fake_site.set_fault("foreign_image")
     before = table_counts()

@@ -1,9 +1,9 @@
 """``python manage.py create_api_token USERNAME [--name N]``: issue a JSON API token."""
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from tracking.models import ApiToken
+from tracking.users import active_user_named
 
 
 class Command(BaseCommand):
@@ -17,13 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="", help="a label to tell tokens apart")
 
     def handle(self, *args, username: str, name: str, **options):
-        user_model = get_user_model()
-        try:
-            user = user_model._default_manager.get_by_natural_key(username)
-        except user_model.DoesNotExist:
-            raise CommandError(f"No user named {username!r}") from None
-        if not user.is_active:
-            raise CommandError(f"User {username!r} is inactive; activate it first")
+        user = active_user_named(username)
         if len(name) > ApiToken._meta.get_field("name").max_length:
             raise CommandError("--name must be at most 100 characters")
         token, raw = ApiToken.issue(user, name=name)

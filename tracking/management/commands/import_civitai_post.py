@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from tracking.civitai_import import import_civitai_post
 from tracking.errors import ToolError
+from tracking.users import active_user_named
 
 
 def excerpt(text: str | None, width: int = 48) -> str:
@@ -55,11 +55,7 @@ class Command(BaseCommand):
         parser.add_argument("--user", help="Username recorded as created_by on new records")
 
     def handle(self, *args, post: str, dry_run: bool, user: str | None, **options):
-        acting = None
-        if user:
-            acting = get_user_model().objects.filter(username=user).first()
-            if acting is None:
-                raise CommandError(f"No such user: {user}")
+        acting = active_user_named(user) if user else None
         try:
             result = import_civitai_post(post=post, dry_run=dry_run, user=acting)
         except ToolError as exc:

@@ -3,11 +3,11 @@
 import contextlib
 
 import anyio
-from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.db import connections
 
 from tracking.mcp_server import serve_stdio
+from tracking.users import active_user_named
 
 
 class Command(BaseCommand):
@@ -23,13 +23,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, user: str, **options):
-        user_model = get_user_model()
-        try:
-            acting = user_model._default_manager.get_by_natural_key(user)
-        except user_model.DoesNotExist:
-            raise CommandError(f"No user named {user!r}; create it first") from None
-        if not acting.is_active:
-            raise CommandError(f"User {user!r} is inactive")
+        acting = active_user_named(user)
         # The tools use their own worker thread's connection; don't keep this one idle.
         connections.close_all()
         with contextlib.suppress(KeyboardInterrupt):
