@@ -278,6 +278,11 @@ class Job(Mirrored):
     def claim_ttl() -> dt.timedelta:
         return dt.timedelta(minutes=settings.MODERATION_CLAIM_MINUTES)
 
+    @classmethod
+    def claim_ttl_cutoff(cls) -> dt.datetime:
+        """Claims taken at or before this moment have lapsed."""
+        return timezone.now() - cls.claim_ttl()
+
     def claim_is_live(self, now: dt.datetime | None = None) -> bool:
         now = now or timezone.now()
         return bool(
