@@ -1,0 +1,548 @@
+"""Typed views of Orchestration API JSON: Workflow, Step, Blob, Job and its scan.
+
+Each dataclass is built with ``from_api(data)`` from one decoded JSON object and keeps
+that object in ``raw``: fields we do not model are never dropped, and the mirror or a
+``--raw`` printout can always show what the API said. Parsing is lenient where the API
+is inconsistent (civitai-api.md §1): enum casing (the v1 manager API writes
+``"Succeeded"``, v2 writes ``"succeeded"``) is normalised to lowercase, timestamps
+become aware UTC datetimes (a value without a zone is UTC), ``jobs`` may be absent,
+v1 ``result`` may be an object or a list. It is strict only where trusting a wrong
+shape would be worse than failing: ``from_api`` raises ``ValueError`` when the top
+level is not a JSON object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from orchestration import scan as scanlib
+
+TERMINAL_STATUSES = frozenset({"succeeded", "failed", "expired", "canceled"})
+FAILED_STATUSES = frozenset({"failed", "expired", "canceled"})
+
+IMAGE_EXTENSIONS = frozenset(
+    {"png", "jpg", "jpeg", "webp", "gif", "bmp", "avif", "svg", "tif", "tiff"}
+)
+VIDEO_EXTENSIONS = frozenset({"mp4", "webm", "mov", "mkv", "avi", "m4v", "gifv"})
+AUDIO_EXTENSIONS = frozenset({"mp3", "wav", "ogg", "flac", "m4a", "aac", "opus"})
+
+# Output fields holding media, per step type (civitai-api.md §1.9). Lists and single
+# blobs are both accepted under every key; ``tempBlobs`` (intermediates) is skipped.
+OUTPUT_BLOB_KEYS = (
+    "images",
+    "blobs",  # comfy/customComfy; also what the quick-start shows for imageGen
+    "video",
+    "additionalVideos",
+    "frames",
+    "blob",
+    "image",
+    "svg",
+    "videoBlob",
+    "audioBlob",
+)
+
+
+def _obj(data: Any, what: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ValueError(f"{what} must be a JSON object, got {type(data).__name__}")
+    return data
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _str(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float):
+        return str(value)
+    return None
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return None
+
+
+def _number(value: Any) -> float | int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return value
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _bool(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in {"true", "false"}:
+        return value.lower() == "true"
+    if isinstance(value, int):
+        return bool(value)
+    return None
+
+
+def lower(value: Any) -> str | None:
+    """Normalise an enum value (``"Succeeded"``, ``"UNDER_REVIEW"``) to lowercase."""
+    text = _str(value)
+    return text.lower() if text else None
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """ISO 8601 → aware datetime; no zone means UTC; unreadable values become ``None``.
+
+    Handles ``Z``, offsets, and .NET's seven fractional digits.
+    """
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def get(data: dict[str, Any], *keys: str) -> Any:
+    """The first present key's value, trying camelCase then PascalCase spellings."""
+    for key in keys:
+        if key in data:
+            return data[key]
+        pascal = key[:1].upper() + key[1:]
+        if pascal in data:
+            return data[pascal]
+    return None
+
+
+def blob_kind(type_value: Any, blob_id: str | None) -> str:
+    """``image``/``video``/``audio``/``other`` from the blob ``type``, else the id's extension."""
+    kind = lower(type_value)
+    if kind in {"image", "video", "audio"}:
+        return kind
+    if blob_id and "." in blob_id:
+        ext = blob_id.rsplit(".", 1)[1].lower().split("?", 1)[0]
+        if ext in IMAGE_EXTENSIONS:
+            return "image"
+        if ext in VIDEO_EXTENSIONS:
+            return "video"
+        if ext in AUDIO_EXTENSIONS:
+            return "audio"
+    return "other"
+
+
+@dataclass
+class Blob:
+    """One media output of a step (image, video, audio or other)."""
+
+    id: str
+    type: str
+    available: bool
+    url: str | None = None
+    url_expires_at: datetime | None = None
+    job_id: str | None = None
+    nsfw_level: str | None = None
+    blocked_reason: str | None = None
+    width: int | None = None
+    height: int | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_api(cls, data: Any) -> Blob:
+        data = _obj(data, "blob")
+        blob_id = _str(get(data, "id")) or _str(get(data, "blobKey")) or ""
+        available = _bool(get(data, "available"))
+        return cls(
+            id=blob_id,
+            type=blob_kind(get(data, "type"), blob_id),
+            # An absent flag is not a promise: treat it as unavailable.
+            available=bool(available),
+            url=_str(get(data, "url")),
+            url_expires_at=parse_timestamp(get(data, "urlExpiresAt")),
+            job_id=_str(get(data, "jobId")),
+            nsfw_level=lower(get(data, "nsfwLevel")),
+            blocked_reason=_str(get(data, "blockedReason", "blocked_reason")),
+            width=_int(get(data, "width")),
+            height=_int(get(data, "height")),
+            raw=data,
+        )
+
+    @property
+    def blocked(self) -> bool:
+        return bool(self.blocked_reason)
+
+
+def _blobs_from(value: Any) -> list[Blob]:
+    items = value if isinstance(value, list) else [value]
+    return [Blob.from_api(item) for item in items if isinstance(item, dict) and get(item, "id")]
+
+
+def extract_output_blobs(output: Any) -> list[Blob]:
+    """Every media blob in a step ``output``, per civitai-api.md §1.9, without duplicates."""
+    output = _dict(output)
+    seen: set[str] = set()
+    blobs: list[Blob] = []
+    for key in OUTPUT_BLOB_KEYS:
+        if key not in output:
+            continue
+        for blob in _blobs_from(output[key]):
+            if blob.id not in seen:
+                seen.add(blob.id)
+                blobs.append(blob)
+    return blobs
+
+
+@dataclass
+class StepJob:
+    """A job entry of a v2 step (``WorkflowStepJob``; absent in newer API versions)."""
+
+    id: str
+    status: str | None
+    cost: float | int | None = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_api(cls, data: Any) -> StepJob:
+        data = _obj(data, "step job")
+        return cls(
+            id=_str(get(data, "id")) or "",
+            status=lower(get(data, "status")),
+            cost=_number(get(data, "cost")),
+            started_at=parse_timestamp(get(data, "startedAt")),
+            completed_at=parse_timestamp(get(data, "completedAt")),
+            raw=data,
+        )
+
+
+@dataclass
+class Step:
+    """One workflow step; ``step_type`` is its ``$type`` (``imageGen``, ``videoGen``…)."""
+
+    step_type: str
+    name: str
+    status: str | None
+    input: dict[str, Any]
+    prompt: str | None
+    negative_prompt: str | None
+    jobs: list[StepJob] | None
+    blobs: list[Blob]
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    estimated_progress_rate: float | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_api(cls, data: Any) -> Step:
+        data = _obj(data, "step")
+        step_input = _dict(get(data, "input"))
+        jobs_value = get(data, "jobs")
+        jobs = (
+            [StepJob.from_api(j) for j in jobs_value if isinstance(j, dict)]
+            if isinstance(jobs_value, list)
+            else None
+        )
+        progress = _number(get(data, "estimatedProgressRate"))
+        return cls(
+            step_type=_str(data.get("$type")) or _str(get(data, "type")) or "unknown",
+            name=_str(get(data, "name")) or "",
+            status=lower(get(data, "status")),
+            input=step_input,
+            prompt=_str(get(step_input, "prompt")),
+            negative_prompt=_str(get(step_input, "negativePrompt")),
+            jobs=jobs,
+            blobs=extract_output_blobs(get(data, "output")),
+            started_at=parse_timestamp(get(data, "startedAt")),
+            completed_at=parse_timestamp(get(data, "completedAt")),
+            estimated_progress_rate=None if progress is None else float(progress),
+            raw=data,
+        )
+
+    @property
+    def prompts(self) -> list[str]:
+        """Positive prompt(s) of the step input: ``prompt`` and any ``prompts`` list."""
+        found = [self.prompt] if self.prompt else []
+        extra = get(self.input, "prompts")
+        if isinstance(extra, list):
+            found += [p for p in extra if isinstance(p, str) and p and p not in found]
+        return found
+
+    @property
+    def output(self) -> dict[str, Any] | None:
+        value = get(self.raw, "output")
+        return value if isinstance(value, dict) else None
+
+
+@dataclass
+class Workflow:
+    """A workflow from ``/v2/consumer/workflows`` or ``/v1/manager/workflows``."""
+
+    id: str
+    status: str | None
+    created_at: datetime | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    tags: list[str]
+    metadata: dict[str, Any]
+    cost_total: float | int | None
+    nsfw_level: str | None
+    steps: list[Step]
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_api(cls, data: Any) -> Workflow:
+        data = _obj(data, "workflow")
+        cost = get(data, "cost")
+        cost_total = _number(get(cost, "total")) if isinstance(cost, dict) else _number(cost)
+        tags = get(data, "tags")
+        steps = get(data, "steps")
+        return cls(
+            id=_str(get(data, "id")) or "",
+            status=lower(get(data, "status")),
+            created_at=parse_timestamp(get(data, "createdAt")),
+            started_at=parse_timestamp(get(data, "startedAt")),
+            completed_at=parse_timestamp(get(data, "completedAt")),
+            tags=[t for t in tags if isinstance(t, str)] if isinstance(tags, list) else [],
+            metadata=_dict(get(data, "metadata")),
+            cost_total=cost_total,
+            nsfw_level=lower(get(data, "nsfwLevel")),
+            steps=[Step.from_api(s) for s in steps if isinstance(s, dict)]
+            if isinstance(steps, list)
+            else [],
+            raw=data,
+        )
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    @property
+    def blobs(self) -> list[Blob]:
+        """All media blobs of all steps, in step order."""
+        return [blob for step in self.steps for blob in step.blobs]
+
+    @property
+    def prompt(self) -> str | None:
+        """The first image/video prompt: a step input, else the site's ``metadata.params``."""
+        for step in self.steps:
+            if step.prompt:
+                return step.prompt
+        return _str(get(_dict(get(self.metadata, "params")), "prompt"))
+
+
+@dataclass
+class WorkflowPage:
+    """One page of a workflow list; ``next`` is the cursor for the following page."""
+
+    items: list[Workflow]
+    next: str | None
+    raw: Any = None
+
+
+@dataclass
+class ScanResult:
+    """Moderation scan values from a v1 job's ``lastEvent.context``.
+
+    ``csam_scores`` are fractions 0-1, one per image (see ``orchestration.scan`` for
+    how percentages are converted). ``csam_score_unparsed`` is True when a CSAM score
+    was present but unreadable; ``is_csam_flagged`` then fails closed. ``other`` keeps
+    every context key that is not a scan field (metrics such as ``gpu_ms``).
+    """
+
+    csam_scores: list[float] = field(default_factory=list)
+    csam_score_raw: Any = None
+    csam_score_present: bool = False
+    csam_score_unparsed: bool = False
+    vlm_summary: str | None = None
+    blocked_reason: str | None = None
+    nsfw_level: str | None = None
+    other: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_context(cls, context: Any) -> ScanResult:
+        context = _dict(context)
+        key, value = scanlib.first_key(context, scanlib.CSAM_SCORE_KEYS)
+        scores: list[float] = []
+        unparsed = False
+        if key is not None:
+            try:
+                scores = scanlib.parse_scores(value)
+            except scanlib.ScoreParseError:
+                unparsed = True
+        _, summary = scanlib.first_key(context, scanlib.VLM_SUMMARY_KEYS)
+        _, reason = scanlib.first_key(context, scanlib.BLOCKED_REASON_KEYS)
+        _, level = scanlib.first_key(context, scanlib.NSFW_LEVEL_KEYS)
+        return cls(
+            csam_scores=scores,
+            csam_score_raw=value,
+            csam_score_present=key is not None and value not in (None, ""),
+            csam_score_unparsed=unparsed,
+            vlm_summary=scanlib.text_value(summary),
+            blocked_reason=scanlib.text_value(reason),
+            nsfw_level=lower(level),
+            other={k: v for k, v in context.items() if k not in scanlib.SCAN_KEYS},
+            raw=context,
+        )
+
+    @property
+    def max_csam_score(self) -> float | None:
+        return max(self.csam_scores) if self.csam_scores else None
+
+    @property
+    def has_scan(self) -> bool:
+        """True when the context carried any scan field at all."""
+        return any(k in self.raw for k in scanlib.SCAN_KEYS)
+
+    def is_csam_flagged(self, threshold: float | None = None) -> bool:
+        return scanlib.is_csam_flagged(self, threshold)
+
+
+@dataclass
+class PromptClassification:
+    """``job.promptClassificationResult``: which prompt classifiers fired."""
+
+    sexual: bool | None = None
+    young: bool | None = None
+    cr: bool | None = None
+    scan: bool | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    FLAG_NAMES = ("sexual", "young", "cr", "scan")
+
+    @classmethod
+    def from_api(cls, data: Any) -> PromptClassification:
+        data = _dict(data)
+        return cls(**{name: _bool(get(data, name)) for name in cls.FLAG_NAMES}, raw=data)
+
+    @property
+    def flags(self) -> list[str]:
+        """Names of the flags that are true, in a fixed order."""
+        return [name for name in self.FLAG_NAMES if getattr(self, name)]
+
+
+@dataclass
+class JobResult:
+    """One entry of a v1 job's ``result`` (object or list in the wild)."""
+
+    blob_key: str
+    available: bool
+    url: str | None = None
+    url_expires_at: datetime | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+    blocked_reason: str | None = None
+
+    @classmethod
+    def from_api(cls, data: Any) -> JobResult:
+        data = _obj(data, "job result")
+        return cls(
+            blob_key=_str(get(data, "blobKey", "id")) or "",
+            available=bool(_bool(get(data, "available"))),
+            url=_str(get(data, "blobUrl", "url")),
+            url_expires_at=parse_timestamp(get(data, "blobUrlExpirationDate", "urlExpiresAt")),
+            raw=data,
+            blocked_reason=_str(get(data, "blockedReason", "blocked_reason")),
+        )
+
+    @property
+    def id(self) -> str:
+        return self.blob_key
+
+
+@dataclass
+class JobEvent:
+    """A v1 job's ``lastEvent``: what happened last, where, when, and its context."""
+
+    type: str | None
+    provider: str | None
+    date_time: datetime | None
+    context: dict[str, Any]
+    worker_id: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_api(cls, data: Any) -> JobEvent:
+        data = _obj(data, "job event")
+        return cls(
+            type=_str(get(data, "type")),
+            provider=_str(get(data, "provider")),
+            date_time=parse_timestamp(get(data, "dateTime")),
+            context=_dict(get(data, "context")),
+            worker_id=_str(get(data, "workerId")),
+            raw=data,
+        )
+
+
+@dataclass
+class Job:
+    """A v1 ``JobStatus`` (``/v1/consumer/jobs/{id}?detailed=true``) with its scan."""
+
+    job_id: str
+    type: str | None
+    workflow_id: str | None
+    cost: float | int | None
+    created_at: datetime | None
+    prompt: str | None
+    negative_prompt: str | None
+    results: list[JobResult]
+    last_event: JobEvent | None
+    scan: ScanResult
+    prompt_classification: PromptClassification | None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_api(cls, data: Any) -> Job:
+        """Parse a bare JobStatus, or the ``{token, jobs: [...]}`` envelope (first job)."""
+        data = _obj(data, "job")
+        if "jobId" not in data and isinstance(data.get("jobs"), list):
+            if not data["jobs"]:
+                raise ValueError("job envelope holds no jobs")
+            data = _obj(data["jobs"][0], "job")
+        definition = _dict(get(data, "job"))
+        params = _dict(get(definition, "params"))
+        properties = _dict(get(data, "properties"))
+        job_properties = _dict(get(definition, "properties"))
+        result = get(data, "result")
+        result_items = result if isinstance(result, list) else [result] if result else []
+        event_value = get(data, "lastEvent")
+        last_event = JobEvent.from_api(event_value) if isinstance(event_value, dict) else None
+        classification = get(definition, "promptClassificationResult")
+        if classification is None:
+            classification = get(data, "promptClassificationResult")
+        return cls(
+            job_id=_str(get(data, "jobId", "id")) or "",
+            type=_str(get(definition, "type")) or _str(get(data, "jobType")),
+            workflow_id=_str(get(properties, "workflowId"))
+            or _str(get(job_properties, "workflowId")),
+            cost=_number(get(data, "cost")),
+            created_at=parse_timestamp(get(definition, "createdAt")),
+            prompt=_str(get(params, "prompt")),
+            negative_prompt=_str(get(params, "negativePrompt")),
+            results=[JobResult.from_api(r) for r in result_items if isinstance(r, dict)],
+            last_event=last_event,
+            scan=ScanResult.from_context(last_event.context if last_event else {}),
+            prompt_classification=PromptClassification.from_api(classification)
+            if isinstance(classification, dict)
+            else None,
+            raw=data,
+        )
