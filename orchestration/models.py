@@ -22,6 +22,8 @@ from django.db import models, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
+from orchestration import scan as scanlib
+
 # Orchestration's NsfwLevel, ranked so lists can sort by it ("na" and unknown rank 0).
 NSFW_RANK = {"pg": 1, "pg13": 2, "r": 3, "x": 4, "xxx": 5}
 MATURE_RANK = NSFW_RANK["r"]
@@ -191,6 +193,7 @@ class JobQuerySet(models.QuerySet):
         """Jobs whose scan crossed a line: CSAM score at threshold, blocked, or a prompt flag."""
         return self.filter(
             Q(scan__csam_score_max__gte=settings.MODERATION_CSAM_THRESHOLD)
+            | Q(scan__csam_score_unparsed=True)
             | Q(scan__is_blocked=True)
             | Q(scan__prompt_flagged=True)
         )
@@ -346,6 +349,9 @@ class ScanResult(models.Model):
     job = models.OneToOneField(Job, on_delete=models.CASCADE, primary_key=True, related_name="scan")
     csam_scores = models.JSONField(default=list, blank=True, help_text="hive_csam_score per blob")
     csam_score_max = models.FloatField(null=True, blank=True)
+    csam_score_unparsed = models.BooleanField(
+        default=False, help_text="A CSAM score was present but unreadable: treated as flagged"
+    )
     vlm_summary = models.TextField(default="", blank=True)
     blocked_reason = models.CharField(max_length=200, default="", blank=True)
     is_blocked = models.BooleanField(default=False)
@@ -376,17 +382,46 @@ class ScanResult(models.Model):
     def __str__(self) -> str:
         return f"Scan of {self.job_id}"
 
+    # The attributes orchestration.scan reads, so its rule is the only CSAM rule.
+    @property
+    def csam_scores_list(self) -> list[float]:
+        return [float(s) for s in self.csam_scores or []]
+
+    @property
+    def max_csam_score(self) -> float | None:
+        return self.csam_score_max
+
     @property
     def csam_flagged(self) -> bool:
-        return (
-            self.csam_score_max is not None
-            and self.csam_score_max >= settings.MODERATION_CSAM_THRESHOLD
-        )
+        return scanlib.is_csam_flagged(_ScanView(self))
 
     @property
     def prompt_flags(self) -> list[str]:
         names = ("sexual", "young", "cr", "scan")
         return [n for n in names if getattr(self, f"prompt_{n}")]
+
+
+@dataclass(frozen=True)
+class _ScanView:
+    """Adapts a stored ScanResult to the attributes ``orchestration.scan`` reads."""
+
+    scan: ScanResult
+
+    @property
+    def csam_scores(self) -> list[float]:
+        return self.scan.csam_scores_list
+
+    @property
+    def csam_score_unparsed(self) -> bool:
+        return self.scan.csam_score_unparsed
+
+    @property
+    def max_csam_score(self) -> float | None:
+        return self.scan.csam_score_max
+
+    @property
+    def blocked_reason(self) -> str | None:
+        return self.scan.blocked_reason or None
 
 
 @dataclass(frozen=True)
@@ -468,19 +503,19 @@ class Blob(Mirrored):
             scan = self.job.scan_or_none
         if decision is None and self.job_id is not None:
             decision = self.job.review_status
-        if (scan and scan.csam_flagged) or (
-            self.csam_score is not None and self.csam_score >= threshold
-        ):
-            return MediaPolicy(True, False, "Withheld: CSAM scan score at or above the threshold")
-        if self.blocked_reason or (scan and scan.is_blocked):
-            reason = self.blocked_reason or (scan.blocked_reason if scan else "") or "blocked"
-            return MediaPolicy(True, False, f"Withheld: blocked upstream ({reason})")
+        if self.csam_score is not None and self.csam_score >= threshold:
+            return MediaPolicy(True, False, "Withheld: possible CSAM (this image's scan score)")
+        refuse, why = scanlib.blob_must_not_be_fetched(
+            _BlobView(self), _ScanView(scan) if scan else None
+        )
+        if refuse:
+            return MediaPolicy(True, False, f"Withheld: {why}")
+        if scan and scan.is_blocked:
+            return MediaPolicy(True, False, "Withheld: blocked by the job's scan")
         if decision == ReviewStatus.CONFIRMED_VIOLATION:
             return MediaPolicy(True, False, "Withheld: confirmed violation")
-        if not self.available:
-            return MediaPolicy(True, False, "Unavailable upstream (hidden, expired or removed)")
         if not (is_http_url(self.url) or is_local_static_url(self.url)):
-            return MediaPolicy(True, False, "No http(s) media URL")
+            return MediaPolicy(True, False, "Withheld: no http(s) media URL")
         level = max(nsfw_rank(self.nsfw_level), scan.nsfw_rank if scan else 0)
         if level >= MATURE_RANK:
             return MediaPolicy(False, True, "Mature content: click to reveal (logged)")
@@ -491,6 +526,19 @@ class Blob(Mirrored):
     @property
     def is_video(self) -> bool:
         return self.kind == self.Kind.VIDEO
+
+
+@dataclass(frozen=True)
+class _BlobView:
+    blob: Blob
+
+    @property
+    def available(self) -> bool:
+        return self.blob.available
+
+    @property
+    def blocked_reason(self) -> str | None:
+        return self.blob.blocked_reason or None
 
 
 def blobs_for_asset(asset) -> models.QuerySet[Blob]:
