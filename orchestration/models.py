@@ -372,10 +372,7 @@ class ScanResult(models.Model):
     class Meta:
         indexes = [
             models.Index(
-                F("csam_score_max").desc(nulls_last=True),
-                F("is_blocked").desc(),
-                F("nsfw_rank").desc(),
-                name="scan_risk_idx",
+                fields=["-csam_score_max", "-is_blocked", "-nsfw_rank"], name="scan_risk_idx"
             ),
         ]
 
