@@ -41,3 +41,19 @@ def table_counts() -> dict[str, int]:
         if model._meta.app_label in {"tracking", "orchestration"}:
             counts[model._meta.db_table] = model._base_manager.count()
     return counts
+
+
+@pytest.fixture
+def fake_orchestration(settings):
+    """A running fake Orchestration API with the §4.1 fixtures; settings point at it.
+
+    Yields the ``FakeOrchestration`` controller: its ``requests`` log and knobs
+    (``fail``, ``slow``, envelopes, casing, redirects) are described in
+    tests/fakes/orchestration.py.
+    """
+    from tests.fakes.orchestration import FakeOrchestration
+
+    with FakeOrchestration.running() as fake:
+        settings.CIVITAI_API_URL = fake.url
+        settings.CIVITAI_API_TOKEN = fake.token
+        yield fake
