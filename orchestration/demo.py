@@ -164,7 +164,9 @@ def demo_payloads(now: dt.datetime | None = None) -> tuple[list[dict], list[dict
             "status": status,
             "cost": 4,
             "startedAt": _iso(when + dt.timedelta(seconds=1)),
-            "completedAt": _iso(when + dt.timedelta(seconds=13)) if status != "processing" else None,
+            "completedAt": _iso(when + dt.timedelta(seconds=13))
+            if status != "processing"
+            else None,
         }
 
     workflows = [

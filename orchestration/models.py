@@ -507,6 +507,11 @@ class Blob(Mirrored):
         )
         if refuse:
             return MediaPolicy(True, False, f"Withheld: {why}")
+        if self.job_id is not None and scan is None:
+            # Fail closed: an unscanned job may still turn out CSAM-flagged.
+            return MediaPolicy(
+                True, False, "Withheld until scanned: refresh the job to fetch its scan"
+            )
         if scan and scan.is_blocked:
             return MediaPolicy(True, False, "Withheld: blocked by the job's scan")
         if decision == ReviewStatus.CONFIRMED_VIOLATION:

@@ -84,7 +84,7 @@ def get_client():
     """The Orchestration API client configured from settings."""
     from orchestration.client import OrchestrationClient
 
-    return OrchestrationClient.from_settings()
+    return OrchestrationClient()
 
 
 # --- upserts ---------------------------------------------------------------------------
@@ -260,8 +260,10 @@ def store_workflows(
         ["civitai_id"],
         ["workflow", "step", "status", "cost", "started_at", "completed_at", "raw", "synced_at"],
     )
-    # Jobs known only from a blob's jobId: link them, never blank what a v1 fetch stored.
-    _upsert(Job, list(blob_only_jobs.values()), ["civitai_id"], ["workflow", "step"])
+    # Jobs known only from a blob's jobId: insert if new, never overwrite a job that a
+    # step listing or a v1 fetch already described (a blob may name another step's job).
+    if blob_only_jobs:
+        Job.objects.bulk_create(list(blob_only_jobs.values()), ignore_conflicts=True)
     stats.jobs = len(full_jobs) + len(blob_only_jobs)
     job_pk = dict(
         Job.objects.filter(civitai_id__in=[*full_jobs.keys(), *blob_only_jobs.keys()]).values_list(
@@ -446,8 +448,15 @@ def sync_workflows(
             take = min(take, max_workflows - stats.workflows)
             if take <= 0:
                 break
-        page = client.query_workflows(
-            cursor=cursor, take=take, tags=list(tags), from_date=from_date, to_date=to_date
+        # Mature blobs keep their URLs in the mirror (hideMatureContent=false): the pages
+        # blur them until a reviewer's logged reveal, and withhold flagged ones entirely.
+        page = client.list_workflows(
+            cursor=cursor,
+            take=take,
+            tags=list(tags),
+            from_date=from_date,
+            to_date=to_date,
+            hide_mature_content=False,
         )
         items = page.items[:take]
         with transaction.atomic():
@@ -479,7 +488,7 @@ def sync_workflow(workflow_id: str, *, client=None, scans: bool = True) -> Workf
     Raises ``civitrack.http.NotFound`` when the API does not know it.
     """
     client = client or get_client()
-    workflow = client.get_workflow(workflow_id)
+    workflow = client.get_workflow(workflow_id, hide_mature_content=False)
     if workflow.id and workflow.id != workflow_id:
         from civitrack.http import ResponseMismatch
 

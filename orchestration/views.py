@@ -178,14 +178,37 @@ def blob_media(request, blob_id: str):
     if is_local_static_url(blob.url):
         return redirect(blob.url)
     if blob.url_expires_at and blob.url_expires_at <= timezone.now():
-        return HttpResponse(
-            "The signed media URL has expired; use “Refresh from API” on the workflow page",
-            status=410,
-            content_type="text/plain",
-        )
+        return _fresh_media_redirect(blob)
     if not is_http_url(blob.url):  # media_policy already refuses this; belt and braces
         return HttpResponse("No http(s) media URL", status=403, content_type="text/plain")
     return redirect(blob.url)
+
+
+def _fresh_media_redirect(blob: Blob):
+    """The stored signed URL expired: ask the API where the blob lives now (no bytes read).
+
+    A redirect to the API's "blocked" placeholder marks the blob blocked instead.
+    """
+    try:
+        location = sync.get_client().resolve_blob(
+            blob.civitai_id,
+            nsfw=True,
+            workflow_id=blob.workflow.civitai_id if blob.workflow_id else None,
+        )
+    except NotFound:
+        return HttpResponse("The blob is gone upstream", status=410, content_type="text/plain")
+    except (UpstreamError, ImproperlyConfigured) as exc:
+        return HttpResponse(
+            f"The signed URL expired and the API could not renew it: {exc}",
+            status=502,
+            content_type="text/plain",
+        )
+    if location.blocked:
+        Blob.objects.filter(pk=blob.pk).update(blocked_reason="blocked upstream")
+        return HttpResponse("Blocked upstream", status=403, content_type="text/plain")
+    if not is_http_url(location.url):
+        return HttpResponse("No http(s) media URL", status=403, content_type="text/plain")
+    return redirect(location.url)
 
 
 @require_POST
