@@ -469,6 +469,10 @@ class Blob(Mirrored):
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
     csam_score = models.FloatField(null=True, blank=True, help_text="From the job's scan")
+    # What the v1 job's ``result`` says about this blob (set by a scan fetch only, so a
+    # workflow re-sync cannot undo it): it may know better that a blob is gone or blocked.
+    result_available = models.BooleanField(null=True, blank=True)
+    result_blocked_reason = models.CharField(max_length=200, default="", blank=True)
     sha256 = models.CharField(  # noqa: DJ001 - NULL means unknown; "" would collide in lookups
         max_length=64, null=True, blank=True, db_index=True, help_text="Content hash, when known"
     )
@@ -536,11 +540,11 @@ class _BlobView:
 
     @property
     def available(self) -> bool:
-        return self.blob.available
+        return self.blob.available and self.blob.result_available is not False
 
     @property
     def blocked_reason(self) -> str | None:
-        return self.blob.blocked_reason or None
+        return self.blob.blocked_reason or self.blob.result_blocked_reason or None
 
 
 def blobs_for_asset(asset) -> models.QuerySet[Blob]:

@@ -27,7 +27,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
 from civitrack.http import NotFound, UpstreamError
@@ -254,16 +254,19 @@ def store_workflows(
                     blob_job[b.id] = b.job_id
     for key in full_jobs:
         blob_only_jobs.pop(key, None)
+    # A job belongs to the workflow and step it was first seen in: upstream data that
+    # names one job under two workflows must not make re-syncs flip it back and forth.
     _upsert(
         Job,
         list(full_jobs.values()),
         ["civitai_id"],
-        ["workflow", "step", "status", "cost", "started_at", "completed_at", "raw", "synced_at"],
+        ["status", "cost", "started_at", "completed_at", "raw", "synced_at"],
     )
     # Jobs known only from a blob's jobId: insert if new, never overwrite a job that a
-    # step listing or a v1 fetch already described (a blob may name another step's job).
+    # step listing or a v1 fetch already described.
     if blob_only_jobs:
         Job.objects.bulk_create(list(blob_only_jobs.values()), ignore_conflicts=True)
+    _link_unplaced_jobs({**blob_only_jobs, **full_jobs})
     stats.jobs = len(full_jobs) + len(blob_only_jobs)
     job_pk = dict(
         Job.objects.filter(civitai_id__in=[*full_jobs.keys(), *blob_only_jobs.keys()]).values_list(
@@ -296,6 +299,21 @@ def store_workflows(
     )
     stats.blobs = len(blobs)
     return stats
+
+
+def _link_unplaced_jobs(jobs: dict[str, Job]) -> None:
+    """Give jobs stored without a workflow or step (e.g. by a v1 lookup) their place; one query."""
+    if not jobs:
+        return
+    placed = {k: j for k, j in jobs.items() if j.step_id}
+    if not placed:
+        return
+    Job.objects.filter(civitai_id__in=list(placed), step__isnull=True).update(
+        workflow_id=Case(
+            *[When(civitai_id=k, then=Value(j.workflow_id)) for k, j in placed.items()]
+        ),
+        step_id=Case(*[When(civitai_id=k, then=Value(j.step_id)) for k, j in placed.items()]),
+    )
 
 
 def _scan_fields(job: api.Job) -> dict[str, Any]:
@@ -380,17 +398,18 @@ def store_job(job: api.Job, *, now: dt.datetime | None = None) -> Job:
                     url_expires_at=result.url_expires_at,
                     blocked_reason=(result.blocked_reason or "")[:200],
                     csam_score=score,
+                    result_available=result.available,
+                    result_blocked_reason=(result.blocked_reason or "")[:200],
                     raw=result.raw,
                     synced_at=now,
                 )
                 continue
-            update: dict[str, Any] = {"job": row, "csam_score": score}
-            # v1 may know better that a result is gone or blocked; never the reverse.
-            if not result.available:
-                update["available"] = False
-            if result.blocked_reason and not blob.blocked_reason:
-                update["blocked_reason"] = result.blocked_reason[:200]
-            Blob.objects.filter(pk=blob.pk).update(**update)
+            Blob.objects.filter(pk=blob.pk).update(
+                job=row,
+                csam_score=score,
+                result_available=result.available,
+                result_blocked_reason=(result.blocked_reason or "")[:200],
+            )
     row.refresh_from_db()
     return row
 

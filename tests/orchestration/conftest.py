@@ -28,3 +28,46 @@ def reviewer2(django_user_model):
 @pytest.fixture
 def demo(db):
     load_demo()
+
+
+@pytest.fixture
+def mirrored(db, fake_orchestration):
+    """The fake's §4.1 fixtures mirrored through a real sync; yields the fake."""
+    from orchestration.sync import sync_workflows
+
+    sync_workflows()
+    return fake_orchestration
+
+
+def make_scanned_job(
+    n: int,
+    *,
+    csam: float | None = 0.001,
+    nsfw: str = "pg",
+    blocked: str = "",
+    workflow=None,
+    url: str = "https://blobs.example.test/img.png",
+):
+    """A workflow-less job with a scan result and one available image blob (for lists)."""
+    from orchestration.models import Blob, Job, ScanResult, nsfw_rank
+
+    job = Job.objects.create(civitai_id=f"00000000-0000-4000-8000-{n:012d}", workflow=workflow)
+    ScanResult.objects.create(
+        job=job,
+        csam_scores=[] if csam is None else [csam],
+        csam_score_max=csam,
+        blocked_reason=blocked,
+        is_blocked=bool(blocked),
+        nsfw_level=nsfw,
+        nsfw_rank=nsfw_rank(nsfw),
+    )
+    Blob.objects.create(
+        civitai_id=f"{n:032X}.png",
+        workflow=workflow,
+        job=job,
+        kind="image",
+        available=True,
+        url=url,
+        nsfw_level=nsfw,
+    )
+    return job
