@@ -55,9 +55,7 @@ def test_the_claim_button_reports_a_taken_job(client, reviewer, reviewer2):
     job.claim(reviewer2)
     client.force_login(reviewer)
 
-    response = client.post(
-        reverse("orchestration:job_claim", args=[job.civitai_id]), follow=True
-    )
+    response = client.post(reverse("orchestration:job_claim", args=[job.civitai_id]), follow=True)
 
     assert "claimed by ravi" in response.content.decode()
     assert Job.objects.get().claimed_by == reviewer2

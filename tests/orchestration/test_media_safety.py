@@ -54,7 +54,10 @@ def test_it_withholds_blocked_and_unavailable_media(client, reviewer, mirrored):
 
     html = pages(client)
 
-    for blob_id, why in ((data.BLOB_BLOCKED, "blocked (policy)"), (data.BLOB_MATURE, "not available")):
+    for blob_id, why in (
+        (data.BLOB_BLOCKED, "blocked (policy)"),
+        (data.BLOB_MATURE, "not available"),
+    ):
         assert reverse("orchestration:blob_media", args=[blob_id]) not in html
         assert why in html
         assert client.get(reverse("orchestration:blob_media", args=[blob_id])).status_code == 403
@@ -101,7 +104,9 @@ def test_it_only_ever_serves_http_urls(client, reviewer, url):
     page = client.get(reverse("orchestration:job_detail", args=[job.civitai_id])).content.decode()
     if url:
         assert url not in page
-    assert client.get(reverse("orchestration:blob_media", args=[blob.civitai_id])).status_code == 403
+    assert (
+        client.get(reverse("orchestration:blob_media", args=[blob.civitai_id])).status_code == 403
+    )
 
 
 def test_it_withholds_media_of_a_confirmed_violation(client, reviewer):
@@ -111,7 +116,9 @@ def test_it_withholds_media_of_a_confirmed_violation(client, reviewer):
     client.force_login(reviewer)
 
     assert blob.media_policy().reason == "Withheld: confirmed violation"
-    assert client.get(reverse("orchestration:blob_media", args=[blob.civitai_id])).status_code == 403
+    assert (
+        client.get(reverse("orchestration:blob_media", args=[blob.civitai_id])).status_code == 403
+    )
 
 
 def test_it_redirects_clean_media_to_its_http_url(client, staff, mirrored):

@@ -1,4 +1,4 @@
-"""Who may open what: every orchestration URL × anonymous, non-staff, staff, reviewer, superuser.
+"""Who may open what: every orchestration URL for anonymous, non-staff, staff, reviewer, superuser.
 
 Anonymous visitors are sent to the login page; signed-in users without the right
 (non-staff anywhere, staff without ``orchestration.review_job`` on review actions) get 403.

@@ -34,7 +34,9 @@ def test_mature_media_is_blurred_without_a_url_until_revealed(client, reviewer, 
     assert (log.user, log.blob.civitai_id) == (reviewer, DUSK)
     assert media in job_page(client)
     redirect = client.get(media)
-    assert redirect.status_code == 302 and redirect["Location"].endswith("/demo/orchestration/dusk.png")
+    assert redirect.status_code == 302 and redirect["Location"].endswith(
+        "/demo/orchestration/dusk.png"
+    )
 
 
 def test_the_page_script_gets_json_and_each_reveal_is_logged(client, reviewer, reviewer2, demo):
@@ -92,6 +94,4 @@ def test_the_reveal_redirect_stays_on_this_site(client, reviewer, demo):
         reverse("orchestration:blob_reveal", args=[DUSK]), {"next": "https://evil.test/"}
     )
 
-    assert response["Location"] == reverse(
-        "orchestration:job_detail", args=[demo_data.JOB_MATURE]
-    )
+    assert response["Location"] == reverse("orchestration:job_detail", args=[demo_data.JOB_MATURE])
