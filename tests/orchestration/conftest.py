@@ -1,28 +1,39 @@
 """Fixtures for the orchestration pages: a reviewer persona and the demo mirror."""
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 
 from orchestration.demo import load_demo
+
+
+def reviewers_group() -> Group:
+    """The "reviewers" group of the data migration.
+
+    Transactional tests flush every table afterwards (the permission comes back through
+    post_migrate, a data migration's rows do not), so recreate it when it is gone.
+    """
+    group, _ = Group.objects.get_or_create(name="reviewers")
+    group.permissions.add(Permission.objects.get(codename="review_job"))
+    return group
+
+
+def make_reviewer(django_user_model, name: str):
+    user = django_user_model.objects.create_user(name, f"{name}@example.com", f"pw-{name}-1")
+    user.is_staff = True
+    user.save()
+    user.groups.add(reviewers_group())
+    return user
 
 
 @pytest.fixture
 def reviewer(django_user_model):
     """Staff in the "reviewers" group (created by a data migration)."""
-    user = django_user_model.objects.create_user("rita", "rita@example.com", "pw-rita-1")
-    user.is_staff = True
-    user.save()
-    user.groups.add(Group.objects.get(name="reviewers"))
-    return user
+    return make_reviewer(django_user_model, "rita")
 
 
 @pytest.fixture
 def reviewer2(django_user_model):
-    user = django_user_model.objects.create_user("ravi", "ravi@example.com", "pw-ravi-1")
-    user.is_staff = True
-    user.save()
-    user.groups.add(Group.objects.get(name="reviewers"))
-    return user
+    return make_reviewer(django_user_model, "ravi")
 
 
 @pytest.fixture

@@ -78,3 +78,10 @@ def test_it_refuses_gets_on_actions(client, reviewer, demo):
     url = reverse("orchestration:blob_reveal", args=[DUSK])
     assert client.get(url).status_code == 405
     assert Blob.objects.get(civitai_id=DUSK).reveals.count() == 0
+
+
+def test_the_migration_creates_the_reviewers_group_with_the_permission():
+    from django.contrib.auth.models import Group
+
+    group = Group.objects.get(name="reviewers")
+    assert [p.codename for p in group.permissions.all()] == ["review_job"]
