@@ -185,6 +185,8 @@ def workflow_mature() -> dict[str, Any]:
     data["id"] = WF_MATURE
     data["nsfwLevel"] = "x"
     data["createdAt"] = "2026-09-12T09:00:00.001Z"
+    data["startedAt"] = "2026-09-12T09:00:01.000Z"
+    data["completedAt"] = "2026-09-12T09:00:20.000Z"
     data["steps"][0]["output"]["images"] = [
         {
             "type": "image",

@@ -230,3 +230,17 @@ def test_it_hides_mature_blobs_on_lists_by_default(client):
     assert page.items[0].blobs[0].available is False
     shown = client.list_workflows(tags=["civitrack"], take=1, hide_mature_content=False)
     assert shown.items[0].blobs[0].available is False  # the fixture itself is unavailable
+
+
+def test_it_pages_through_a_large_dataset(client, fake_orchestration):
+    import time
+
+    started = time.perf_counter()
+    generated = data.generate_workflows(10_000)
+    assert time.perf_counter() - started < 5
+    assert len({w["id"] for w in generated}) == 10_000
+    fake_orchestration.workflows.clear()
+    fake_orchestration.add_workflows(generated[:3000])
+    seen = [w.id for w in client.iter_workflows(take=500, exclude_failed=True)]
+    assert len(seen) == 2700 == len(set(seen))
+    assert len(fake_orchestration.requests_to("workflows")) == 6

@@ -1,0 +1,209 @@
+"""``python manage.py orchestration <command>``: the Civitai Orchestration CLI (contract §5).
+
+Thin adapter: parse argv, build the client, call ``orchestration.cli.OrchestrationCLI``,
+map errors to exit statuses - 0 success, 1 API or network failure (after the session's
+retries), 2 bad usage or missing configuration. The seed's spellings (``--take=5``,
+``--excludeFailed``, ``--tag=a --tag=b``) are accepted as aliases.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from civitrack.http import UpstreamError
+from orchestration.cli import DATE_HELP, DEFAULT_DOWNLOAD_DIR, OrchestrationCLI, UsageError
+from orchestration.client import MissingToken, OrchestrationClient
+
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+class UsageParser(CommandParser):
+    """Django's parser, but usage errors exit with status 2 under ``call_command`` too.
+
+    From the command line argparse already exits 2; programmatic calls get a
+    ``CommandError`` whose ``returncode`` is 2 instead of Django's default 1.
+    """
+
+    def error(self, message):
+        if self.called_from_command_line:
+            super().error(message)
+        raise CommandError(f"Error: {message}", returncode=EXIT_USAGE)
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+    return value
+
+
+def add_filters(parser: argparse.ArgumentParser, *, take_default: int) -> None:
+    parser.add_argument(
+        "--take",
+        type=positive_int,
+        default=take_default,
+        help=f"page size (default {take_default})",
+    )
+    parser.add_argument(
+        "--tag",
+        dest="tags",
+        action="append",
+        default=[],
+        metavar="T",
+        help="filter by tag; repeat for several (all must match)",
+    )
+    parser.add_argument("--query", help="search workflow metadata")
+    parser.add_argument(
+        "--exclude-failed",
+        "--excludeFailed",
+        dest="exclude_failed",
+        action="store_true",
+        help="leave out failed, expired and canceled workflows",
+    )
+    parser.add_argument("--oldest", action="store_true", help="oldest first")
+    parser.add_argument("--cursor", help="the `next` cursor printed by the previous page")
+    parser.add_argument("--json", dest="as_json", action="store_true", help="print JSON")
+
+
+class Command(BaseCommand):
+    help = (
+        "Query Civitai Orchestration workflows, steps, jobs and blobs "
+        "(CIVITAI_API_URL, CIVITAI_API_TOKEN). Exit status: 0 ok, 1 API/network failure, "
+        "2 bad usage."
+    )
+    requires_system_checks: list = []
+
+    def add_arguments(self, parser):
+        # Usage errors must carry exit status 2 under call_command as well; the class swap
+        # only changes ``error`` and happens before any subparser is made from it.
+        parser.__class__ = UsageParser
+        sub = parser.add_subparsers(dest="command", required=True, metavar="command")
+
+        sub.add_parser("test", help="check the API URL and token")
+
+        user = sub.add_parser("user", help="a user's workflows (manager token)")
+        user.add_argument("user_id", metavar="userId")
+        add_filters(user, take_default=10)
+
+        workflows = sub.add_parser("workflows", help="list and search workflows")
+        add_filters(workflows, take_default=20)
+        workflows.add_argument("--from", dest="from_text", metavar="D", help=DATE_HELP)
+        workflows.add_argument(
+            "--to", dest="to_text", metavar="D", help=DATE_HELP + "; a date alone = end of day"
+        )
+
+        workflow = sub.add_parser("workflow", help="one workflow")
+        workflow.add_argument("workflow_id", metavar="workflowId")
+        workflow.add_argument("--wait", action="store_true", help="poll until it finishes")
+        workflow.add_argument(
+            "--timeout", type=positive_float, default=300.0, help="--wait limit in seconds (300)"
+        )
+        workflow.add_argument("--json", "--raw", dest="as_json", action="store_true")
+
+        job = sub.add_parser("job", help="a v1 job with its scan results")
+        job.add_argument("job_id", metavar="jobId")
+        job.add_argument("--raw", "--json", dest="as_json", action="store_true")
+
+        step = sub.add_parser("step", help="one step of a workflow")
+        step.add_argument("workflow_id", metavar="workflowId")
+        step.add_argument("step_name", metavar="stepName")
+        step.add_argument("--json", "--raw", dest="as_json", action="store_true")
+
+        results = sub.add_parser("results", help="a workflow's result blobs; --download saves them")
+        results.add_argument("workflow_id", metavar="workflowId")
+        results.add_argument("--download", action="store_true")
+        results.add_argument(
+            "--dir", dest="directory", metavar="PATH", help=f"default ./{DEFAULT_DOWNLOAD_DIR}"
+        )
+        results.add_argument("--nsfw", action="store_true", help="ask for mature content")
+        results.add_argument("--json", dest="as_json", action="store_true")
+
+        blob = sub.add_parser("blob", help="resolve or download one blob")
+        blob.add_argument("blob_id", metavar="blobId")
+        blob.add_argument("--download", action="store_true")
+        blob.add_argument("--nsfw", action="store_true", help="ask for mature content")
+        blob.add_argument(
+            "--dir", dest="directory", metavar="PATH", help=f"default ./{DEFAULT_DOWNLOAD_DIR}"
+        )
+        blob.add_argument("--job", dest="job_id", metavar="JOB", help="check this job's scan first")
+        blob.add_argument("--json", dest="as_json", action="store_true")
+
+    def handle(self, *args, **options):
+        command = options["command"]
+        client = OrchestrationClient()
+        cli = OrchestrationCLI(
+            client,
+            self.stdout.write,
+            progress=getattr(self.stderr, "_out", None),
+        )
+        try:
+            result = self.dispatch(cli, command, options)
+        except UsageError as exc:
+            raise CommandError(str(exc), returncode=EXIT_USAGE) from None
+        except MissingToken as exc:
+            raise CommandError(str(exc), returncode=EXIT_USAGE) from None
+        except UpstreamError as exc:  # already redacted at construction
+            raise CommandError(str(exc), returncode=EXIT_FAILURE) from None
+        if result.exit_code:
+            raise CommandError("Some downloads failed (see above).", returncode=result.exit_code)
+
+    def dispatch(self, cli: OrchestrationCLI, command: str, o: dict):
+        if command == "test":
+            return cli.test()
+        filters = {}
+        if command in {"user", "workflows"}:
+            filters = {
+                "tags": o["tags"],
+                "query": o["query"],
+                "exclude_failed": o["exclude_failed"],
+                "oldest": o["oldest"],
+                "take": o["take"],
+                "cursor": o["cursor"],
+                "as_json": o["as_json"],
+            }
+        if command == "user":
+            return cli.user(o["user_id"], **filters)
+        if command == "workflows":
+            return cli.workflows(from_text=o["from_text"], to_text=o["to_text"], **filters)
+        if command == "workflow":
+            return cli.workflow(
+                o["workflow_id"], wait=o["wait"], timeout=o["timeout"], as_json=o["as_json"]
+            )
+        if command == "job":
+            return cli.job(o["job_id"], as_json=o["as_json"])
+        if command == "step":
+            return cli.step(o["workflow_id"], o["step_name"], as_json=o["as_json"])
+        if command == "results":
+            return cli.results(
+                o["workflow_id"],
+                download=o["download"],
+                directory=o["directory"],
+                nsfw=o["nsfw"],
+                as_json=o["as_json"],
+            )
+        if command == "blob":
+            return cli.blob(
+                o["blob_id"],
+                download=o["download"],
+                nsfw=o["nsfw"],
+                directory=o["directory"],
+                job_id=o["job_id"],
+                as_json=o["as_json"],
+            )
+        raise UsageError(f"unknown command {command!r}")
