@@ -6,7 +6,8 @@ exactly what a synced mirror looks like: one clean workflow, one mature workflow
 whose image needs a logged reveal, one CSAM-flagged/blocked job whose media is
 withheld, and a running video workflow not scanned yet. The three scanned jobs form
 an open review queue. Media points at small PNGs shipped under
-``static/demo/orchestration/``. Running it twice changes nothing but ``synced_at``.
+``static/demo/orchestration/``. Timestamps are relative to now; running it again
+updates the same rows (no duplicates).
 """
 
 from __future__ import annotations

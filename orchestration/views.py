@@ -86,7 +86,7 @@ def _get_workflow(civitai_id: str) -> Workflow:
     return get_object_or_404(Workflow, civitai_id=civitai_id)
 
 
-def _get_job(civitai_id: str, *, for_update: bool = False) -> Job:
+def _get_job(civitai_id: str) -> Job:
     qs = Job.objects.select_related("workflow", "step", "scan", "claimed_by")
     return get_object_or_404(qs, civitai_id=civitai_id)
 
