@@ -120,7 +120,9 @@ def store_workflows(
     """
     now = now or timezone.now()
     stats = SyncStats()
-    workflows = [w for w in workflows if w.id]
+    # One INSERT ... ON CONFLICT may not touch a row twice (PostgreSQL refuses), so a
+    # page that repeats a workflow keeps its last copy.
+    workflows = list({w.id: w for w in workflows if w.id}.values())
     if not workflows:
         return stats
     _upsert(
@@ -164,28 +166,26 @@ def store_workflows(
         )
     )
 
-    steps: list[Step] = []
+    steps: dict[tuple[int, str], Step] = {}
     for w in workflows:
         for position, s in enumerate(w.steps):
-            steps.append(
-                Step(
-                    workflow_id=wf_pk[w.id],
-                    name=s.name or str(position),
-                    position=position,
-                    step_type=s.step_type,
-                    status=s.status or "",
-                    priority=str(s.raw.get("priority") or ""),
-                    prompt=s.prompt or "",
-                    negative_prompt=s.negative_prompt or "",
-                    started_at=s.started_at,
-                    completed_at=s.completed_at,
-                    raw=s.raw,
-                    synced_at=now,
-                )
+            steps[(wf_pk[w.id], s.name or str(position))] = Step(
+                workflow_id=wf_pk[w.id],
+                name=s.name or str(position),
+                position=position,
+                step_type=s.step_type,
+                status=s.status or "",
+                priority=str(s.raw.get("priority") or ""),
+                prompt=s.prompt or "",
+                negative_prompt=s.negative_prompt or "",
+                started_at=s.started_at,
+                completed_at=s.completed_at,
+                raw=s.raw,
+                synced_at=now,
             )
     _upsert(
         Step,
-        steps,
+        list(steps.values()),
         ["workflow", "name"],
         [
             "position",

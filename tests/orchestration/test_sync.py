@@ -240,3 +240,19 @@ def test_the_command_exits_non_zero_on_api_failure(fake_orchestration):
 
     with pytest.raises(CommandError, match="401"):
         call_command("sync_workflows")
+
+
+def test_it_stores_a_page_that_repeats_a_workflow_or_step_name():
+    from orchestration import types as api
+    from orchestration.sync import store_workflows
+
+    first = data.workflow_done()
+    again = data.workflow_done()
+    again["status"] = "failed"
+    again["steps"].append({**again["steps"][0], "status": "failed"})  # same step name "0"
+
+    store_workflows([api.Workflow.from_api(first), api.Workflow.from_api(again)])
+
+    wf = Workflow.objects.get()
+    assert wf.status == "failed"
+    assert wf.steps.get().status == "failed"
