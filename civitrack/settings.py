@@ -171,6 +171,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = max(API_MAX_BODY_BYTES, 2_621_440)
 
 # Moderation: jobs whose CSAM score reaches this value are never fetched or rendered.
 MODERATION_CSAM_THRESHOLD = env.float("MODERATION_CSAM_THRESHOLD", default=0.5)
+# A reviewer's claim on a job lapses after this many minutes; a reveal of blurred
+# media stays shown to that reviewer this long (each reveal is logged).
+MODERATION_CLAIM_MINUTES = _positive_int("MODERATION_CLAIM_MINUTES", 30)
+MODERATION_REVEAL_MINUTES = _positive_int("MODERATION_REVEAL_MINUTES", 15)
+# sync_workflows fetches at most this many v1 jobs (scan results) per run.
+ORCHESTRATION_SYNC_MAX_SCANS = _positive_int("ORCHESTRATION_SYNC_MAX_SCANS", 200)
 
 # Long work runs through Django's tasks API: in-process by default.
 TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}

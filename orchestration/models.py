@@ -1,0 +1,685 @@
+"""Local mirror of Civitai Orchestration workflows, and our own moderation decisions.
+
+What Civitai says (workflows, steps, jobs, blobs, a job's scan results) is mirrored
+keyed by Civitai's ids (opaque strings), with the raw JSON kept beside the parsed
+columns, so a re-sync updates rows in place and never duplicates them. What we
+decide (review decisions, claims, reveal logs) lives only here and is never erased:
+a decision is superseded by a newer one, not edited or deleted.
+
+The media safety rule (never fetch or render media of a CSAM-flagged, blocked or
+unavailable job; blur mature media until a logged reveal) is ``Blob.media_policy``;
+pages and the media endpoint only ask it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import Exists, F, OuterRef, Q
+from django.utils import timezone
+
+from orchestration import scan as scanlib
+
+# Orchestration's NsfwLevel, ranked so lists can sort by it ("na" and unknown rank 0).
+NSFW_RANK = {"pg": 1, "pg13": 2, "r": 3, "x": 4, "xxx": 5}
+MATURE_RANK = NSFW_RANK["r"]
+TERMINAL_STATUSES = frozenset({"succeeded", "failed", "expired", "canceled"})
+
+
+def nsfw_rank(level: str | None) -> int:
+    """Rank of an Orchestration NSFW level for sorting; unknown or ``na`` is 0."""
+    return NSFW_RANK.get((level or "").strip().lower(), 0)
+
+
+def is_http_url(url: str | None) -> bool:
+    """True for an absolute http(s) URL with a host: the only media URLs pages may carry."""
+    if not url:
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def is_local_static_url(url: str | None) -> bool:
+    """True for a same-origin path under STATIC_URL (demo media shipped with the app)."""
+    if not url or not url.startswith("/") or url.startswith("//"):
+        return False
+    static = "/" + settings.STATIC_URL.strip("/") + "/"
+    return url.startswith(static) and ".." not in url and "\\" not in url
+
+
+class Status(models.TextChoices):
+    """Orchestration's WorkflowStatus, shared by workflows, steps and jobs (stored lower-case)."""
+
+    UNASSIGNED = "unassigned", "Unassigned"
+    PREPARING = "preparing", "Preparing"
+    SCHEDULED = "scheduled", "Scheduled"
+    PROCESSING = "processing", "Processing"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    EXPIRED = "expired", "Expired"
+    CANCELED = "canceled", "Canceled"
+
+
+class NsfwLevel(models.TextChoices):
+    PG = "pg", "PG"
+    PG13 = "pg13", "PG-13"
+    R = "r", "R"
+    X = "x", "X"
+    XXX = "xxx", "XXX"
+    NA = "na", "N/A"
+
+
+class Mirrored(models.Model):
+    """Columns every mirrored record has: upstream JSON as received and when we stored it."""
+
+    raw = models.JSONField(default=dict, blank=True, help_text="The API's JSON, as received")
+    synced_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        abstract = True
+
+
+# --- workflows and steps ---------------------------------------------------------------
+
+
+class WorkflowQuerySet(models.QuerySet):
+    def with_flags(self) -> WorkflowQuerySet:
+        """Annotate ``has_flagged_job`` (see ``Job.objects.flagged``) with one subquery."""
+        return self.annotate(
+            has_flagged_job=Exists(Job.objects.flagged().filter(workflow=OuterRef("pk")))
+        )
+
+    def with_tag(self, tag: str) -> WorkflowQuerySet:
+        """Workflows carrying exactly this tag (tags are stored as ``|a|b|`` for this lookup)."""
+        return self.filter(tag_index__contains=f"|{tag}|")
+
+
+class Workflow(Mirrored):
+    """One Orchestration workflow (``GET /v2/consumer/workflows/{id}``)."""
+
+    civitai_id = models.CharField("workflow id", max_length=200, unique=True)
+    status = models.CharField(max_length=32, choices=Status.choices, db_index=True)
+    tags = models.JSONField(default=list, blank=True)
+    # "|tag1|tag2|": exact-tag filtering that works the same on SQLite and PostgreSQL.
+    tag_index = models.TextField(default="", blank=True, editable=False)
+    prompt = models.TextField(default="", blank=True, help_text="First prompt found in the steps")
+    nsfw_level = models.CharField(max_length=16, choices=NsfwLevel.choices, default="", blank=True)
+    cost_total = models.IntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(null=True, blank=True, help_text="createdAt from the API")
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = WorkflowQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="wf_created_idx"),
+            models.Index(fields=["status", "-created_at"], name="wf_status_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.civitai_id
+
+    @property
+    def duration(self) -> dt.timedelta | None:
+        if self.started_at and self.completed_at:
+            return self.completed_at - self.started_at
+        return None
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+class Step(Mirrored):
+    """One step of a workflow; steps have no id upstream, so (workflow, name) is the key."""
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="steps")
+    name = models.CharField(max_length=200)
+    position = models.PositiveIntegerField(default=0)
+    step_type = models.CharField("type", max_length=64, db_index=True, help_text="$type")
+    status = models.CharField(max_length=32, choices=Status.choices)
+    priority = models.CharField(max_length=16, default="", blank=True)
+    prompt = models.TextField(default="", blank=True)
+    negative_prompt = models.TextField(default="", blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["workflow", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["workflow", "name"], name="step_workflow_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workflow_id}/{self.name} ({self.step_type})"
+
+
+# --- jobs, scan results, blobs ---------------------------------------------------------
+
+
+class ReviewStatus(models.TextChoices):
+    """Where a job stands in review; mirrors its current (latest) decision."""
+
+    PENDING = "pending", "Needs review"
+    CLEARED = "cleared", "Cleared"
+    CONFIRMED_VIOLATION = "confirmed_violation", "Confirmed violation"
+    ESCALATED = "escalated", "Escalated"
+
+
+class MediaWithheld(Exception):
+    """The media of this blob must never be fetched or shown; the message says why."""
+
+
+class ClaimTaken(Exception):
+    """Another reviewer holds a live claim on this job."""
+
+    def __init__(self, job: Job, holder: str):
+        self.job = job
+        self.holder = holder
+        super().__init__(f"Job {job.civitai_id} is claimed by {holder}")
+
+
+class JobQuerySet(models.QuerySet):
+    def flagged(self) -> JobQuerySet:
+        """Jobs whose scan crossed a line: CSAM score at threshold, blocked, or a prompt flag."""
+        return self.filter(
+            Q(scan__csam_score_max__gte=settings.MODERATION_CSAM_THRESHOLD)
+            | Q(scan__csam_score_unparsed=True)
+            | Q(scan__is_blocked=True)
+            | Q(scan__prompt_flagged=True)
+        )
+
+    def needing_review(self) -> JobQuerySet:
+        """Jobs with a scan result and no final decision (never decided, or escalated)."""
+        return self.filter(
+            scan__isnull=False,
+            review_status__in=[ReviewStatus.PENDING, ReviewStatus.ESCALATED],
+        )
+
+    def riskiest_first(self) -> JobQuerySet:
+        """Highest CSAM score first, then blocked, then NSFW level, newest first within ties."""
+        return self.order_by(
+            F("scan__csam_score_max").desc(nulls_last=True),
+            F("scan__is_blocked").desc(),
+            F("scan__nsfw_rank").desc(),
+            F("created_at").desc(nulls_last=True),
+            "-id",
+        )
+
+    def for_list(self) -> JobQuerySet:
+        return self.select_related("scan", "workflow", "step", "claimed_by")
+
+
+class Job(Mirrored):
+    """A job of a step (``WorkflowStepJob`` / v1 ``JobStatus``), keyed by its GUID.
+
+    Claim and review columns are ours: ``claimed_by``/``claimed_at`` (one reviewer at
+    a time, see ``claim``) and ``review_status`` (the current decision's value, kept in
+    step by ``decide`` so the queue can filter without a subquery).
+    """
+
+    civitai_id = models.CharField("job id", max_length=200, unique=True)
+    workflow = models.ForeignKey(
+        Workflow, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    step = models.ForeignKey(
+        Step, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    status = models.CharField(max_length=32, choices=Status.choices, default="", blank=True)
+    job_type = models.CharField(max_length=100, default="", blank=True)
+    cost = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    review_status = models.CharField(
+        max_length=32, choices=ReviewStatus.choices, default=ReviewStatus.PENDING
+    )
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="claimed_jobs",
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = JobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("review_job", "Can review jobs: claim, decide, reveal media, export")]
+        indexes = [
+            models.Index(fields=["review_status", "claimed_at"], name="job_review_idx"),
+            models.Index(fields=["workflow", "step"], name="job_workflow_step_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(review_status__in=ReviewStatus.values), name="job_review_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(claimed_by__isnull=True) | Q(claimed_at__isnull=False),
+                name="job_claim_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.civitai_id
+
+    # -- claims ---------------------------------------------------------------------
+
+    @staticmethod
+    def claim_ttl() -> dt.timedelta:
+        return dt.timedelta(minutes=settings.MODERATION_CLAIM_MINUTES)
+
+    @classmethod
+    def claim_ttl_cutoff(cls) -> dt.datetime:
+        """Claims taken at or before this moment have lapsed."""
+        return timezone.now() - cls.claim_ttl()
+
+    def claim_is_live(self, now: dt.datetime | None = None) -> bool:
+        now = now or timezone.now()
+        return bool(
+            self.claimed_by_id and self.claimed_at and self.claimed_at > now - self.claim_ttl()
+        )
+
+    def claim(self, user) -> None:
+        """Claim this job for ``user`` or raise ``ClaimTaken``.
+
+        One conditional UPDATE (free, expired, or already ours), so two reviewers
+        racing for the same job cannot both win whatever the database.
+        """
+        now = timezone.now()
+        won = (
+            Job.objects.filter(pk=self.pk)
+            .filter(
+                Q(claimed_by__isnull=True)
+                | Q(claimed_at__lte=now - self.claim_ttl())
+                | Q(claimed_by=user)
+            )
+            .update(claimed_by=user, claimed_at=now)
+        )
+        if not won:
+            self.refresh_from_db(fields=["claimed_by", "claimed_at"])
+            holder = self.claimed_by.get_username() if self.claimed_by else "someone else"
+            raise ClaimTaken(self, holder)
+        self.claimed_by, self.claimed_at = user, now
+
+    def release(self, user) -> bool:
+        """Give up ``user``'s claim; returns whether there was one to release."""
+        released = Job.objects.filter(pk=self.pk, claimed_by=user).update(
+            claimed_by=None, claimed_at=None
+        )
+        if released:
+            self.claimed_by, self.claimed_at = None, None
+        return bool(released)
+
+    # -- decisions --------------------------------------------------------------------
+
+    def decide(self, user, decision: str, note: str = "") -> ReviewDecision:
+        return ReviewDecision.decide(self, user, decision, note)
+
+    def current_decision(self) -> ReviewDecision | None:
+        return self.decisions.filter(superseded_by__isnull=True).first()
+
+    @property
+    def scan_or_none(self) -> ScanResult | None:
+        try:
+            return self.scan
+        except ScanResult.DoesNotExist:
+            return None
+
+
+class ScanResult(models.Model):
+    """The moderation scan of one job, parsed from the v1 job's ``lastEvent.context``.
+
+    Numbers are parsed at sync time (scores may arrive as strings or percentages) so
+    the queue can sort on them; the raw v1 JSON is kept for the reviewer.
+    """
+
+    job = models.OneToOneField(Job, on_delete=models.CASCADE, primary_key=True, related_name="scan")
+    csam_scores = models.JSONField(default=list, blank=True, help_text="hive_csam_score per blob")
+    csam_score_max = models.FloatField(null=True, blank=True)
+    csam_score_unparsed = models.BooleanField(
+        default=False, help_text="A CSAM score was present but unreadable: treated as flagged"
+    )
+    vlm_summary = models.TextField(default="", blank=True)
+    blocked_reason = models.CharField(max_length=200, default="", blank=True)
+    is_blocked = models.BooleanField(default=False)
+    nsfw_level = models.CharField(max_length=16, default="", blank=True)
+    nsfw_rank = models.PositiveSmallIntegerField(default=0)
+    prompt_sexual = models.BooleanField(null=True)
+    prompt_young = models.BooleanField(null=True)
+    prompt_cr = models.BooleanField(null=True)
+    prompt_scan = models.BooleanField(null=True)
+    prompt_flagged = models.BooleanField(default=False, help_text="Any prompt flag set")
+    prompt = models.TextField(default="", blank=True)
+    negative_prompt = models.TextField(default="", blank=True)
+    event_type = models.CharField(max_length=32, default="", blank=True)
+    context = models.JSONField(default=dict, blank=True, help_text="lastEvent.context as received")
+    raw = models.JSONField(default=dict, blank=True, help_text="The v1 job JSON, as received")
+    fetched_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["-csam_score_max", "-is_blocked", "-nsfw_rank"], name="scan_risk_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Scan of {self.job_id}"
+
+    # The attributes orchestration.scan reads, so its rule is the only CSAM rule.
+    @property
+    def csam_scores_list(self) -> list[float]:
+        return [float(s) for s in self.csam_scores or []]
+
+    @property
+    def max_csam_score(self) -> float | None:
+        return self.csam_score_max
+
+    @property
+    def csam_flagged(self) -> bool:
+        return scanlib.is_csam_flagged(_ScanView(self))
+
+    @property
+    def prompt_flags(self) -> list[str]:
+        names = ("sexual", "young", "cr", "scan")
+        return [n for n in names if getattr(self, f"prompt_{n}")]
+
+
+@dataclass(frozen=True)
+class _ScanView:
+    """Adapts a stored ScanResult to the attributes ``orchestration.scan`` reads."""
+
+    scan: ScanResult
+
+    @property
+    def csam_scores(self) -> list[float]:
+        return self.scan.csam_scores_list
+
+    @property
+    def csam_score_unparsed(self) -> bool:
+        return self.scan.csam_score_unparsed
+
+    @property
+    def max_csam_score(self) -> float | None:
+        return self.scan.csam_score_max
+
+    @property
+    def blocked_reason(self) -> str | None:
+        return self.scan.blocked_reason or None
+
+
+@dataclass(frozen=True)
+class MediaPolicy:
+    """What a page may do with one blob's media.
+
+    ``withheld``: never fetched or rendered (no URL in the page); ``reason`` says why.
+    ``needs_reveal``: mature or unrated; rendered only after a logged reveal.
+    """
+
+    withheld: bool
+    needs_reveal: bool
+    reason: str
+
+    @property
+    def show(self) -> bool:
+        return not self.withheld and not self.needs_reveal
+
+
+class Blob(Mirrored):
+    """A step output (image, video, ...), keyed by its storage id (e.g. ``<hex>.jpeg``)."""
+
+    class Kind(models.TextChoices):
+        IMAGE = "image", "Image"
+        VIDEO = "video", "Video"
+        AUDIO = "audio", "Audio"
+        MODEL3D = "model3d", "3D model"
+        OTHER = "other", "Other"
+
+    civitai_id = models.CharField("blob id", max_length=300, unique=True)
+    workflow = models.ForeignKey(
+        Workflow, null=True, blank=True, on_delete=models.SET_NULL, related_name="blobs"
+    )
+    step = models.ForeignKey(
+        Step, null=True, blank=True, on_delete=models.SET_NULL, related_name="blobs"
+    )
+    job = models.ForeignKey(
+        Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="blobs"
+    )
+    position = models.PositiveIntegerField(default=0)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.OTHER)
+    available = models.BooleanField(default=False)
+    url = models.TextField(default="", blank=True, help_text="Signed URL; expires")
+    url_expires_at = models.DateTimeField(null=True, blank=True)
+    preview_url = models.TextField(default="", blank=True)
+    nsfw_level = models.CharField(max_length=16, default="", blank=True)
+    blocked_reason = models.CharField(max_length=200, default="", blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    csam_score = models.FloatField(null=True, blank=True, help_text="From the job's scan")
+    # What the v1 job's ``result`` says about this blob (set by a scan fetch only, so a
+    # workflow re-sync cannot undo it): it may know better that a blob is gone or blocked.
+    result_available = models.BooleanField(null=True, blank=True)
+    result_blocked_reason = models.CharField(max_length=200, default="", blank=True)
+    sha256 = models.CharField(  # noqa: DJ001 - NULL means unknown; "" would collide in lookups
+        max_length=64, null=True, blank=True, db_index=True, help_text="Content hash, when known"
+    )
+
+    class Meta:
+        ordering = ["workflow", "step", "position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sha256__isnull=True) | Q(sha256__regex=r"^[0-9a-f]{64}$"),
+                name="blob_sha256_hex64",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.civitai_id
+
+    def media_policy(
+        self, scan: ScanResult | None = None, decision: str | None = None
+    ) -> MediaPolicy:
+        """Decide whether this blob's media may be fetched, and whether it needs a reveal.
+
+        ``scan`` is the job's scan (pass it when the caller already has it, to save a
+        query); ``decision`` the job's review status. Withheld wins over everything:
+        a CSAM score at the threshold (job or blob), blocked, unavailable, a confirmed
+        violation, or no http(s) URL.
+        """
+        threshold = settings.MODERATION_CSAM_THRESHOLD
+        if scan is None and self.job_id is not None:
+            scan = self.job.scan_or_none
+        if decision is None and self.job_id is not None:
+            decision = self.job.review_status
+        if self.csam_score is not None and self.csam_score >= threshold:
+            return MediaPolicy(True, False, "Withheld: possible CSAM (this image's scan score)")
+        refuse, why = scanlib.blob_must_not_be_fetched(
+            _BlobView(self), _ScanView(scan) if scan else None
+        )
+        if refuse:
+            return MediaPolicy(True, False, f"Withheld: {why}")
+        if self.job_id is not None and scan is None:
+            # Fail closed: an unscanned job may still turn out CSAM-flagged.
+            return MediaPolicy(
+                True, False, "Withheld until scanned: refresh the job to fetch its scan"
+            )
+        if scan and scan.is_blocked:
+            return MediaPolicy(True, False, "Withheld: blocked by the job's scan")
+        if decision == ReviewStatus.CONFIRMED_VIOLATION:
+            return MediaPolicy(True, False, "Withheld: confirmed violation")
+        if not (is_http_url(self.url) or is_local_static_url(self.url)):
+            return MediaPolicy(True, False, "Withheld: no http(s) media URL")
+        level = max(nsfw_rank(self.nsfw_level), scan.nsfw_rank if scan else 0)
+        if level >= MATURE_RANK:
+            return MediaPolicy(False, True, "Mature content: click to reveal (logged)")
+        if level == 0:
+            return MediaPolicy(False, True, "Not rated: click to reveal (logged)")
+        return MediaPolicy(False, False, "")
+
+    @property
+    def is_video(self) -> bool:
+        return self.kind == self.Kind.VIDEO
+
+
+@dataclass(frozen=True)
+class _BlobView:
+    blob: Blob
+
+    @property
+    def available(self) -> bool:
+        return self.blob.available and self.blob.result_available is not False
+
+    @property
+    def blocked_reason(self) -> str | None:
+        return self.blob.blocked_reason or self.blob.result_blocked_reason or None
+
+
+def blobs_for_asset(asset) -> models.QuerySet[Blob]:
+    """Mirrored blobs whose content hash equals a tracking Asset's sha256sum (may be empty)."""
+    if not getattr(asset, "sha256sum", None):
+        return Blob.objects.none()
+    return Blob.objects.filter(sha256=asset.sha256sum.lower()).select_related("workflow", "job")
+
+
+# --- our review records ----------------------------------------------------------------
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def delete(self):
+        raise PermissionError(f"{self.model.__name__} records are never deleted")
+
+
+class ReviewDecision(models.Model):
+    """One reviewer's decision on a job. Never edited or deleted; a newer one supersedes it.
+
+    The chain is linear: each decision supersedes at most one earlier decision and is
+    superseded at most once (unique ``supersedes``), and a job has one first decision
+    (partial unique index), so two concurrent decisions cannot fork the history.
+    """
+
+    class Decision(models.TextChoices):
+        CLEARED = "cleared", "Cleared"
+        CONFIRMED_VIOLATION = "confirmed_violation", "Confirmed violation"
+        ESCALATED = "escalated", "Escalated"
+
+    job = models.ForeignKey(Job, on_delete=models.PROTECT, related_name="decisions")
+    decision = models.CharField(max_length=32, choices=Decision.choices)
+    note = models.TextField(blank=True, default="")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="review_decisions"
+    )
+    decided_at = models.DateTimeField(default=timezone.now, db_index=True)
+    supersedes = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="superseded_by",
+    )
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+        get_latest_by = ["decided_at", "id"]
+        indexes = [models.Index(fields=["job", "-decided_at"], name="decision_job_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(decision__in=["cleared", "confirmed_violation", "escalated"]),
+                name="decision_valid",
+            ),
+            models.UniqueConstraint(
+                fields=["job"],
+                condition=Q(supersedes__isnull=True),
+                name="decision_one_first_per_job",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_decision_display()} on {self.job_id} by {self.decided_by_id}"
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Review decisions are never deleted; record a new one instead")
+
+    @classmethod
+    def decide(cls, job: Job, user, decision: str, note: str = "") -> ReviewDecision:
+        """Record ``user``'s decision on ``job``, superseding the current one; release the claim.
+
+        Refuses an unknown decision, a missing note for anything but "cleared", and a
+        job another reviewer holds a live claim on. Atomic: the job row is locked so
+        the new decision always supersedes the true latest one.
+        """
+        if decision not in cls.Decision.values:
+            raise ValueError('decision must be "cleared", "confirmed_violation" or "escalated"')
+        note = (note or "").strip()
+        if decision != cls.Decision.CLEARED and not note:
+            raise ValueError("A note is required for a violation or an escalation")
+        with transaction.atomic():
+            locked = Job.objects.select_for_update().get(pk=job.pk)
+            if locked.claim_is_live() and locked.claimed_by_id != user.pk:
+                raise ClaimTaken(locked, locked.claimed_by.get_username())
+            current = locked.decisions.filter(superseded_by__isnull=True).first()
+            new = cls.objects.create(
+                job=locked, decision=decision, note=note, decided_by=user, supersedes=current
+            )
+            Job.objects.filter(pk=job.pk).update(
+                review_status=decision, claimed_by=None, claimed_at=None
+            )
+        job.review_status, job.claimed_by, job.claimed_at = decision, None, None
+        return new
+
+
+class RevealLog(models.Model):
+    """Who revealed which blurred media, and when. Append-only."""
+
+    blob = models.ForeignKey(Blob, on_delete=models.PROTECT, related_name="reveals")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="media_reveals"
+    )
+    revealed_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-revealed_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "blob", "-revealed_at"], name="reveal_user_blob_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} revealed {self.blob_id} at {self.revealed_at:%Y-%m-%d %H:%M}"
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Reveal logs are never deleted")
+
+    @classmethod
+    def reveal(cls, user, blob: Blob) -> RevealLog:
+        """Log that ``user`` reveals ``blob``; refuses media that must never be shown."""
+        policy = blob.media_policy()
+        if policy.withheld:
+            raise MediaWithheld(policy.reason)
+        return cls.objects.create(user=user, blob=blob)
+
+    @classmethod
+    def recent_blob_ids(cls, user, blob_ids, minutes: int | None = None) -> set[int]:
+        """Blobs ``user`` revealed within the reveal window (so a reload keeps them shown)."""
+        minutes = settings.MODERATION_REVEAL_MINUTES if minutes is None else minutes
+        since = timezone.now() - dt.timedelta(minutes=minutes)
+        return set(
+            cls.objects.filter(user=user, blob_id__in=list(blob_ids), revealed_at__gte=since)
+            .values_list("blob_id", flat=True)
+            .distinct()
+        )

@@ -1,0 +1,146 @@
+"""django-filter FilterSets for the workflows list and the review queue."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import django_filters
+from django import forms
+from django.db.models import Exists, OuterRef, Q
+
+from orchestration.models import (
+    NSFW_RANK,
+    Job,
+    ReviewStatus,
+    Status,
+    Step,
+    Workflow,
+)
+
+STEP_TYPES = [
+    "textToImage",
+    "imageGen",
+    "videoGen",
+    "comfy",
+    "customComfy",
+    "convertImage",
+    "imageUpscaler",
+    "videoEnhancement",
+    "videoUpscaler",
+    "videoInterpolation",
+    "videoFrameExtraction",
+]
+
+_date = forms.DateInput(attrs={"type": "date"})
+
+
+def _end_of_day(value: dt.date) -> dt.datetime:
+    """A date-only "to" bound means the whole day (contract §5), in UTC."""
+    return dt.datetime.combine(value, dt.time.max, tzinfo=dt.UTC)
+
+
+def _start_of_day(value: dt.date) -> dt.datetime:
+    return dt.datetime.combine(value, dt.time.min, tzinfo=dt.UTC)
+
+
+class WorkflowFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Search id, tag or prompt")
+    status = django_filters.ChoiceFilter(choices=Status.choices)
+    tag = django_filters.CharFilter(method="filter_tag", label="Tag (exact)")
+    created_from = django_filters.DateFilter(
+        method="filter_from", label="Created from", widget=_date
+    )
+    created_to = django_filters.DateFilter(method="filter_to", label="Created to", widget=_date)
+    step_type = django_filters.ChoiceFilter(
+        method="filter_step_type", label="Step type", choices=[(t, t) for t in STEP_TYPES]
+    )
+    flagged = django_filters.BooleanFilter(
+        method="filter_flagged",
+        label="Has flagged job",
+        widget=forms.Select(choices=[("", "Any"), ("true", "Yes"), ("false", "No")]),
+    )
+
+    class Meta:
+        model = Workflow
+        fields: list[str] = []
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(civitai_id__icontains=value)
+            | Q(tag_index__icontains=value)
+            | Q(prompt__icontains=value)
+            | Q(steps__prompt__icontains=value)
+        ).distinct()
+
+    def filter_tag(self, queryset, name, value):
+        return queryset.with_tag(value.strip()) if value.strip() else queryset
+
+    def filter_from(self, queryset, name, value):
+        return queryset.filter(created_at__gte=_start_of_day(value))
+
+    def filter_to(self, queryset, name, value):
+        return queryset.filter(created_at__lte=_end_of_day(value))
+
+    def filter_step_type(self, queryset, name, value):
+        return queryset.filter(
+            Exists(Step.objects.filter(workflow=OuterRef("pk"), step_type=value))
+        )
+
+    def filter_flagged(self, queryset, name, value):
+        if value is None:
+            return queryset
+        return queryset.filter(has_flagged_job=value)
+
+
+class ReviewQueueFilter(django_filters.FilterSet):
+    state = django_filters.ChoiceFilter(
+        method="filter_state",
+        label="State",
+        empty_label="Needs decision (pending + escalated)",
+        choices=[
+            (ReviewStatus.PENDING, "Pending only"),
+            (ReviewStatus.ESCALATED, "Escalated only"),
+        ],
+    )
+    min_csam = django_filters.NumberFilter(
+        field_name="scan__csam_score_max", lookup_expr="gte", label="CSAM score ≥"
+    )
+    blocked = django_filters.BooleanFilter(
+        field_name="scan__is_blocked",
+        label="Blocked",
+        widget=forms.Select(choices=[("", "Any"), ("true", "Yes"), ("false", "No")]),
+    )
+    min_nsfw = django_filters.ChoiceFilter(
+        method="filter_min_nsfw",
+        label="NSFW level ≥",
+        choices=[(k, k) for k in NSFW_RANK],
+    )
+    prompt_flagged = django_filters.BooleanFilter(
+        field_name="scan__prompt_flagged",
+        label="Prompt flagged",
+        widget=forms.Select(choices=[("", "Any"), ("true", "Yes"), ("false", "No")]),
+    )
+    claim = django_filters.ChoiceFilter(
+        method="filter_claim",
+        label="Claim",
+        choices=[("mine", "Claimed by me"), ("unclaimed", "Not claimed by anyone")],
+    )
+
+    class Meta:
+        model = Job
+        fields: list[str] = []
+
+    def filter_state(self, queryset, name, value):
+        return queryset.filter(review_status=value)
+
+    def filter_min_nsfw(self, queryset, name, value):
+        return queryset.filter(scan__nsfw_rank__gte=NSFW_RANK[value])
+
+    def filter_claim(self, queryset, name, value):
+        live_since = Job.claim_ttl_cutoff()
+        if value == "mine":
+            return queryset.filter(claimed_by=self.request.user, claimed_at__gt=live_since)
+        return queryset.filter(Q(claimed_by__isnull=True) | Q(claimed_at__lte=live_since))

@@ -1,0 +1,547 @@
+"""Orchestration API → local mirror: idempotent bulk upserts keyed by Civitai's ids.
+
+``sync_workflows`` walks the workflow list page by page and commits each page in its
+own transaction, so an interrupted run keeps every page it finished and a re-run
+simply upserts the same rows again (same primary keys, same values; only
+``synced_at`` moves). Rows we own (review decisions, claims, reveal logs, ``sha256``
+on blobs) are never touched by a sync.
+
+Scan results live on the legacy v1 job endpoint, one request per job, so they are
+fetched only where a reviewer needs them and bounded per run: a job is scanned when
+it is terminal (or its workflow is, for jobs known only through a blob) and has no
+scan stored yet. Terminal jobs never change upstream, so a stored scan is not fetched
+again by a list sync; ``sync_job`` (the "refresh from API" button, a lookup) always
+refetches. At most ``ORCHESTRATION_SYNC_MAX_SCANS`` jobs are fetched per list run
+(``--max-scans``); the rest are picked up by the next run.
+
+Media bytes are never fetched here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Case, Q, Value, When
+from django.utils import timezone
+
+from civitrack.http import NotFound, UpstreamError
+from orchestration import types as api
+from orchestration.models import (
+    TERMINAL_STATUSES,
+    Blob,
+    Job,
+    ScanResult,
+    Step,
+    Workflow,
+    nsfw_rank,
+)
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 50
+
+_EVENT_STATUS = {
+    "succeeded": "succeeded",
+    "failed": "failed",
+    "rejected": "failed",
+    "laterejected": "failed",
+    "expired": "expired",
+    "canceled": "canceled",
+    "deleted": "canceled",
+    "claimed": "processing",
+    "updated": "processing",
+    "initialized": "scheduled",
+}
+
+
+@dataclass
+class SyncStats:
+    """What a sync run stored; ``errors`` names each item that failed without stopping it."""
+
+    pages: int = 0
+    workflows: int = 0
+    steps: int = 0
+    jobs: int = 0
+    blobs: int = 0
+    scans: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        text = (
+            f"{self.workflows} workflows, {self.steps} steps, {self.jobs} jobs, "
+            f"{self.blobs} blobs, {self.scans} scans in {self.pages} pages"
+        )
+        return text + (f"; {len(self.errors)} errors" if self.errors else "")
+
+
+def get_client():
+    """The Orchestration API client configured from settings."""
+    from orchestration.client import OrchestrationClient
+
+    return OrchestrationClient()
+
+
+# --- upserts ---------------------------------------------------------------------------
+
+
+def _upsert(model, rows: list, unique_fields: Sequence[str], update_fields: Sequence[str]):
+    if rows:
+        model.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=list(unique_fields),
+            update_fields=list(update_fields),
+            batch_size=500,
+        )
+
+
+def _workflow_raw(raw: dict[str, Any]) -> dict[str, Any]:
+    # Steps are stored (with their raw JSON) as Step rows; not twice.
+    return {k: v for k, v in raw.items() if k != "steps"}
+
+
+def _tag_index(tags: Iterable[str]) -> str:
+    tags = [t for t in tags if t]
+    return "|" + "|".join(tags) + "|" if tags else ""
+
+
+def store_workflows(
+    workflows: Sequence[api.Workflow], *, now: dt.datetime | None = None
+) -> SyncStats:
+    """Upsert workflows with their steps, jobs and blobs; returns counts. Call inside a transaction.
+
+    A fixed number of queries per call whatever the number of workflows.
+    """
+    now = now or timezone.now()
+    stats = SyncStats()
+    # One INSERT ... ON CONFLICT may not touch a row twice (PostgreSQL refuses), so a
+    # page that repeats a workflow keeps its last copy.
+    workflows = list({w.id: w for w in workflows if w.id}.values())
+    if not workflows:
+        return stats
+    _upsert(
+        Workflow,
+        [
+            Workflow(
+                civitai_id=w.id,
+                status=w.status or "",
+                tags=w.tags,
+                tag_index=_tag_index(w.tags),
+                prompt=w.prompt or "",
+                nsfw_level=w.nsfw_level or "",
+                cost_total=int(w.cost_total) if w.cost_total is not None else None,
+                created_at=w.created_at,
+                started_at=w.started_at,
+                completed_at=w.completed_at,
+                raw=_workflow_raw(w.raw),
+                synced_at=now,
+            )
+            for w in workflows
+        ],
+        ["civitai_id"],
+        [
+            "status",
+            "tags",
+            "tag_index",
+            "prompt",
+            "nsfw_level",
+            "cost_total",
+            "created_at",
+            "started_at",
+            "completed_at",
+            "raw",
+            "synced_at",
+        ],
+    )
+    stats.workflows = len(workflows)
+    wf_pk = dict(
+        Workflow.objects.filter(civitai_id__in=[w.id for w in workflows]).values_list(
+            "civitai_id", "pk"
+        )
+    )
+
+    steps: dict[tuple[int, str], Step] = {}
+    for w in workflows:
+        for position, s in enumerate(w.steps):
+            steps[(wf_pk[w.id], s.name or str(position))] = Step(
+                workflow_id=wf_pk[w.id],
+                name=s.name or str(position),
+                position=position,
+                step_type=s.step_type,
+                status=s.status or "",
+                priority=str(s.raw.get("priority") or ""),
+                prompt=s.prompt or "",
+                negative_prompt=s.negative_prompt or "",
+                started_at=s.started_at,
+                completed_at=s.completed_at,
+                raw=s.raw,
+                synced_at=now,
+            )
+    _upsert(
+        Step,
+        list(steps.values()),
+        ["workflow", "name"],
+        [
+            "position",
+            "step_type",
+            "status",
+            "priority",
+            "prompt",
+            "negative_prompt",
+            "started_at",
+            "completed_at",
+            "raw",
+            "synced_at",
+        ],
+    )
+    stats.steps = len(steps)
+    step_pk = {
+        (wf, name): pk
+        for wf, name, pk in Step.objects.filter(workflow_id__in=wf_pk.values()).values_list(
+            "workflow_id", "name", "pk"
+        )
+    }
+
+    full_jobs: dict[str, Job] = {}
+    blob_only_jobs: dict[str, Job] = {}
+    blobs: dict[str, Blob] = {}
+    blob_job: dict[str, str] = {}
+    for w in workflows:
+        for position, s in enumerate(w.steps):
+            wf_id, st_id = wf_pk[w.id], step_pk[(wf_pk[w.id], s.name or str(position))]
+            for j in s.jobs or []:
+                if j.id:
+                    full_jobs[j.id] = Job(
+                        civitai_id=j.id,
+                        workflow_id=wf_id,
+                        step_id=st_id,
+                        status=j.status or "",
+                        cost=float(j.cost) if j.cost is not None else None,
+                        started_at=j.started_at,
+                        completed_at=j.completed_at,
+                        raw=j.raw,
+                        synced_at=now,
+                    )
+            for b_pos, b in enumerate(s.blobs):
+                if b.job_id and b.job_id not in full_jobs:
+                    blob_only_jobs[b.job_id] = Job(
+                        civitai_id=b.job_id, workflow_id=wf_id, step_id=st_id, synced_at=now
+                    )
+                blobs[b.id] = Blob(
+                    civitai_id=b.id,
+                    workflow_id=wf_id,
+                    step_id=st_id,
+                    position=b_pos,
+                    kind=b.type if b.type in Blob.Kind.values else Blob.Kind.OTHER,
+                    available=b.available,
+                    url=b.url or "",
+                    url_expires_at=b.url_expires_at,
+                    preview_url=str(b.raw.get("previewUrl") or ""),
+                    nsfw_level=b.nsfw_level or "",
+                    blocked_reason=b.blocked_reason or "",
+                    width=b.width,
+                    height=b.height,
+                    raw=b.raw,
+                    synced_at=now,
+                )
+                if b.job_id:
+                    blob_job[b.id] = b.job_id
+    for key in full_jobs:
+        blob_only_jobs.pop(key, None)
+    # A job belongs to the workflow and step it was first seen in: upstream data that
+    # names one job under two workflows must not make re-syncs flip it back and forth.
+    _upsert(
+        Job,
+        list(full_jobs.values()),
+        ["civitai_id"],
+        ["status", "cost", "started_at", "completed_at", "raw", "synced_at"],
+    )
+    # Jobs known only from a blob's jobId: insert if new, never overwrite a job that a
+    # step listing or a v1 fetch already described.
+    if blob_only_jobs:
+        Job.objects.bulk_create(list(blob_only_jobs.values()), ignore_conflicts=True)
+    _link_unplaced_jobs({**blob_only_jobs, **full_jobs})
+    stats.jobs = len(full_jobs) + len(blob_only_jobs)
+    job_pk = dict(
+        Job.objects.filter(civitai_id__in=[*full_jobs.keys(), *blob_only_jobs.keys()]).values_list(
+            "civitai_id", "pk"
+        )
+    )
+    for blob_id, blob in blobs.items():
+        blob.job_id = job_pk.get(blob_job[blob_id]) if blob_id in blob_job else None
+    _upsert(
+        Blob,
+        list(blobs.values()),
+        ["civitai_id"],
+        [
+            "workflow",
+            "step",
+            "job",
+            "position",
+            "kind",
+            "available",
+            "url",
+            "url_expires_at",
+            "preview_url",
+            "nsfw_level",
+            "blocked_reason",
+            "width",
+            "height",
+            "raw",
+            "synced_at",
+        ],
+    )
+    stats.blobs = len(blobs)
+    return stats
+
+
+def _link_unplaced_jobs(jobs: dict[str, Job]) -> None:
+    """Give jobs stored without a workflow or step (e.g. by a v1 lookup) their place; one query."""
+    if not jobs:
+        return
+    placed = {k: j for k, j in jobs.items() if j.step_id}
+    if not placed:
+        return
+    Job.objects.filter(civitai_id__in=list(placed), step__isnull=True).update(
+        workflow_id=Case(
+            *[When(civitai_id=k, then=Value(j.workflow_id)) for k, j in placed.items()]
+        ),
+        step_id=Case(*[When(civitai_id=k, then=Value(j.step_id)) for k, j in placed.items()]),
+    )
+
+
+def _scan_fields(job: api.Job) -> dict[str, Any]:
+    scan = job.scan
+    flags = job.prompt_classification
+    blocked = scan.blocked_reason or ""
+    return {
+        "csam_scores": list(scan.csam_scores),
+        "csam_score_max": scan.max_csam_score,
+        "csam_score_unparsed": scan.csam_score_unparsed,
+        "vlm_summary": scan.vlm_summary or "",
+        "blocked_reason": blocked[:200],
+        "is_blocked": bool(blocked),
+        "nsfw_level": scan.nsfw_level or "",
+        "nsfw_rank": nsfw_rank(scan.nsfw_level),
+        "prompt_sexual": flags.sexual if flags else None,
+        "prompt_young": flags.young if flags else None,
+        "prompt_cr": flags.cr if flags else None,
+        "prompt_scan": flags.scan if flags else None,
+        "prompt_flagged": bool(flags and flags.flags),
+        "prompt": job.prompt or "",
+        "negative_prompt": job.negative_prompt or "",
+        "event_type": (job.last_event.type or "") if job.last_event else "",
+        "context": scan.raw,
+        "raw": job.raw,
+    }
+
+
+def store_job(job: api.Job, *, now: dt.datetime | None = None) -> Job:
+    """Upsert a v1 job and its scan result; link or create the blobs of its results.
+
+    Per-image CSAM scores are copied onto the blobs when the scan lists one score per
+    result (matched by position), or one score for a single result.
+    """
+    now = now or timezone.now()
+    if not job.job_id:
+        raise ValueError("job has no jobId")
+    with transaction.atomic():
+        workflow = (
+            Workflow.objects.filter(civitai_id=job.workflow_id).first() if job.workflow_id else None
+        )
+        row, _created = Job.objects.get_or_create(
+            civitai_id=job.job_id, defaults={"workflow": workflow, "synced_at": now}
+        )
+        changes: dict[str, Any] = {"job_type": job.type or "", "synced_at": now}
+        if job.cost is not None:
+            changes["cost"] = float(job.cost)
+        if job.created_at:
+            changes["created_at"] = job.created_at
+        if workflow and not row.workflow_id:
+            changes["workflow"] = workflow
+        event_status = (
+            _EVENT_STATUS.get((job.last_event.type or "").lower()) if job.last_event else None
+        )
+        if event_status and not row.status:
+            changes["status"] = event_status
+        Job.objects.filter(pk=row.pk).update(**changes)
+        ScanResult.objects.update_or_create(
+            job=row, defaults={**_scan_fields(job), "fetched_at": now}
+        )
+
+        scores = list(job.scan.csam_scores)
+        per_blob = len(scores) == len(job.results) and len(scores) > 0
+        existing = {
+            b.civitai_id: b
+            for b in Blob.objects.filter(civitai_id__in=[r.blob_key for r in job.results])
+        }
+        for position, result in enumerate(job.results):
+            if not result.blob_key:
+                continue
+            score = scores[position] if per_blob else None
+            blob = existing.get(result.blob_key)
+            if blob is None:
+                Blob.objects.create(
+                    civitai_id=result.blob_key,
+                    workflow=workflow,
+                    job=row,
+                    position=position,
+                    kind=api.blob_kind(None, result.blob_key),
+                    available=result.available,
+                    url=result.url or "",
+                    url_expires_at=result.url_expires_at,
+                    blocked_reason=(result.blocked_reason or "")[:200],
+                    csam_score=score,
+                    result_available=result.available,
+                    result_blocked_reason=(result.blocked_reason or "")[:200],
+                    raw=result.raw,
+                    synced_at=now,
+                )
+                continue
+            Blob.objects.filter(pk=blob.pk).update(
+                job=row,
+                csam_score=score,
+                result_available=result.available,
+                result_blocked_reason=(result.blocked_reason or "")[:200],
+            )
+    row.refresh_from_db()
+    return row
+
+
+# --- runs ------------------------------------------------------------------------------
+
+
+def jobs_needing_scan(workflow_pks: Iterable[int]):
+    """Jobs of these workflows that are finished and have no scan stored yet."""
+    return (
+        Job.objects.filter(workflow_id__in=list(workflow_pks), scan__isnull=True)
+        .filter(
+            Q(status__in=TERMINAL_STATUSES) | Q(status="", workflow__status__in=TERMINAL_STATUSES)
+        )
+        .order_by("-workflow__created_at", "civitai_id")
+    )
+
+
+def fetch_scans(client, jobs: Iterable[Job], *, limit: int, stats: SyncStats) -> None:
+    """Fetch and store the v1 job (scan) of up to ``limit`` jobs; one failure does not stop it."""
+    for job in list(jobs)[: max(limit, 0)]:
+        try:
+            store_job(client.get_job(job.civitai_id))
+            stats.scans += 1
+        except (UpstreamError, ValueError) as exc:
+            stats.errors.append(f"job {job.civitai_id}: {exc}")
+            logger.warning("scan fetch failed for job %s: %s", job.civitai_id, exc)
+
+
+def sync_workflows(
+    *,
+    client=None,
+    from_date: dt.datetime | None = None,
+    to_date: dt.datetime | None = None,
+    tags: Sequence[str] = (),
+    max_workflows: int | None = None,
+    max_scans: int | None = None,
+    page_size: int = PAGE_SIZE,
+    on_page: Callable[[SyncStats, int], None] | None = None,
+) -> SyncStats:
+    """Mirror the workflow list (newest first), one committed transaction per page.
+
+    ``on_page(stats, n)`` is called after each stored page with the number of
+    workflows it held (the command's progress bar). Stops at the last page, at a
+    repeated cursor, or after ``max_workflows``.
+    """
+    client = client or get_client()
+    scans_left = settings.ORCHESTRATION_SYNC_MAX_SCANS if max_scans is None else max_scans
+    stats = SyncStats()
+    cursor: str | None = None
+    seen: set[str] = set()
+    while True:
+        take = page_size
+        if max_workflows is not None:
+            take = min(take, max_workflows - stats.workflows)
+            if take <= 0:
+                break
+        # Mature blobs keep their URLs in the mirror (hideMatureContent=false): the pages
+        # blur them until a reviewer's logged reveal, and withhold flagged ones entirely.
+        page = client.list_workflows(
+            cursor=cursor,
+            take=take,
+            tags=list(tags),
+            from_date=from_date,
+            to_date=to_date,
+            hide_mature_content=False,
+        )
+        items = page.items[:take]
+        with transaction.atomic():
+            page_stats = store_workflows(items)
+        stats.pages += 1
+        stats.workflows += page_stats.workflows
+        stats.steps += page_stats.steps
+        stats.jobs += page_stats.jobs
+        stats.blobs += page_stats.blobs
+        if scans_left > 0 and items:
+            pks = Workflow.objects.filter(civitai_id__in=[w.id for w in items]).values_list(
+                "pk", flat=True
+            )
+            before = stats.scans
+            fetch_scans(client, jobs_needing_scan(pks), limit=scans_left, stats=stats)
+            scans_left -= stats.scans - before
+        if on_page:
+            on_page(stats, len(items))
+        if not page.next or page.next in seen or not items:
+            break
+        seen.add(page.next)
+        cursor = page.next
+    return stats
+
+
+def sync_workflow(workflow_id: str, *, client=None, scans: bool = True) -> Workflow:
+    """Fetch one workflow by id and store it, refreshing its jobs' scans (bounded).
+
+    Raises ``civitrack.http.NotFound`` when the API does not know it.
+    """
+    client = client or get_client()
+    workflow = client.get_workflow(workflow_id, hide_mature_content=False)
+    if workflow.id and workflow.id != workflow_id:
+        from civitrack.http import ResponseMismatch
+
+        raise ResponseMismatch(f"Orchestration returned workflow {workflow.id} for {workflow_id}")
+    if not workflow.id:
+        workflow.id = workflow_id
+    with transaction.atomic():
+        store_workflows([workflow])
+    row = Workflow.objects.get(civitai_id=workflow_id)
+    if scans:
+        stats = SyncStats()
+        fetch_scans(
+            client,
+            jobs_needing_scan([row.pk]),
+            limit=settings.ORCHESTRATION_SYNC_MAX_SCANS,
+            stats=stats,
+        )
+    return row
+
+
+def sync_job(job_id: str, *, client=None) -> Job:
+    """Fetch one v1 job (with its scan) by id and store it; mirrors its workflow if new.
+
+    Raises ``civitrack.http.NotFound`` when the API does not know the job.
+    """
+    client = client or get_client()
+    job = client.get_job(job_id)
+    if job.job_id and job.job_id.lower() != job_id.lower():
+        from civitrack.http import ResponseMismatch
+
+        raise ResponseMismatch(f"Orchestration returned job {job.job_id} for {job_id}")
+    if job.workflow_id and not Workflow.objects.filter(civitai_id=job.workflow_id).exists():
+        try:
+            sync_workflow(job.workflow_id, client=client, scans=False)
+        except NotFound:
+            logger.info("workflow %s of job %s is gone upstream", job.workflow_id, job_id)
+    return store_job(job)

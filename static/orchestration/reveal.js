@@ -1,0 +1,35 @@
+// Reveal blurred media: POST to the reveal endpoint (which logs the reveal), then
+// load the media URL it returns. Without JavaScript the form posts and the page
+// reloads with the media shown.
+document.addEventListener("submit", async (event) => {
+  const form = event.target.closest("form.orch-reveal");
+  if (!form) return;
+  event.preventDefault();
+  const token = form.querySelector("input[name=csrfmiddlewaretoken]").value;
+  const response = await fetch(form.action, {
+    method: "POST",
+    headers: { "X-CSRFToken": token, Accept: "application/json" },
+    body: new FormData(form),
+    credentials: "same-origin",
+  });
+  const figure = form.closest("figure.orch-media");
+  const placeholder = form.closest(".orch-placeholder");
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok || !data.url || !data.url.startsWith("/")) {
+    placeholder.querySelector("span").textContent = data.error || "Reveal refused";
+    return;
+  }
+  const media = document.createElement(data.kind === "video" ? "video" : "img");
+  if (data.kind === "video") {
+    media.preload = "none";
+    media.controls = true;
+  } else {
+    media.loading = "lazy";
+    media.alt = "blob " + figure.dataset.blob;
+  }
+  media.width = 240;
+  media.src = data.url;
+  placeholder.replaceWith(media);
+  figure.classList.remove("blurred");
+  figure.classList.add("revealed");
+});

@@ -1,0 +1,258 @@
+"""sync_workflows / sync_workflow / sync_job against the loopback fake API."""
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.forms.models import model_to_dict
+
+from civitrack.http import NotFound, UpstreamError
+from orchestration.models import Blob, Job, ReviewDecision, ScanResult, Step, Workflow
+from orchestration.sync import sync_job, sync_workflow, sync_workflows
+from tests.fakes import orchestration_data as data
+
+pytestmark = pytest.mark.django_db
+
+
+def snapshot() -> dict:
+    """Every mirrored row with every value except the sync timestamps, keyed by model and pk."""
+    rows = {}
+    for model in (Workflow, Step, Job, Blob, ScanResult):
+        for obj in model.objects.order_by("pk"):
+            values = model_to_dict(obj, exclude=["synced_at", "fetched_at"])
+            rows[(model.__name__, obj.pk)] = values
+    return rows
+
+
+def test_it_mirrors_the_fixtures_with_steps_jobs_blobs_and_scans(fake_orchestration):
+    stats = sync_workflows()
+
+    assert stats.workflows == 4
+    wf = Workflow.objects.get(civitai_id=data.WF_DONE)
+    assert wf.status == "succeeded"
+    assert wf.tags == ["civitrack"]
+    assert wf.cost_total == 4
+    assert wf.prompt == "a paper lantern on a pond"
+    assert wf.created_at.isoformat() == "2026-09-12T08:15:30.412000+00:00"
+    assert "steps" not in wf.raw and wf.raw["metadata"] == {"note": "demo"}
+    step = wf.steps.get()
+    assert (step.name, step.step_type, step.status) == ("0", "imageGen", "succeeded")
+    blob = Blob.objects.get(civitai_id=data.BLOB_JPEG)
+    assert blob.job.civitai_id == data.JOB_OK
+    assert (blob.width, blob.nsfw_level, blob.available) == (1024, "pg", True)
+    assert blob.url.startswith("https://blobs.fake.test/")
+
+    csam = Job.objects.get(civitai_id=data.JOB_CSAM)
+    assert csam.scan.csam_score_max == pytest.approx(0.91)
+    assert csam.scan.is_blocked and csam.scan.blocked_reason == "csam_scan"
+    assert csam.scan.csam_flagged
+    flagged_blob = Blob.objects.get(civitai_id="C5A1C5A1C5A1C5A1C5A1C5A1C5A1C5A1.png")
+    assert flagged_blob.csam_score == pytest.approx(0.91)
+    assert flagged_blob.result_available is False  # v1 knows better than the listing
+    ok = Job.objects.get(civitai_id=data.JOB_OK).scan
+    assert ok.vlm_summary == "a lantern floating on water"
+    assert ok.prompt_flagged is False and ok.prompt_sexual is False
+    assert ok.context["gpu_ms"] == 11870
+
+
+def test_it_asks_for_mature_media_urls_and_sends_the_filters(fake_orchestration):
+    import datetime as dt
+
+    sync_workflows(
+        tags=["civitrack"],
+        from_date=dt.datetime(2026, 9, 11, tzinfo=dt.UTC),
+        to_date=dt.datetime(2026, 9, 12, 23, 59, 59, tzinfo=dt.UTC),
+    )
+
+    (request,) = fake_orchestration.requests_to("workflows")
+    assert request.params["tags"] == ["civitrack"]
+    assert request.param("hideMatureContent") == "false"
+    assert request.param("fromDate") == "2026-09-11T00:00:00Z"
+    assert request.param("toDate") == "2026-09-12T23:59:59Z"
+
+
+def test_it_follows_every_page_and_commits_each(fake_orchestration):
+    fake_orchestration.workflows.clear()
+    fake_orchestration.add_workflows(data.generate_workflows(7))
+    pages = []
+
+    stats = sync_workflows(page_size=3, max_scans=0, on_page=lambda s, n: pages.append(n))
+
+    assert pages == [3, 3, 1]
+    assert stats.workflows == 7 and Workflow.objects.count() == 7
+    assert len(fake_orchestration.requests_to("workflows")) == 3
+
+
+def test_it_stops_after_max_workflows(fake_orchestration):
+    fake_orchestration.workflows.clear()
+    fake_orchestration.add_workflows(data.generate_workflows(7))
+
+    sync_workflows(page_size=3, max_workflows=4, max_scans=0)
+
+    assert Workflow.objects.count() == 4
+    takes = [r.param("take") for r in fake_orchestration.requests_to("workflows")]
+    assert takes == ["3", "1"]
+
+
+def test_it_is_idempotent(fake_orchestration):
+    sync_workflows()
+    before = snapshot()
+    counts = {m: m.objects.count() for m in (Workflow, Step, Job, Blob, ScanResult)}
+
+    sync_workflows()
+    sync_workflow(data.WF_MATURE)
+
+    assert snapshot() == before
+    assert {m: m.objects.count() for m in counts} == counts
+
+
+def test_it_keeps_the_pages_it_stored_when_a_later_page_fails(fake_orchestration):
+    fake_orchestration.workflows.clear()
+    fake_orchestration.add_workflows(data.generate_workflows(7))
+
+    def break_after_first_page(stats, n):
+        fake_orchestration.fail("workflows", 503, times=None)
+
+    with pytest.raises(UpstreamError):
+        sync_workflows(page_size=3, max_scans=0, on_page=break_after_first_page)
+
+    assert Workflow.objects.count() == 3
+    first = snapshot()
+    fake_orchestration.overrides.clear()
+
+    sync_workflows(page_size=3, max_scans=0)  # resume: re-run from the start
+
+    assert Workflow.objects.count() == 7
+    after = snapshot()
+    assert all(after[key] == value for key, value in first.items())
+
+
+def test_it_fetches_scans_only_for_finished_jobs_within_the_bound(fake_orchestration):
+    sync_workflows(max_scans=2)
+
+    asked = [r.path.rsplit("/", 1)[1] for r in fake_orchestration.requests_to("job")]
+    assert len(asked) == 2
+    assert data.JOB_RUNNING not in asked
+    assert all(r.param("detailed") == "true" for r in fake_orchestration.requests_to("job"))
+    assert ScanResult.objects.count() == 2
+
+    sync_workflows(max_scans=10)  # the next run picks up the rest, never a stored scan again
+
+    asked_again = [r.path.rsplit("/", 1)[1] for r in fake_orchestration.requests_to("job")][2:]
+    assert not set(asked_again) & set(asked)
+    assert data.JOB_RUNNING not in asked_again
+
+
+def test_it_reports_a_failing_scan_and_carries_on(fake_orchestration):
+    stats = sync_workflows()
+
+    # The failed workflow's job is unknown to the fake's v1 endpoint: a 404 per run.
+    assert any("1f1f1f1f-2222-4333-8444-555555555555" in e for e in stats.errors)
+    assert Job.objects.get(civitai_id=data.JOB_CSAM).scan_or_none is not None
+
+
+def test_it_never_fetches_media(fake_orchestration):
+    sync_workflows()
+    sync_workflow(data.WF_MATURE)
+    sync_job(data.JOB_CSAM)
+
+    for route in ("blob", "content", "blocked"):
+        assert fake_orchestration.requests_to(route) == []
+
+
+def test_it_leaves_review_data_alone(fake_orchestration, reviewer):
+    sync_workflows()
+    job = Job.objects.get(civitai_id=data.JOB_OK)
+    job.claim(reviewer)
+    job.decide(reviewer, "escalated", "second opinion")
+    Blob.objects.filter(civitai_id=data.BLOB_JPEG).update(sha256="a" * 64)
+
+    sync_workflows()
+    sync_job(data.JOB_OK)
+
+    job.refresh_from_db()
+    assert job.review_status == "escalated"
+    assert ReviewDecision.objects.filter(job=job).count() == 1
+    assert Blob.objects.get(civitai_id=data.BLOB_JPEG).sha256 == "a" * 64
+
+
+def test_it_stores_one_workflow_by_id(fake_orchestration):
+    row = sync_workflow(data.WF_MATURE)
+
+    assert row.civitai_id == data.WF_MATURE
+    assert Blob.objects.filter(workflow=row).count() == 3
+    assert Job.objects.get(civitai_id=data.JOB_CSAM).scan.is_blocked
+
+
+def test_it_raises_not_found_for_an_unknown_workflow_and_stores_nothing(fake_orchestration):
+    with pytest.raises(NotFound):
+        sync_workflow("7731-20260101000000000")
+    assert Workflow.objects.count() == 0
+
+
+def test_it_stores_a_job_and_its_workflow_from_a_job_id(fake_orchestration):
+    job = sync_job(data.JOB_OK)
+
+    assert job.workflow.civitai_id == data.WF_DONE
+    assert job.job_type == "TextToImageV2"
+    assert job.scan.csam_score_max == pytest.approx(0.0003)
+    assert Blob.objects.get(civitai_id=data.BLOB_JPEG).job == job
+
+
+def test_it_accepts_the_jobs_envelope(fake_orchestration):
+    fake_orchestration.job_envelope = "jobs"
+
+    job = sync_job(data.JOB_CSAM)
+
+    assert job.scan.csam_score_max == pytest.approx(0.91)
+
+
+def test_it_reads_percentage_scores_per_image(fake_orchestration):
+    job = data.job_zero_percent()
+    job["result"].append({"blobKey": "SECOND.png", "available": True})
+    fake_orchestration.add_job(job)
+
+    row = sync_job(data.JOB_OK)
+
+    assert row.scan.csam_scores == [0.0, 0.0]
+    assert row.scan.prompt_flags == ["sexual", "young", "scan"]
+    assert row.scan.prompt_flagged is True
+    assert Blob.objects.get(civitai_id="SECOND.png").csam_score == 0.0
+
+
+def test_the_command_syncs_with_filters_and_reports(fake_orchestration, capsys):
+    call_command("sync_workflows", "--tag", "civitrack", "--max", "2", "--from", "2026-09-01")
+
+    assert Workflow.objects.count() == 2
+    (request,) = fake_orchestration.requests_to("workflows")
+    assert request.param("fromDate") == "2026-09-01T00:00:00Z"
+    assert "Synced 2 workflows" in capsys.readouterr().out
+
+
+def test_the_command_refuses_bad_dates_without_calling_the_api(fake_orchestration):
+    with pytest.raises(CommandError, match="is not a date"):
+        call_command("sync_workflows", "--from", "yesterday")
+    with pytest.raises(CommandError, match="--from must not be after --to"):
+        call_command("sync_workflows", "--from", "2026-09-12", "--to", "2026-09-01")
+    assert fake_orchestration.requests == []
+
+
+def test_the_command_exits_non_zero_on_api_failure(fake_orchestration):
+    fake_orchestration.fail("workflows", 401, times=None)
+
+    with pytest.raises(CommandError, match="401"):
+        call_command("sync_workflows")
+
+
+def test_it_stores_a_page_that_repeats_a_workflow_or_step_name():
+    from orchestration import types as api
+    from orchestration.sync import store_workflows
+
+    first = data.workflow_done()
+    again = data.workflow_done()
+    again["status"] = "failed"
+    again["steps"].append({**again["steps"][0], "status": "failed"})  # same step name "0"
+
+    store_workflows([api.Workflow.from_api(first), api.Workflow.from_api(again)])
+
+    wf = Workflow.objects.get()
+    assert wf.status == "failed"
+    assert wf.steps.get().status == "failed"
