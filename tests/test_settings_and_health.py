@@ -12,7 +12,7 @@ PROD_ENV = {
     "DEBUG": "false",
     "SECRET_KEY": "q8Lr-3vNw9_zT1pYk6HsE0aXcU4mJ7bF2gD5oR8iV1nQ6tW3yZ0e",
     "ALLOWED_HOSTS": "civitrack.example.com",
-    "DATABASE_URL": "sqlite:////tmp/civitrack-deploy-check.sqlite3",
+    "DATABASE_URL": f"sqlite:////tmp/civitrack-deploy-check-{os.getpid()}.sqlite3",
 }
 
 
