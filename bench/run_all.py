@@ -277,7 +277,7 @@ def seed_result(timings: dict, counts: dict) -> dict:
         "how": (
             "`python manage.py seed_scale --posts {posts} --assets {assets} --prompts {prompts}` "
             "(batch 5000) in a child process on a freshly migrated empty database; wall time "
-            "of the whole command, process start and the closing ANALYZE included."
+            "of the whole command, process start and the closing VACUUM (ANALYZE) included."
         ).format(**common.SCALE),
         "figures": [
             {
