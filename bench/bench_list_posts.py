@@ -1,0 +1,220 @@
+#!/usr/bin/env python
+"""list_civitai_posts with include_details over 100 posts, against one JSON-building SQL query.
+
+The tool's promise (contract §3) is a fixed number of queries whatever the page size.
+This measures how many, and how long the call takes next to the floor: a single
+PostgreSQL query that builds the very same JSON document (posts, their assets, each
+asset's prompts and lineage ids, usernames, ISO timestamps, the total) with
+json_build_object/json_agg. Goal: the service within 1.5x of that query.
+
+``tracking.services.list_civitai_posts`` lands from the ``tools`` branch; until it
+does this script reports "not available yet" and exits 0.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common
+
+NAME = "list_posts"
+LIMIT = 100
+RUNS = 20
+GOAL_RATIO = 1.5
+
+
+def iso(column: str) -> str:
+    return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+
+
+def prompt_json(alias: str, user_alias: str) -> str:
+    return f"""CASE WHEN {alias}.id IS NULL THEN NULL ELSE json_build_object(
+        'prompt_id', {alias}.id::text, 'prompt_text', {alias}.prompt_text,
+        'llm_model_provider', {alias}.llm_model_provider, 'llm_model', {alias}.llm_model,
+        'purpose', {alias}.purpose, 'metadata', {alias}.metadata,
+        'created_by', {user_alias}.username,
+        'created_at', {iso(alias + ".created_at")}, 'updated_at', {iso(alias + ".updated_at")}
+    ) END"""
+
+
+def raw_sql(lineage_table: str) -> str:
+    """One query returning the tool's whole answer as one JSON document."""
+    return f"""
+WITH page AS (
+    SELECT p.*, u.username AS creator
+    FROM tracking_post p LEFT JOIN auth_user u ON u.id = p.created_by_id
+    ORDER BY p.created_at DESC, p.id DESC
+    LIMIT {LIMIT} OFFSET 0
+)
+SELECT json_build_object(
+  'total', (SELECT count(*) FROM tracking_post),
+  'limit', {LIMIT},
+  'offset', 0,
+  'posts', COALESCE((SELECT json_agg(json_build_object(
+    'post_id', page.id::text, 'civitai_id', page.civitai_id::text,
+    'civitai_url', page.civitai_url, 'civitai_account', page.civitai_account,
+    'status', page.status, 'title', page.title, 'description', page.description,
+    'metadata', page.metadata, 'created_by', page.creator,
+    'created_at', {iso("page.created_at")}, 'updated_at', {iso("page.updated_at")},
+    'assets', COALESCE((
+      SELECT json_agg(json_build_object(
+        'asset_id', a.id::text, 'asset_url', a.asset_url, 'asset_type', a.asset_type,
+        'asset_source', a.asset_source, 'sha256sum', a.sha256sum,
+        'civitai_id', a.civitai_id::text, 'civitai_url', a.civitai_url,
+        'post_id', a.post_id::text, 'input_prompt_id', a.input_prompt_id::text,
+        'output_prompt_id', a.output_prompt_id::text,
+        'input_asset_ids', COALESCE((
+            SELECT json_agg(l.to_asset_id::text ORDER BY l.to_asset_id)
+            FROM {lineage_table} l WHERE l.from_asset_id = a.id), '[]'::json),
+        'metadata', a.metadata, 'created_by', au.username,
+        'created_at', {iso("a.created_at")}, 'updated_at', {iso("a.updated_at")},
+        'input_prompt', {prompt_json("ip", "ipu")},
+        'output_prompt', {prompt_json("op", "opu")}
+      ) ORDER BY a.id)
+      FROM tracking_asset a
+      LEFT JOIN auth_user au ON au.id = a.created_by_id
+      LEFT JOIN tracking_prompt ip ON ip.id = a.input_prompt_id
+      LEFT JOIN auth_user ipu ON ipu.id = ip.created_by_id
+      LEFT JOIN tracking_prompt op ON op.id = a.output_prompt_id
+      LEFT JOIN auth_user opu ON opu.id = op.created_by_id
+      WHERE a.post_id = page.id
+    ), '[]'::json)
+  ) ORDER BY page.created_at DESC, page.id DESC) FROM page), '[]'::json)
+)
+"""
+
+
+def shape(answer: dict) -> list:
+    """What must agree between the two answers: posts, their assets, prompts and lineage."""
+    return [
+        (
+            post["post_id"],
+            [
+                (
+                    a["asset_id"],
+                    a["input_prompt"] and a["input_prompt"]["prompt_id"],
+                    a["output_prompt"] and a["output_prompt"]["prompt_id"],
+                    list(a["input_asset_ids"]),
+                    a["sha256sum"],
+                )
+                for a in post["assets"]
+            ],
+        )
+        for post in answer["posts"]
+    ]
+
+
+def main() -> None:
+    common.setup(NAME)
+    try:
+        from tracking.services import list_civitai_posts
+    except ImportError as exc:
+        common.write_result(
+            NAME,
+            {
+                "title": "list_civitai_posts with details",
+                "status": "skipped",
+                "reason": (
+                    "not available yet: tracking.services.list_civitai_posts could not be "
+                    f"imported ({exc}); it lands from the tools branch"
+                ),
+            },
+        )
+        return
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tracking.models import Asset
+
+    accepted = inspect.signature(list_civitai_posts).parameters
+    kwargs = {"user": None, "include_details": True, "limit": LIMIT}
+    kwargs = {k: v for k, v in kwargs.items() if k in accepted}
+
+    def service():
+        return list_civitai_posts(**kwargs)
+
+    sql = raw_sql(Asset.input_assets.through._meta.db_table)
+
+    def raw():
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            return cursor.fetchone()[0]
+
+    with CaptureQueriesContext(connection) as ctx:
+        answer = service()
+    queries = len(ctx.captured_queries)
+    reference = raw()
+    same = shape(answer) == shape(reference)
+    assets = sum(len(p["assets"]) for p in answer["posts"])
+
+    samples = common.sample_ms(service, runs=RUNS, warmup=2)
+    raw_samples = common.sample_ms(raw, runs=RUNS, warmup=2)
+    s50, s95 = common.p50(samples), common.p95(samples)
+    r50, r95 = common.p50(raw_samples), common.p95(raw_samples)
+    ratio = s50 / r50
+    with CaptureQueriesContext(connection) as ctx_small:
+        list_civitai_posts(**{**kwargs, "limit": 5} if "limit" in accepted else kwargs)
+
+    common.write_result(
+        NAME,
+        {
+            "title": "list_civitai_posts with details (100 posts)",
+            "how": (
+                f"`list_civitai_posts({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})` "
+                f"called in-process, {RUNS} timed calls after 2 warm-ups; query count under "
+                "CaptureQueriesContext. Reference: ONE hand-written PostgreSQL query building "
+                "the same JSON (json_build_object/json_agg with joins for assets, prompts, "
+                "users and lineage ids, plus the total), executed and fetched through the same "
+                "connection (psycopg decodes the JSON into Python objects)."
+            ),
+            "figures": [
+                {"what": "posts returned", "value": len(answer["posts"]), "unit": ""},
+                {"what": "assets nested", "value": assets, "unit": ""},
+                {"what": "queries (limit 100)", "value": queries, "unit": ""},
+                {"what": "queries (limit 5)", "value": len(ctx_small.captured_queries), "unit": ""},
+                {"what": "service p50 / p95", "value": f"{s50:.1f} / {s95:.1f}", "unit": "ms"},
+                {
+                    "what": "one SQL query p50 / p95",
+                    "value": f"{r50:.1f} / {r95:.1f}",
+                    "unit": "ms",
+                },
+                {"what": "same posts, assets, prompts and lineage", "value": same, "unit": ""},
+            ],
+            "goals": [
+                common.goal(
+                    "service p50 / one-query p50",
+                    f"≤ {GOAL_RATIO:g}x",
+                    f"{ratio:.2f}x",
+                    ratio <= GOAL_RATIO,
+                    why=(
+                        f"{queries} queries and a Python object per row (posts, assets, "
+                        "prompts, users) before building the dicts, against one query whose "
+                        "JSON PostgreSQL builds itself"
+                    ),
+                ),
+                common.goal(
+                    "fixed query count",
+                    "same for 5 and 100 posts",
+                    f"{len(ctx_small.captured_queries)} and {queries}",
+                    len(ctx_small.captured_queries) == queries,
+                    why="the query count grows with the page size",
+                ),
+                common.goal(
+                    "same data as the reference query",
+                    "identical ids",
+                    str(same),
+                    same,
+                    why="the service and the reference query disagree on the ids returned",
+                ),
+            ],
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
