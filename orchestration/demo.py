@@ -13,6 +13,8 @@ updates the same rows (no duplicates).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -20,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from orchestration import types as api
+from orchestration.models import Blob
 from orchestration.sync import store_job, store_workflows
 
 DEMO_TAG = "civitrack-demo"
@@ -276,3 +279,19 @@ def load_demo() -> None:
         store_workflows([api.Workflow.from_api(w) for w in workflows])
         for job in jobs:
             store_job(api.Job.from_api(job))
+        _hash_demo_files()
+
+
+def _hash_demo_files() -> None:
+    """Give demo blobs the sha256 of the file they show, as a real hashing step would.
+
+    The tracking demo records ``fox.png`` as an asset too, so the blob ↔ asset link of
+    the pages has something to show on a fresh ``make run``.
+    """
+    static_prefix = "/" + settings.STATIC_URL.strip("/") + "/"
+    root = Path(settings.BASE_DIR) / "static"
+    for blob in Blob.objects.filter(url__startswith=static_prefix, sha256__isnull=True):
+        path = root / blob.url.removeprefix(static_prefix)
+        if path.is_file():
+            blob.sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+            blob.save(update_fields=["sha256"])

@@ -228,6 +228,28 @@ def _asset_links(assets) -> str:
     )
 
 
+def _blob_links(asset: Asset) -> str:
+    """Links to mirrored Orchestration blobs whose content hash equals the asset's."""
+    from orchestration.models import blobs_for_asset  # the tracking app must not need it
+
+    blobs = list(blobs_for_asset(asset)[:20])
+    if not blobs:
+        return "—"
+    return format_html_join(
+        ", ",
+        '<a href="{}">workflow {} ({})</a>',
+        (
+            (
+                reverse("orchestration:workflow_detail", args=[b.workflow.civitai_id]),
+                b.workflow.civitai_id,
+                b.civitai_id,
+            )
+            for b in blobs
+            if b.workflow_id
+        ),
+    )
+
+
 def _change_url(obj) -> str:
     opts = obj._meta
     return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
@@ -416,6 +438,7 @@ class AssetAdmin(SimpleHistoryAdmin):
             ("Output prompt (derived from it)", admin_link(obj.output_prompt)),
             ("Made from", _asset_links(obj.input_assets.all())),
             ("Used to make", _asset_links(obj.derived_assets.all())),
+            ("Orchestration results with this file", _blob_links(obj)),
         ]
         return format_html(
             "<table>{}</table>",

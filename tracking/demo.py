@@ -138,7 +138,7 @@ def load_demo(user, *, base_url: str = "http://127.0.0.1:8000") -> dict[str, int
     upscaled = asset("paper-lantern-upscaled.jpg", p_lantern, lanterns, 106433017, 8)
     upscaled.input_assets.add(lantern)
     mountain = asset("mountain-sunset.png", p_mountain, landscapes, 106432973, 7, c_mountain)
-    asset("red-fox.jpg", p_fox, None, None, 5)
+    asset("orchestration/fox.png", p_fox, None, None, 5)  # also an Orchestration demo blob
     asset("waves-dusk.jpg", p_waves, None, None, 3)
 
     snapshots = []

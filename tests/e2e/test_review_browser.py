@@ -5,51 +5,17 @@ and sees it in the job's history; checks the browser never requests withheld med
 Screenshots of the main pages go to test-artifacts/ (gitignored).
 """
 
-import os
-from pathlib import Path
-
 import pytest
 
 from orchestration import demo
 from orchestration.models import Job, RevealLog, ReviewDecision
+from tests.e2e.conftest import ARTIFACTS
 from tests.orchestration.conftest import make_reviewer
 
-# Playwright's sync API runs an event loop in this thread; Django refuses ORM calls
-# from a thread with a running loop unless told this is deliberate.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 BLOCKED_BLOB = "B10C0000000000000000000000000001.png"
 DUSK_BLOB = "77AE00112233445566778899AABBCCF0.png"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def browser_page():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        yield page
-        context.close()
-        browser.close()
 
 
 def test_a_reviewer_reveals_decides_and_sees_the_history(

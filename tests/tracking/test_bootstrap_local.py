@@ -50,3 +50,22 @@ def test_its_demo_data_is_linked_both_ways_with_real_hashes(capsys):
     assert Prompt.objects.filter(purpose="caption").count() == 2
     assert AssetStatsSnapshot.objects.filter(asset=lantern).count() == 4
     assert Asset.objects.filter(post__isnull=True).count() == 2
+
+
+def test_its_demo_links_a_tracked_asset_and_an_orchestration_blob_both_ways(
+    capsys, client, superuser
+):
+    from django.urls import reverse
+
+    from orchestration.models import Blob
+
+    out = run(capsys)
+    assert "Loaded demo Orchestration workflows" in out
+    fox = Asset.objects.get(metadata__file="orchestration/fox.png")
+    blob = Blob.objects.get(sha256=fox.sha256sum)
+    client.force_login(superuser)
+    asset_page = client.get(reverse("admin:tracking_asset_change", args=[fox.pk])).content.decode()
+    workflow_url = reverse("orchestration:workflow_detail", args=[blob.workflow.civitai_id])
+    assert workflow_url in asset_page
+    workflow_page = client.get(workflow_url).content.decode()
+    assert reverse("admin:tracking_asset_change", args=[fox.pk]) in workflow_page

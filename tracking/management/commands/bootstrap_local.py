@@ -5,6 +5,8 @@ import secrets
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from orchestration import demo as orchestration_demo
+from orchestration.models import Workflow
 from tracking import demo
 
 
@@ -42,4 +44,10 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Loaded demo data: {counts['posts']} posts, {counts['assets']} assets, "
                 f"{counts['prompts']} prompts."
+            )
+        if not Workflow.objects.exists():
+            orchestration_demo.load_demo()
+            self.stdout.write(
+                f"Loaded demo Orchestration workflows: {Workflow.objects.count()} workflows"
+                " and a review queue."
             )
