@@ -9,7 +9,7 @@ admin.site.site_title = "civitrack"
 admin.site.index_title = "Records and moderation"
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False), name="home"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("tracking.api_urls")),
     path("orchestration/", include("orchestration.urls")),
