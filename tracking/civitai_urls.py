@@ -110,3 +110,34 @@ def post_url(post_id: int) -> str:
 def image_url(image_id: int) -> str:
     """Canonical page URL of a Civitai image (what we store as ``Asset.civitai_url``)."""
     return f"{CANONICAL_BASE}/images/{int(image_id)}"
+
+
+_EXAMPLES = {
+    "post": "https://civitai.com/posts/23602354",
+    "image": "https://civitai.com/images/106433016",
+}
+
+
+def page_url_id(url: object, kind: str, *, field: str = "civitai_url") -> int:
+    """The id in a Civitai post/image page URL stored on a record (a URL, not a bare id)."""
+    message = f"{field} must be a Civitai {kind} URL like {_EXAMPLES[kind]}"
+    if not isinstance(url, str) or len(url) > 500 or _BARE_ID.match(url.strip()):
+        raise InvalidInput(message)
+    try:
+        return _parse(url, kind, field)
+    except InvalidInput:
+        raise InvalidInput(message) from None
+
+
+def check_page_url(url: str | None, civitai_id: int | None, kind: str) -> None:
+    """A record's ``civitai_url`` must name the same post/image as its ``civitai_id``."""
+    if url is None:
+        return
+    url_id = page_url_id(url, kind)
+    if civitai_id is None:
+        raise InvalidInput(
+            f"civitai_url points to {kind} {url_id} but civitai_id is not set;"
+            f' send civitai_id "{url_id}" with it'
+        )
+    if url_id != civitai_id:
+        raise InvalidInput(f"civitai_url points to {kind} {url_id} but civitai_id is {civitai_id}")

@@ -11,11 +11,15 @@ import hashlib
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
+
+from tracking.civitai_urls import check_page_url
+from tracking.errors import InvalidInput
 
 SHA256_RE = r"^[0-9a-f]{64}$"
 sha256_validator = RegexValidator(
@@ -23,6 +27,14 @@ sha256_validator = RegexValidator(
 )
 # Civitai ids are positive 32-bit-ish integers today; BigInteger leaves room.
 civitai_id_validator = MinValueValidator(1, "civitai_id must be a positive integer")
+
+
+def _clean_civitai_url(obj, kind: str) -> None:
+    """The contract's rule, for forms: ``civitai_url`` names the same record as ``civitai_id``."""
+    try:
+        check_page_url(obj.civitai_url or None, obj.civitai_id, kind)
+    except InvalidInput as exc:
+        raise ValidationError({"civitai_url": exc.message}) from None
 
 
 def default_civitai_account() -> str:
@@ -133,6 +145,10 @@ class Post(TimeStamped):
     def __str__(self) -> str:
         return f"Post {self.civitai_id}" + (f" — {self.title}" if self.title else "")
 
+    def clean(self) -> None:
+        if self.civitai_id:
+            _clean_civitai_url(self, "post")
+
 
 class Asset(TimeStamped):
     """An image or video: where it lives, what made it, what it became, where it was posted."""
@@ -229,6 +245,10 @@ class Asset(TimeStamped):
         if self.sha256sum:
             self.sha256sum = self.sha256sum.lower()
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        if self.civitai_id is None or self.civitai_id > 0:
+            _clean_civitai_url(self, "image")
 
     def latest_stats(self) -> AssetStatsSnapshot | None:
         return self.stats_snapshots.order_by("-captured_at", "-id").first()

@@ -22,12 +22,12 @@ import re
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
 from tracking import hashing
+from tracking.civitai_urls import check_page_url
 from tracking.errors import Duplicate, Forbidden, InvalidInput, RecordNotFound, ToolError
 from tracking.models import Asset, Post, Prompt
 from tracking.serializers import asset_dict, post_dict, prompt_dict
@@ -58,7 +58,6 @@ MAX_ID = 2**63 - 1  # BigAutoField / BigIntegerField upper bound on every backen
 ISO_HINT = "must be an ISO 8601 timestamp (e.g. 2025-01-15T10:00:00Z)"
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
-CIVITAI_HOSTS = frozenset({"civitai.com", "www.civitai.com", "civitai.green", "www.civitai.green"})
 _DIGITS = re.compile(r"[0-9]+")
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 
@@ -204,42 +203,6 @@ def _metadata(value: Any) -> dict:
     return value
 
 
-def _civitai_url_id(field: str, url: Any, kind: str) -> int:
-    """The numeric id in ``https://civitai.com/<kind>/<id>``; anything else is refused."""
-    example = {
-        "posts": "https://civitai.com/posts/23602354",
-        "images": "https://civitai.com/images/106433016",
-    }[kind]
-    noun = "post" if kind == "posts" else "image"
-    message = f"{field} must be a Civitai {noun} URL like {example}"
-    if not isinstance(url, str) or len(url) > 500:
-        raise InvalidInput(message)
-    try:
-        parts = urlsplit(url.strip())
-        host = (parts.hostname or "").lower()
-    except ValueError:
-        raise InvalidInput(message) from None
-    match = re.fullmatch(rf"/{kind}/([0-9]{{1,19}})/?", parts.path)
-    if parts.scheme not in ("http", "https") or host not in CIVITAI_HOSTS or not match:
-        raise InvalidInput(message)
-    return int(match.group(1))
-
-
-def _check_url_matches(url: str | None, civitai_id: int | None, kind: str) -> None:
-    """A Civitai URL must name the same record as ``civitai_id``."""
-    if url is None:
-        return
-    url_id = _civitai_url_id("civitai_url", url, kind)
-    noun = "post" if kind == "posts" else "image"
-    if civitai_id is None:
-        raise InvalidInput(
-            f"civitai_url points to {noun} {url_id} but civitai_id is not set;"
-            f' send civitai_id "{url_id}" with it'
-        )
-    if url_id != civitai_id:
-        raise InvalidInput(f"civitai_url points to {noun} {url_id} but civitai_id is {civitai_id}")
-
-
 def _id_list(field: str, value: Any) -> list[int]:
     if value is UNSET or value is None:
         return []
@@ -376,7 +339,7 @@ def create_asset(
     post = None if post_id is None else parse_id("post_id", post_id)
     cid = None if civitai_id is None else parse_id("civitai_id", civitai_id)
     curl = _text("civitai_url", civitai_url, max_length=500)
-    _check_url_matches(curl, cid, "images")
+    check_page_url(curl, cid, "image")
     sha = None if sha256sum is None else parse_sha256(sha256sum)
     inputs = _id_list("input_asset_ids", input_asset_ids)
     meta = _metadata(metadata)
@@ -429,7 +392,7 @@ def create_civitai_post(
     """Record a Civitai post; ``civitai_url`` must be the post URL of ``civitai_id``."""
     cid = parse_id("civitai_id", _required("civitai_id", civitai_id))
     url = _text("civitai_url", civitai_url, max_length=500, required=True)
-    _check_url_matches(url, cid, "posts")
+    check_page_url(url, cid, "post")
     post = Post(
         civitai_id=cid,
         civitai_url=url,
@@ -505,7 +468,7 @@ def update_asset(
         if curl is not UNSET:
             asset.civitai_url = curl
         if cid is not UNSET or curl is not UNSET:
-            _check_url_matches(asset.civitai_url, asset.civitai_id, "images")
+            check_page_url(asset.civitai_url, asset.civitai_id, "image")
         if meta is not UNSET:
             asset.metadata = meta
         linked = None if inputs is UNSET else _existing_assets(inputs)

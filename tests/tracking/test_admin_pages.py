@@ -220,3 +220,46 @@ def test_it_keeps_the_admin_behind_login(client, staff):
     response = client.get(reverse("admin:tracking_asset_changelist"))
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("https://civitai.com/posts/99", "civitai_url points to post 99 but civitai_id is 12"),
+        ("https://example.com/posts/12", "civitai_url must be a Civitai post URL"),
+    ],
+)
+def test_it_refuses_a_post_url_that_names_another_post(client, superuser, url, message):
+    client.force_login(superuser)
+    response = client.post(
+        reverse("admin:tracking_post_add"),
+        {
+            "civitai_id": "12",
+            "civitai_url": url,
+            "status": "published",
+            "civitai_account": "c29",
+            "metadata": "{}",
+        },
+    )
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not Post.objects.exists()
+
+
+def test_it_refuses_an_asset_civitai_url_without_its_id(client, superuser):
+    client.force_login(superuser)
+    response = client.post(
+        reverse("admin:tracking_asset_add"),
+        {
+            "asset_url": "https://example.com/x.png",
+            "asset_type": "image",
+            "asset_source": "upload",
+            "sha256sum": "",
+            "metadata": "{}",
+            "civitai_id": "",
+            "civitai_url": "https://civitai.com/images/5",
+        },
+    )
+    assert response.status_code == 200
+    assert "civitai_url points to image 5 but civitai_id is not set" in response.content.decode()
+    assert not Asset.objects.exists()
