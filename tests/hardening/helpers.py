@@ -8,8 +8,10 @@ import ipaddress
 import socket
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from functools import cache
 
 from django.apps import apps
+from django.db import connection
 
 # Columns that change on a call that is refused for good reasons: a valid token records
 # when it was last used (at most once a minute) before the tool even looks at its input.
@@ -19,26 +21,53 @@ IGNORED_COLUMNS = {("tracking_apitoken", "last_used_at")}
 REPORT: dict[str, Counter] = defaultdict(Counter)
 
 
-def db_snapshot() -> dict[str, str]:
-    """Row count and a digest of every row of every civitrack table, ordered by pk.
+@cache
+def _snapshot_queries() -> list[tuple[str, str]]:
+    """(table, SELECT of every column but the ignored ones, ordered by pk) per civitrack table.
 
-    One query per table; the values are compared within one backend, so ``repr`` of
-    what the backend returns is deterministic enough (PostgreSQL's jsonb orders keys
-    its own way, the same way every time).
+    On PostgreSQL the per-table SELECTs are folded into one statement that returns a
+    count and an md5 of the rows' text per table: one round trip instead of ten.
     """
-    digests: dict[str, str] = {}
+    quote = connection.ops.quote_name
+    queries = []
     for model in apps.get_models(include_auto_created=True):
         meta = model._meta
         if meta.app_label not in {"tracking", "orchestration"}:
             continue
-        columns = [
-            f.attname
+        columns = ", ".join(
+            quote(f.column)
             for f in meta.concrete_fields
             if (meta.db_table, f.column) not in IGNORED_COLUMNS
+        )
+        pk = quote(meta.pk.column)
+        queries.append((meta.db_table, f"SELECT {columns} FROM {quote(meta.db_table)}", pk))
+    if connection.vendor == "postgresql":
+        parts = [
+            f"SELECT '{table}', count(*)::text || ' rows ' || "
+            f"md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x.{pk}), '')) FROM ({sql}) x"
+            for table, sql, pk in queries
         ]
-        rows = list(model._base_manager.order_by("pk").values_list(*columns))
-        digest = hashlib.sha256(repr(rows).encode("utf-8", "surrogatepass")).hexdigest()
-        digests[meta.db_table] = f"{len(rows)} rows {digest[:16]}"
+        return [("*", " UNION ALL ".join(parts))]
+    return [(table, f"{sql} ORDER BY {pk}") for table, sql, pk in queries]
+
+
+def db_snapshot() -> dict[str, str]:
+    """Row count and a digest of every row of every civitrack table, ordered by pk.
+
+    Plain SELECTs on a raw cursor (no ORM compilation, JSON left as the text the
+    database stores), cheap enough to take after every refused call of the fuzz
+    suite. Compared within one backend only.
+    """
+    digests: dict[str, str] = {}
+    with connection.cursor() as cursor:
+        for table, sql in _snapshot_queries():
+            cursor.execute(sql)
+            if table == "*":
+                digests.update(dict(cursor.fetchall()))
+                continue
+            rows = cursor.fetchall()
+            digest = hashlib.sha256(repr(rows).encode("utf-8", "surrogatepass")).hexdigest()
+            digests[table] = f"{len(rows)} rows {digest[:16]}"
     return digests
 
 
