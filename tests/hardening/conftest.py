@@ -36,6 +36,7 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.section("hardening")
     for name in sorted(REPORT):
         counts = REPORT[name]
-        total = sum(counts.values())
+        statuses = [n for key, n in counts.items() if isinstance(key, int)]
+        total = sum(statuses) if statuses else sum(counts.values())
         detail = ", ".join(f"{key}: {n}" for key, n in sorted(counts.items(), key=str))
         terminalreporter.write_line(f"{name}: {total} calls ({detail})")

@@ -326,6 +326,39 @@ def field_hints(tool: str, seeds: Seeds, urls: list[str]) -> dict[str, st.Search
     return hints
 
 
+def good_values(tool: str, seeds: Seeds, urls: list[str]) -> dict[str, st.SearchStrategy]:
+    """Values that should succeed: seeded records to link to, fresh unique ids and hashes."""
+    seeded = {
+        "asset_id": seeds.asset_ids,
+        "input_prompt_id": seeds.prompt_ids,
+        "output_prompt_id": seeds.prompt_ids,
+        "post_id": seeds.post_ids,
+    }
+    good = {name: st.sampled_from(pks).map(str) for name, pks in seeded.items()}
+    fresh_id = st.integers(10**9, 10**12).map(str)
+    good["civitai_id"] = (
+        st.sampled_from(seeds.civitai_post_ids).map(str)
+        if tool == "list_civitai_posts"
+        else fresh_id
+    )
+    good["sha256sum"] = (
+        st.sampled_from(seeds.shas) if tool == "find_asset" else hex64().map(str.lower)
+    )
+    good["input_asset_ids"] = st.lists(
+        st.sampled_from(seeds.asset_ids).map(str), max_size=2, unique=True
+    )
+    good["asset_url"] = st.sampled_from(urls)
+    good["path"] = st.sampled_from(urls)
+    good["created_by"] = st.sampled_from(seeds.usernames)
+    if tool in ("fetch_civitai_post_assets", "import_civitai_post"):
+        good["post_id" if tool.startswith("fetch") else "post"] = st.sampled_from(
+            [site.POST_ID, site.SINGLE_POST_ID, str(site.OTHER_POST_ID)]
+        )
+    if tool in ("update_asset", "update_post", "sync_post_asset_stats"):
+        good["post_id"] = st.sampled_from(seeds.post_ids).map(str)
+    return good
+
+
 def from_schema(schema: dict[str, Any]) -> st.SearchStrategy:
     """A value the JSON schema of one property accepts."""
     if "enum" in schema:
@@ -389,18 +422,24 @@ def tool_body(tool: str, seeds: Seeds, urls: list[str]) -> st.SearchStrategy:
     properties: dict[str, Any] = schema.get("properties", {})
     required = set(schema.get("required", []))
     hints = field_hints(tool, seeds, urls)
+    good = good_values(tool, seeds, urls)
     noun = "posts" if tool in ("create_civitai_post", "list_civitai_posts") else "images"
 
     def fields(*, clean: bool) -> st.SearchStrategy:
         out = {}
         for name, prop in properties.items():
-            sources = [hints[name]] * 2 if name in hints else []
-            sources += [from_schema(prop)] * 2
-            if not clean:
-                sources.append(garbage)
-            value = st.one_of(sources)
-            if name in required:
-                out[name] = st.one_of([value] * 9 + [st.just(ABSENT)])
+            if clean:
+                value = good[name] if name in good else from_schema(prop)
+            else:
+                sources = [hints[name]] * 2 if name in hints else []
+                value = st.one_of([*sources, from_schema(prop), from_schema(prop), garbage])
+            # (st.one_of drops duplicate branches, so weights come from a drawn number.)
+            if name in required and clean:
+                out[name] = value
+            elif name in required:  # left out one time in ten
+                out[name] = st.tuples(st.integers(0, 9), value).map(
+                    lambda t: ABSENT if t[0] == 0 else t[1]
+                )
             else:
                 out[name] = st.one_of(value, st.just(ABSENT))
         return st.fixed_dictionaries(out)
@@ -408,15 +447,19 @@ def tool_body(tool: str, seeds: Seeds, urls: list[str]) -> st.SearchStrategy:
     def assemble(kind: str, drawn: dict, pair: bool, extra, ascii_only: bool) -> tuple[str, bytes]:
         body = {k: v for k, v in drawn.items() if v is not ABSENT}
         cid = body.get("civitai_id")
-        if pair and "civitai_url" in body and isinstance(cid, int | str):
+        if (pair or kind == "well-formed") and "civitai_url" in body and isinstance(cid, int | str):
             # A Civitai URL and id that agree (the schema cannot say they must).
             body["civitai_url"] = f"https://civitai.com/{noun}/{cid}"
+        if kind == "well-formed" and "civitai_url" in body and cid is None:
+            del body["civitai_url"]  # a URL needs its id
         if extra is not None:
             body[extra[0]] = extra[1]
         text = encode(body, ensure_ascii=ascii_only)
         return kind, text.encode("utf-8", "surrogatepass")
 
-    extra_key = st.one_of([st.none()] * 7 + [st.tuples(weird_text, garbage)])
+    extra_key = st.tuples(st.integers(0, 7), weird_text, garbage).map(
+        lambda t: (t[1], t[2]) if t[0] == 0 else None
+    )
     well_formed = st.tuples(
         st.just("well-formed"), fields(clean=True), st.booleans(), st.none(), st.booleans()
     ).map(lambda t: assemble(*t))
@@ -431,7 +474,9 @@ def tool_body(tool: str, seeds: Seeds, urls: list[str]) -> st.SearchStrategy:
         st.sampled_from(RAW_BODIES),
         st.integers(BODY_LIMIT - 20, BODY_LIMIT + 20).map(lambda n: b'{"x": "' + b"a" * n + b'"}'),
     ).map(lambda b: ("raw", b))
-    return st.one_of([dirty] * 6 + [well_formed] * 2 + [non_object, raw])
+    # Six in ten dirty objects, two well-formed, one non-object, one raw.
+    kinds = [dirty] * 6 + [well_formed] * 2 + [non_object, raw]
+    return st.integers(0, len(kinds) - 1).flatmap(kinds.__getitem__)
 
 
 # --- the test ---------------------------------------------------------------------------
@@ -523,6 +568,7 @@ def test_it_survives_generated_input_to_every_tool(
             )
             payload = json.loads(response.content)
             stats[response.status_code] += 1
+            stats[kind] += 1
             if response.status_code < 300:
                 assert response.status_code == spec.success_status, payload
                 assert isinstance(payload, dict) and "error" not in payload
