@@ -15,6 +15,14 @@ from typing import Any
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    MaxRetryError,
+    NameResolutionError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
 from urllib3.util.retry import Retry
 
 from civitrack.logging import redact
@@ -218,6 +226,38 @@ def parse_json(response: requests.Response, *, what: str, secrets: tuple[str, ..
         ) from None
 
 
+def network_problem(exc: requests.exceptions.RequestException) -> str:
+    """A short, token-free reason for a failed connection, read through requests' wrapping.
+
+    After urllib3's retries are used up, requests raises a bare ``ConnectionError``
+    around ``MaxRetryError`` even when every attempt timed out or was reset; the real
+    cause is the retry error's ``reason``.
+    """
+    reason: BaseException | None = exc
+    inner = exc.args[0] if exc.args else None
+    if isinstance(inner, MaxRetryError):
+        reason = inner.reason
+    elif isinstance(inner, BaseException):
+        reason = inner
+    # NewConnectionError subclasses ConnectTimeoutError in urllib3 2: test it first.
+    if isinstance(reason, NameResolutionError):
+        return "the host name could not be resolved"
+    if isinstance(reason, NewConnectionError):
+        return "connection refused" if "refused" in str(reason).lower() else "could not connect"
+    if isinstance(exc, requests.exceptions.Timeout) or isinstance(
+        reason, ReadTimeoutError | ConnectTimeoutError | TimeoutError
+    ):
+        return "timed out waiting for an answer"
+    if isinstance(reason, ProtocolError):
+        cause = reason.args[1] if len(reason.args) > 1 else None
+        if isinstance(cause, ConnectionResetError):
+            return "connection reset by the server"
+        return "the connection broke before the answer arrived"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "TLS error (certificate or handshake)"
+    return f"network error ({type(exc).__name__})"
+
+
 def request_json(
     session: requests.Session,
     method: str,
@@ -231,18 +271,14 @@ def request_json(
     """Send a request and return ``(status, decoded JSON)`` or raise a typed error.
 
     Network failures (refused, reset, timeouts after retries) become ``UpstreamError``
-    with the token redacted.
+    saying which (``network_problem``), with the token redacted.
     """
     try:
         response = session.request(method, url, **kwargs)
     except requests.exceptions.RetryError as exc:
         raise RateLimited(f"{what}: gave up after retries ({exc})", secrets=secrets) from None
-    except requests.exceptions.Timeout:
-        raise UpstreamError(f"{what}: timed out", secrets=secrets) from None
     except requests.exceptions.RequestException as exc:
-        raise UpstreamError(
-            f"{what}: network error ({type(exc).__name__})", secrets=secrets
-        ) from None
+        raise UpstreamError(f"{what}: {network_problem(exc)}", secrets=secrets) from None
     raise_for_status(response, what=what, meanings=meanings, secrets=secrets)
     if response.status_code == 204 or not response.content:
         return response.status_code, None

@@ -8,7 +8,8 @@ has no token (the content endpoint needs none, and it may live on another host).
 
 Every answer is checked before it is returned: a list must be a list, a workflow an
 object, and all of it is parsed into ``orchestration.types``; anything else is
-``BadResponse``. IDs are opaque strings, percent-encoded into paths.
+``BadResponse``. A workflow, step or job whose id (name) is not the one asked for is
+``ResponseMismatch`` naming both. IDs are opaque strings, percent-encoded into paths.
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ from django.conf import settings
 from civitrack.http import (
     BadResponse,
     ErrorMeanings,
+    ResponseMismatch,
     UpstreamError,
     build_session,
+    network_problem,
     raise_for_status,
     request_json,
 )
@@ -140,12 +143,8 @@ class OrchestrationClient:
         """GET returning the raw response (for redirects and streams), errors typed."""
         try:
             response = session.get(url, **kw)
-        except requests.exceptions.Timeout:
-            raise UpstreamError(f"{what}: timed out", secrets=self.secrets) from None
         except requests.exceptions.RequestException as exc:
-            raise UpstreamError(
-                f"{what}: network error ({type(exc).__name__})", secrets=self.secrets
-            ) from None
+            raise UpstreamError(f"{what}: {network_problem(exc)}", secrets=self.secrets) from None
         if response.status_code >= 400:
             try:
                 raise_for_status(
@@ -157,6 +156,19 @@ class OrchestrationClient:
 
     def _bad(self, what: str, problem: str) -> BadResponse:
         return BadResponse(f"{what}: {problem}", secrets=self.secrets)
+
+    def _check_same(self, kind: str, requested: str, returned: str) -> None:
+        """Refuse an answer about another record than the one asked for, naming both ids.
+
+        Ids are compared without regard to case (job ids are UUIDs, which the API may
+        spell in either case); anything else means the answer is not about our request.
+        """
+        if returned.casefold() != str(requested).casefold():
+            shown = returned or "(no id)"
+            raise ResponseMismatch(
+                f"Orchestration API returned {kind} {shown} for requested {kind} {requested}",
+                secrets=self.secrets,
+            )
 
     def _workflow(self, what: str, body: Any) -> Workflow:
         try:
@@ -253,7 +265,9 @@ class OrchestrationClient:
             connect, read = getattr(self.session, "default_timeout", (5.0, 30.0))
             kw["timeout"] = (connect, read + wait)
         _, body = self._get_json(what, ["v2", "consumer", "workflows", workflow_id], params, **kw)
-        return self._workflow(what, body)
+        workflow = self._workflow(what, body)
+        self._check_same("workflow", workflow_id, workflow.id)
+        return workflow
 
     def wait_for_workflow(
         self,
@@ -298,9 +312,11 @@ class OrchestrationClient:
             what, ["v2", "consumer", "workflows", workflow_id, "steps", step_name]
         )
         try:
-            return Step.from_api(body)
+            step = Step.from_api(body)
         except (ValueError, TypeError, AttributeError) as exc:
             raise self._bad(what, f"unexpected step shape ({exc})") from None
+        self._check_same("step", step_name, step.name)
+        return step
 
     # -- v1 jobs ----------------------------------------------------------------------
 
@@ -311,9 +327,11 @@ class OrchestrationClient:
             what, ["v1", "consumer", "jobs", job_id], _params(detailed=_flag(detailed))
         )
         try:
-            return Job.from_api(body)
+            job = Job.from_api(body)
         except (ValueError, TypeError, AttributeError) as exc:
             raise self._bad(what, f"unexpected job shape ({exc})") from None
+        self._check_same("job", job_id, job.job_id)
+        return job
 
     # -- manager ----------------------------------------------------------------------
 

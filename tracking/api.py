@@ -62,8 +62,27 @@ def token_required(view):
     return wrapper
 
 
+MAX_JSON_DEPTH = 64  # tool arguments are shallow; deeper bodies are refused, not decoded
+
+
 def _refuse_constant(name: str):
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _json_depth(value: Any) -> int:
+    """Nesting depth of a decoded JSON value, without recursion (a scalar is 0)."""
+    deepest = 0
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            depth += 1
+            deepest = max(deepest, depth)
+            if depth <= MAX_JSON_DEPTH:
+                stack.extend((child, depth) for child in item)
+    return deepest
 
 
 def _read_json_body(request: HttpRequest) -> tuple[Any, JsonResponse | None]:
@@ -81,13 +100,22 @@ def _read_json_body(request: HttpRequest) -> tuple[Any, JsonResponse | None]:
         return None, too_large
     if not body.strip():
         return {}, None
+    too_deep = error(
+        400, "invalid_json", f"Request body is nested more than {MAX_JSON_DEPTH} levels deep"
+    )
     try:
-        return json.loads(body, parse_constant=_refuse_constant), None
+        value = json.loads(body, parse_constant=_refuse_constant)
+    except RecursionError:  # the decoder ran out of stack: far deeper than any tool needs
+        return None, too_deep
     except (UnicodeDecodeError, ValueError) as exc:
         detail = (
             f" ({exc.msg} at position {exc.pos})" if isinstance(exc, json.JSONDecodeError) else ""
         )
         return None, error(400, "invalid_json", f"Request body is not valid JSON{detail}")
+    if _json_depth(value) > MAX_JSON_DEPTH:
+        # Decoded, but encoding it again (metadata, the response) could hit the limit.
+        return None, too_deep
+    return value, None
 
 
 @csrf_exempt

@@ -76,17 +76,63 @@ def refuse_unknown(tool: str, unknown: Iterable[str], allowed: Iterable[str]) ->
         )
 
 
+def _is_text(value: str) -> bool:
+    """True unless ``value`` holds a lone surrogate (``"\\ud800"`` in JSON), which no
+    database, log or response encoder can write as UTF-8."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def refuse_invalid_unicode(arguments: dict[str, Any]) -> None:
+    """Refuse any key or string, at any depth, that is not valid Unicode, naming the parameter.
+
+    JSON lets a client send a lone surrogate escape; left in, it fails deep inside the
+    database driver or the URL library instead of as a clear ``InvalidInput``.
+    """
+    for name, value in arguments.items():
+        if not isinstance(name, str) or not _is_text(name):
+            raise InvalidInput("Parameter names must be valid Unicode text")
+        stack = [value]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, str):
+                bad = not _is_text(item)
+            elif isinstance(item, dict):
+                bad = any(not _is_text(k) for k in item)
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                bad = False
+                stack.extend(item)
+            else:
+                bad = False
+            if bad:
+                raise InvalidInput(
+                    f"{name} must be valid Unicode text (it contains a lone surrogate)"
+                )
+
+
 def tool_function(fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
     """Make a service refuse keyword arguments it does not take with a clear ``InvalidInput``.
 
     The parameter names come from the signature (minus ``user``) and are exposed as
     ``fn.parameters`` so the tool registry can check its schemas against them.
     """
-    parameters = tuple(name for name in inspect.signature(fn).parameters if name != "user")
+    signature = inspect.signature(fn).parameters
+    parameters = tuple(name for name in signature if name != "user")
+    # Parameters without a default would otherwise fail as a TypeError (a 500), not a 400.
+    required = tuple(
+        name for name in parameters if signature[name].default is inspect.Parameter.empty
+    )
 
     @functools.wraps(fn)
     def wrapper(*, user, **kwargs: Any) -> dict[str, Any]:
         refuse_unknown(fn.__name__, set(kwargs) - set(parameters), parameters)
+        for name in required:
+            if name not in kwargs:
+                raise InvalidInput(f"{name} is required")
         return fn(user=user, **kwargs)
 
     wrapper.parameters = parameters  # type: ignore[attr-defined]
@@ -602,7 +648,13 @@ def list_civitai_posts(
 
     total = qs.count()
     page = qs.with_details() if details else qs.select_related("created_by")
-    posts = list(page.order_by("-created_at", "-id")[start : start + page_size])
+    # An offset past the end matches nothing: answer without sending it to the database,
+    # where a huge one overflows the 64-bit OFFSET (a 500 on SQLite and PostgreSQL).
+    posts = (
+        []
+        if start >= total
+        else list(page.order_by("-created_at", "-id")[start : start + page_size])
+    )
     return {
         "posts": [post_dict(p, include_details=details) for p in posts],
         "total": total,

@@ -99,6 +99,7 @@ def call_tool(name: str, *, user, arguments: Any) -> dict[str, Any]:
         arguments = {}
     if not isinstance(arguments, dict):
         raise InvalidInput("The tool arguments must be a JSON object")
+    services.refuse_invalid_unicode(arguments)
     allowed = spec.parameters
     services.refuse_unknown(name, set(arguments) - set(allowed), allowed)
     return spec.function(user=user, **arguments)

@@ -17,13 +17,22 @@ Fault modes: ``normal``, ``wrong_image_id`` (S3: an unrelated popular image),
 points back to an earlier cursor), ``endless`` (always another page),
 ``bad_stats`` (a stat that is not an integer), ``leak_token`` (the server echoes the
 caller's token into error texts, item fields and ``nextPage``).
+
+Transport faults for the hardening suites: ``401`` (the error body quotes the token it
+refused), ``502``, ``429_bare`` (429 without ``Retry-After``), ``stall`` (no answer for
+``stall_seconds``, longer than a test's read timeout), ``reset`` (the socket is closed
+with a TCP reset instead of an answer) and ``wrong_post_id`` (``/posts/{id}`` answers
+another post).
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import socket
+import struct
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -55,6 +64,12 @@ FAULTS = {
     "endless",
     "bad_stats",
     "leak_token",
+    "401",
+    "502",
+    "429_bare",
+    "stall",
+    "reset",
+    "wrong_post_id",
 }
 
 
@@ -229,6 +244,7 @@ class FakeCivitaiSite:
     requests: list[RecordedRequest] = field(default_factory=list)
     fault: Fault = field(default_factory=Fault)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    stall_seconds: float = 2.0
 
     def set_fault(self, mode: str, *, times: int | None = None, only: str | None = None) -> None:
         if mode not in FAULTS:
@@ -301,7 +317,21 @@ class _Handler(BaseHTTPRequestHandler):
     def _fault_response(self, mode: str, kind: str) -> bool:
         """Answer a transport-level fault; True when the request was answered."""
         no_store = {"Cache-Control": "no-store"}
-        if mode == "404":
+        if mode == "401":
+            self._json(401, {"error": f"Unauthorized: token {self._token()} is not valid"})
+        elif mode == "502":
+            self._json(502, {"error": "bad gateway (fake)"})
+        elif mode == "429_bare":
+            self._json(429, {"error": "rate limited (fake)"}, no_store)
+        elif mode == "stall":
+            time.sleep(self.fake.stall_seconds)
+            self.close_connection = True
+        elif mode == "reset":
+            # SO_LINGER 0 makes close() send RST: the client sees "connection reset".
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+            self.close_connection = True
+        elif mode == "404":
             error = "Post not found" if kind == "posts" else "Not Found"
             self._json(404, {"error": error})
         elif mode == "429":
@@ -336,6 +366,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(404, {"error": f"Post not found{leak}"})
             return
         payload = copy.deepcopy(post["payload"])
+        if mode == "wrong_post_id":
+            payload["id"] = OTHER_POST_ID if int(raw_id) != OTHER_POST_ID else POST_ID
         payload["images"] = [
             {**copy.deepcopy(self.fake.images[i]), "meta": None}
             for page in post["pages"]

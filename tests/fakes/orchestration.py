@@ -4,7 +4,8 @@ Serves the routes of civitai-api.md §1 with the fixtures of §4.1
 (``tests.fakes.orchestration_data``), records every request (method, path, query as a
 multi-dict, headers) so tests can assert parameters, retries and what was *not*
 requested, and has knobs for the behaviours the docs leave open or that clients get
-wrong: error statuses with ``Retry-After``, slow and malformed answers, list
+wrong: error statuses with or without ``Retry-After``, raw (HTML) error pages,
+connection resets, slow and malformed answers, list
 envelopes, enum casing, ``jobs`` on/off, relative/absolute blob redirects, blocked
 blobs, 202 while a workflow runs, 400 on a non-integer ``wait``.
 
@@ -24,6 +25,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import socket
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -64,6 +67,9 @@ class Override:
     times: int | None  # None: every time
     retry_after: int | None = None
     body: Any = None
+    raw: bytes | None = None  # sent as is, with ``content_type`` (e.g. an HTML error page)
+    content_type: str | None = None
+    reset: bool = False  # close the socket with a TCP reset instead of answering
 
 
 @dataclass
@@ -193,11 +199,24 @@ class FakeOrchestration:
         times: int | None = 1,
         retry_after: int | None = None,
         body: Any = None,
+        omit_retry_after: bool = False,
+        raw: bytes | None = None,
+        content_type: str | None = None,
     ) -> None:
-        """Answer ``status`` on ``route`` ``times`` times (None: always), then normally."""
-        if status == 429 and retry_after is None:
+        """Answer ``status`` on ``route`` ``times`` times (None: always), then normally.
+
+        A 429 carries ``Retry-After: 1`` unless ``retry_after`` says otherwise or
+        ``omit_retry_after``. ``raw`` bytes (with ``content_type``) replace the JSON body.
+        """
+        if status == 429 and retry_after is None and not omit_retry_after:
             retry_after = 1
-        self.overrides.setdefault(route, []).append(Override(status, times, retry_after, body))
+        self.overrides.setdefault(route, []).append(
+            Override(status, times, retry_after, body, raw, content_type)
+        )
+
+    def reset(self, route: str, *, times: int | None = 1) -> None:
+        """Close the connection with a TCP reset on ``route`` ``times`` times (None: always)."""
+        self.overrides.setdefault(route, []).append(Override(0, times, reset=True))
 
     def slow(self, route: str, seconds: float) -> None:
         self.delays[route] = seconds
@@ -388,10 +407,21 @@ class _Handler(BaseHTTPRequestHandler):
             if delay := fake.delays.get(route):
                 time.sleep(delay)
             override = fake._take_override(route)
+            if override and override.reset:
+                # SO_LINGER 0 makes close() send RST: the client sees "connection reset".
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+                self.connection.close()
+                self.close_connection = True
+                return
             if override:
                 headers = {}
                 if override.retry_after is not None:
                     headers["Retry-After"] = str(override.retry_after)
+                if override.raw is not None:
+                    headers["Content-Type"] = override.content_type or "text/html"
+                    raise _Respond(override.status, headers=headers, raw=override.raw)
                 body = override.body
                 if body is None:
                     body = {"title": f"HTTP {override.status}", "status": override.status}

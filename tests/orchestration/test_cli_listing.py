@@ -189,7 +189,7 @@ def test_it_exits_1_when_the_api_is_unreachable(settings):
     settings.CIVITAI_API_TOKEN = "orch-unreachable-token-1234"
     result = run("workflows")
     assert result.code == 1
-    assert "network error" in result.error
+    assert "connection refused" in result.error
     assert "orch-unreachable-token-1234" not in result.text
 
 
