@@ -345,3 +345,47 @@ def test_it_keeps_tokens_out_of_admin_pages(secrets, client, superuser, fake_sit
         assert response.status_code == 200
         check_response(secrets, response, f"admin: import {action} ({fault})")
     assert Post.objects.filter(civitai_id=site.POST_ID).count() == 1
+
+
+# --- the orchestration mirror: sync command and staff pages -------------------------------
+
+
+@pytest.mark.parametrize("fault", ["401-echo", "500-echo", "malformed", "html"])
+def test_it_keeps_tokens_out_of_sync_workflows(secrets, fake_orchestration, fault):
+    _orch_fault(fake_orchestration, "workflows", fault)
+    code, _text = command(secrets, "sync_workflows", "--max", "5")
+    assert code == 1
+    assert fake_orchestration.requests_to("workflows"), "the fault was never reached"
+
+
+@pytest.mark.parametrize("fault", ["401-echo", "404-echo", "500-echo", "malformed", "html"])
+def test_it_keeps_tokens_out_of_orchestration_pages(
+    secrets, client, superuser, fake_orchestration, fault
+):
+    from orchestration.sync import sync_workflows
+
+    sync_workflows()  # a healthy mirror first, then the API turns bad
+    for route in ("workflows", "workflow", "job"):
+        _orch_fault(fake_orchestration, route, fault)
+    client.force_login(superuser)
+    gets = [
+        reverse("orchestration:workflow_list"),
+        reverse("orchestration:workflow_detail", args=[orch_data.WF_DONE]),
+        reverse("orchestration:job_detail", args=[orch_data.JOB_OK]),
+        reverse("orchestration:review_queue"),
+        reverse("orchestration:review_export"),
+    ]
+    for path in gets:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        check_response(secrets, response, f"page: {path}")
+    posts = [
+        (reverse("orchestration:workflow_refresh", args=[orch_data.WF_DONE]), {}),
+        (reverse("orchestration:job_refresh", args=[orch_data.JOB_OK]), {}),
+        (reverse("orchestration:lookup"), {"q": "7731-20990101000000000"}),
+        (reverse("orchestration:lookup"), {"q": "00000000-0000-4000-8000-000000000000"}),
+    ]
+    for path, data in posts:
+        response = client.post(path, data, follow=True)
+        assert response.status_code < 500, path
+        check_response(secrets, response, f"page: POST {path} ({fault})")
