@@ -306,7 +306,7 @@ def _link_unplaced_jobs(jobs: dict[str, Job]) -> None:
 
     One query to find them (usually none), one UPDATE for those found. The CASE
     expression is built for the unplaced jobs only: built for every job of the page,
-    it cost a third of a sync's time (docs/benchmarks.md).
+    it cost about a tenth of the storing time (docs/benchmarks.md).
     """
     if not jobs:
         return
