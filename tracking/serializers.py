@@ -1,15 +1,21 @@
 """Records to the contract's JSON shapes (contract §3).
 
 All keys are always present; absent values are ``None``. Ids travel as strings of
-digits and timestamps as ISO 8601 with zone. The functions read only what the
-caller loaded: pass querysets built with ``select_related``/``prefetch_related``
+digits and timestamps as ISO 8601 with zone. The ``*_dict`` functions read only what
+the caller loaded: pass querysets built with ``select_related``/``prefetch_related``
 (see ``PostQuerySet.with_details``) to keep listings at a fixed number of queries.
+``posts_with_details`` builds the same shapes from plain rows for the big listing.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
 from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import OuterRef, QuerySet, StringAgg, Subquery, TextField, Value
+from django.db.models.functions import Cast
 
 from tracking.models import Asset, Post, Prompt
 
@@ -88,3 +94,119 @@ def post_dict(post: Post, *, include_details: bool = False) -> dict[str, Any]:
     if include_details:
         data["assets"] = [asset_detail_dict(a) for a in post.assets.all()]
     return data
+
+
+# --- the details listing, from rows ------------------------------------------------------
+#
+# ``list_civitai_posts(include_details=True)`` returns up to 100 posts with every asset
+# and both prompts of each. Built from model instances (``with_details``), two thirds of
+# its time went to instantiating models and the per-object prefetch managers, not to the
+# queries (docs/benchmarks.md). These read ``values()`` rows instead, two queries (the
+# lineage ids aggregated in the asset query), and must give exactly what
+# ``post_dict``/``asset_detail_dict`` give (tests/tracking/test_list_civitai_posts.py
+# compares the two).
+
+_PROMPT_COLUMNS = ("id", "prompt_text", "llm_model_provider", "llm_model", "purpose", "metadata")
+_PROMPT_COLUMNS += ("created_at", "updated_at")
+_ASSET_COLUMNS = ("id", "asset_url", "asset_type", "asset_source", "sha256sum", "civitai_id")
+_ASSET_COLUMNS += ("civitai_url", "post_id", "input_prompt_id", "output_prompt_id", "metadata")
+_ASSET_COLUMNS += ("created_at", "updated_at")
+_POST_COLUMNS = ("id", "civitai_id", "civitai_url", "civitai_account", "status", "title")
+_POST_COLUMNS += ("description", "metadata", "created_at", "updated_at")
+
+
+def _prompt_from_row(row: dict[str, Any], prefix: str, user_field: str) -> dict[str, Any] | None:
+    if row[f"{prefix}id"] is None:
+        return None
+    return {
+        "prompt_id": id_str(row[f"{prefix}id"]),
+        "prompt_text": row[f"{prefix}prompt_text"],
+        "llm_model_provider": row[f"{prefix}llm_model_provider"],
+        "llm_model": row[f"{prefix}llm_model"],
+        "purpose": row[f"{prefix}purpose"],
+        "metadata": row[f"{prefix}metadata"],
+        "created_by": row[f"{prefix}created_by__{user_field}"],
+        "created_at": iso(row[f"{prefix}created_at"]),
+        "updated_at": iso(row[f"{prefix}updated_at"]),
+    }
+
+
+def _asset_from_row(row: dict[str, Any], inputs: list[int], user_field: str) -> dict[str, Any]:
+    return {
+        "asset_id": id_str(row["id"]),
+        "asset_url": row["asset_url"],
+        "asset_type": row["asset_type"],
+        "asset_source": row["asset_source"],
+        "sha256sum": row["sha256sum"],
+        "civitai_id": id_str(row["civitai_id"]),
+        "civitai_url": row["civitai_url"],
+        "post_id": id_str(row["post_id"]),
+        "input_prompt_id": id_str(row["input_prompt_id"]),
+        "output_prompt_id": id_str(row["output_prompt_id"]),
+        "input_asset_ids": [str(pk) for pk in sorted(inputs)],
+        "metadata": row["metadata"],
+        "created_by": row[f"created_by__{user_field}"],
+        "created_at": iso(row["created_at"]),
+        "updated_at": iso(row["updated_at"]),
+        "input_prompt": _prompt_from_row(row, "input_prompt__", user_field),
+        "output_prompt": _prompt_from_row(row, "output_prompt__", user_field),
+    }
+
+
+def _lineage_ids() -> Subquery:
+    """The ids of an asset's input assets as one ``"12,7"`` string, computed in the row's query.
+
+    A correlated subquery rather than a separate query over the link table: one round
+    trip less, measurably (docs/benchmarks.md). Unordered; callers sort.
+    """
+    links = Asset.input_assets.through.objects.filter(from_asset_id=OuterRef("pk"))
+    return Subquery(
+        links.values("from_asset_id")
+        .annotate(ids=StringAgg(Cast("to_asset_id", TextField()), Value(",")))
+        .values("ids")
+    )
+
+
+def posts_with_details(page: QuerySet[Post]) -> list[dict[str, Any]]:
+    """The posts of ``page`` (ordered, sliced) as Post shapes with ``assets``; two queries.
+
+    Posts with their creator, then their assets joined to both prompts and the three
+    creators, with their lineage ids aggregated per row.
+    """
+    user_field = get_user_model().USERNAME_FIELD
+    creator = f"created_by__{user_field}"
+    posts = list(page.values(*_POST_COLUMNS, creator))
+    if not posts:
+        return []
+    prompt_columns = [
+        f"{side}__{column}"
+        for side in ("input_prompt", "output_prompt")
+        for column in (*_PROMPT_COLUMNS, creator)
+    ]
+    assets = (
+        Asset.objects.filter(post_id__in=[p["id"] for p in posts])
+        .annotate(lineage_ids=_lineage_ids())
+        .order_by("id")
+        .values(*_ASSET_COLUMNS, creator, *prompt_columns, "lineage_ids")
+    )
+    by_post: defaultdict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in assets:
+        inputs = [int(pk) for pk in row["lineage_ids"].split(",")] if row["lineage_ids"] else []
+        by_post[row["post_id"]].append(_asset_from_row(row, inputs, user_field))
+    return [
+        {
+            "post_id": id_str(row["id"]),
+            "civitai_id": id_str(row["civitai_id"]),
+            "civitai_url": row["civitai_url"],
+            "civitai_account": row["civitai_account"],
+            "status": row["status"],
+            "title": row["title"],
+            "description": row["description"],
+            "metadata": row["metadata"],
+            "created_by": row[creator],
+            "created_at": iso(row["created_at"]),
+            "updated_at": iso(row["updated_at"]),
+            "assets": by_post.get(row["id"], []),
+        }
+        for row in posts
+    ]

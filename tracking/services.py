@@ -30,7 +30,7 @@ from tracking import hashing
 from tracking.civitai_urls import check_page_url
 from tracking.errors import Duplicate, Forbidden, InvalidInput, RecordNotFound, ToolError
 from tracking.models import Asset, Post, Prompt
-from tracking.serializers import asset_dict, post_dict, prompt_dict
+from tracking.serializers import asset_dict, post_dict, posts_with_details, prompt_dict
 
 logger = logging.getLogger(__name__)
 
@@ -619,7 +619,7 @@ def list_civitai_posts(
 
     ``start_time``/``end_time`` bound ``created_at`` inclusively. ``created_by`` is a
     username; an unknown one simply matches nothing. The query count is fixed (2, or
-    4 with details) whatever the page size.
+    3 with details) whatever the page size.
     """
     page_size = DEFAULT_LIMIT if limit is None else _bounded_int("limit", limit, 1, MAX_LIMIT)
     start = 0 if offset is None else _bounded_int("offset", offset, 0, None)
@@ -647,16 +647,18 @@ def list_civitai_posts(
         qs = qs.filter(created_at__lte=before)
 
     total = qs.count()
-    page = qs.with_details() if details else qs.select_related("created_by")
-    # An offset past the end matches nothing: answer without sending it to the database,
-    # where a huge one overflows the 64-bit OFFSET (a 500 on SQLite and PostgreSQL).
-    posts = (
-        []
-        if start >= total
-        else list(page.order_by("-created_at", "-id")[start : start + page_size])
-    )
+    if start >= total:
+        # An offset past the end matches nothing: answer without sending it to the
+        # database, where a huge one overflows the 64-bit OFFSET (a 500 on both backends).
+        posts = []
+    else:
+        page = qs.order_by("-created_at", "-id")[start : start + page_size]
+        if details:
+            posts = posts_with_details(page)
+        else:
+            posts = [post_dict(p) for p in page.select_related("created_by")]
     return {
-        "posts": [post_dict(p, include_details=details) for p in posts],
+        "posts": posts,
         "total": total,
         "limit": page_size,
         "offset": start,

@@ -323,7 +323,8 @@ def generate_workflows(
     """``n`` small workflows, newest first, cheap enough for 10,000 in a benchmark.
 
     Every tenth one failed, every seventh one is tagged ``gen`` too; ids follow the
-    real ``{userId}-{yyyyMMddHHmmssfff}`` shape, one second apart.
+    real ``{userId}-{yyyyMMddHHmmssfff}`` shape, one second apart. Blob and job ids
+    carry the user id too, so two users' generated workflows share no blob or job.
     """
     start = start or datetime(2026, 9, 1, tzinfo=UTC)
     items = []
@@ -356,9 +357,9 @@ def generate_workflows(
                             "images": [
                                 {
                                     "type": "image",
-                                    "id": f"{i:032X}.png",
+                                    "id": f"{user_id:08X}{i:024X}.png",
                                     "available": status == "succeeded",
-                                    "jobId": f"00000000-0000-4000-8000-{i:012d}",
+                                    "jobId": f"{user_id:08x}-0000-4000-8000-{i:012d}",
                                     "nsfwLevel": "pg",
                                     "width": 512,
                                     "height": 512,

@@ -256,3 +256,35 @@ def test_it_stores_a_page_that_repeats_a_workflow_or_step_name():
     wf = Workflow.objects.get()
     assert wf.status == "failed"
     assert wf.steps.get().status == "failed"
+
+
+def test_it_places_a_job_known_only_from_a_v1_lookup_and_leaves_placed_jobs_alone(
+    fake_orchestration,
+):
+    # A v1 lookup whose workflow was not mirrored yet stores the job without a place.
+    Job.objects.create(civitai_id=data.JOB_OK)
+    sync_workflows(max_scans=0)
+    placed = Job.objects.select_related("workflow", "step").get(civitai_id=data.JOB_OK)
+    assert placed.workflow.civitai_id == data.WF_DONE
+    assert placed.step == Step.objects.get(workflow=placed.workflow, name="0")
+
+    # A job keeps the place it was first seen in, even if a later page names it elsewhere.
+    first = placed.workflow_id, placed.step_id
+    sync_workflows(max_scans=0)
+    placed.refresh_from_db()
+    assert (placed.workflow_id, placed.step_id) == first
+
+
+def test_it_stores_a_page_in_a_fixed_number_of_queries(
+    fake_orchestration, django_assert_max_num_queries
+):
+    from orchestration import types as api
+    from orchestration.sync import store_workflows
+
+    small = [api.Workflow.from_api(w) for w in data.generate_workflows(2)]
+    big = [api.Workflow.from_api(w) for w in data.generate_workflows(60, user_id=1)]
+    with django_assert_max_num_queries(12) as small_queries:
+        store_workflows(small)
+    with django_assert_max_num_queries(12) as big_queries:
+        store_workflows(big)
+    assert len(big_queries.captured_queries) == len(small_queries.captured_queries)

@@ -93,3 +93,17 @@ def test_it_shows_steps_blobs_and_links_to_tracking_assets(client, superuser, mi
     assert 'loading="lazy"' in page
     assert f"asset #{asset.pk}" in page
     assert "Refresh from API" in page and "csrfmiddlewaretoken" in page
+
+
+def test_it_counts_each_workflows_blobs_even_with_a_search_joining_steps(logged_in):
+    # WF_MATURE has three blobs, WF_RUNNING none; the search joins steps (DISTINCT).
+    for params in ({}, {"q": "2026"}):
+        page = logged_in.get(reverse("orchestration:workflow_list"), params).content.decode()
+        rows = {
+            wf: page.split(f"/workflows/{wf}/", 1)[1].split("</tr>", 1)[0]
+            for wf in (data.WF_MATURE, data.WF_RUNNING, data.WF_DONE)
+        }
+        cells = {wf: [c.split("<", 1)[0] for c in row.split("<td>")] for wf, row in rows.items()}
+        assert cells[data.WF_MATURE][6] == "3"
+        assert cells[data.WF_RUNNING][6] == "0"
+        assert cells[data.WF_DONE][6] == "1"

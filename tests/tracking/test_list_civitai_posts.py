@@ -149,6 +149,43 @@ def test_it_nests_assets_and_their_prompts_with_details(alice):
     assert data["assets"][1]["output_prompt"] is None
 
 
+def test_it_nests_exactly_the_shapes_of_the_single_record_tools(alice, django_user_model):
+    """The details listing reads rows, not model instances: it must agree key for key."""
+    bob = django_user_model.objects.create_user("bob")
+    the_post = post(alice)
+    other = post(bob, civitai_id=2002)
+    p_in = prompt(bob, "generator")
+    p_out = services.create_prompt(
+        user=None, prompt_text="a caption", llm_model="m", metadata={"k": [1, {"n": None}]}
+    )["prompt"]
+    src_a = asset(alice, asset_url="s3://bucket/a.png")
+    src_b = asset(bob, asset_url="s3://bucket/b.png")
+    linked = asset(
+        alice,
+        post_id=the_post["post_id"],
+        input_prompt_id=p_in["prompt_id"],
+        output_prompt_id=p_out["prompt_id"],
+        input_asset_ids=[src_b["asset_id"], src_a["asset_id"]],
+        metadata={"seed": 7},
+    )
+    asset(bob, post_id=the_post["post_id"], asset_url="s3://bucket/bare.png")
+    result = services.list_civitai_posts(user=alice, include_details=True)
+    plain = services.list_civitai_posts(user=alice)
+    assert [p["post_id"] for p in result["posts"]] == [other["post_id"], the_post["post_id"]]
+    for detailed, bare in zip(result["posts"], plain["posts"], strict=True):
+        assert {k: v for k, v in detailed.items() if k != "assets"} == bare
+    assert result["posts"][0]["assets"] == []
+    nested = result["posts"][1]["assets"]
+    for data in nested:
+        found = services.find_asset(user=alice, asset_id=data["asset_id"])["asset"]
+        assert {k: v for k, v in data.items() if not k.endswith("_prompt")} == found
+    assert nested[0]["input_asset_ids"] == sorted([src_a["asset_id"], src_b["asset_id"]], key=int)
+    assert nested[0]["input_prompt"] == p_in and nested[0]["output_prompt"] == p_out
+    assert nested[0]["input_prompt"]["created_by"] == "bob"
+    assert nested[0]["output_prompt"]["created_by"] is None
+    assert linked["asset_id"] == nested[0]["asset_id"]
+
+
 def _post_with_assets(user, n: int) -> None:
     posts = make_posts(user, n)
     for p in posts:
@@ -171,7 +208,7 @@ def _post_with_assets(user, n: int) -> None:
 @pytest.mark.parametrize("count", [1, 100])
 def test_it_costs_a_fixed_number_of_queries_with_details(alice, django_assert_num_queries, count):
     _post_with_assets(alice, count)
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         result = services.list_civitai_posts(user=alice, include_details=True, limit=100)
     assert len(result["posts"]) == count
     assert all(len(p["assets"]) == 2 for p in result["posts"])

@@ -1,0 +1,335 @@
+#!/usr/bin/env python
+"""The HTTP API under load: gunicorn with 2 workers, a loopback load generator.
+
+gunicorn (``civitrack.wsgi``, the README's command with ``--workers 2``, default sync
+workers) runs against the benchmark database with production settings: DEBUG off, a
+generated SECRET_KEY, ALLOWED_HOSTS=127.0.0.1, SECURE_SSL_REDIRECT off (plain HTTP on
+loopback), everything else as deployed (persistent DB connections, CONN_MAX_AGE 60).
+A token is made with ``manage.py create_api_token``. Then, one after the other, each
+endpoint is driven by ``CLIENTS`` Python threads, each with its own
+``requests.Session``, for ``SECONDS`` seconds or ``MAX_REQUESTS`` requests:
+
+- ``GET /healthz`` (one ``SELECT 1``): the baseline, a trivial request through the
+  same server, middleware and database connection;
+- ``POST /api/v1/tools/create_asset`` with a new sha256 every time (no hashing: the
+  hash is given, the URL is ``s3://``);
+- ``POST /api/v1/tools/find_asset`` by the sha256 of an asset created above.
+
+Every answer is checked (status and body); any other answer or exception counts as an
+error. gunicorn is stopped at the end whatever happens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common
+
+NAME = "api_load"
+WORKERS = 2
+CLIENTS = int(os.environ.get("BENCH_API_CLIENTS", "4"))
+SECONDS = float(os.environ.get("BENCH_API_SECONDS", "15"))
+MAX_REQUESTS = int(os.environ.get("BENCH_API_MAX_REQUESTS", "20000"))
+USERNAME = "bench-api"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(url: str, port: int) -> subprocess.Popen:
+    env = common.django_env(url)
+    env.update(
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="127.0.0.1",
+        SECURE_SSL_REDIRECT="false",
+        SESSION_COOKIE_SECURE="false",
+        CSRF_COOKIE_SECURE="false",
+        SECURE_HSTS_SECONDS="0",
+        LOG_LEVEL="WARNING",
+    )
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    return subprocess.Popen(
+        [
+            str(gunicorn),
+            "civitrack.wsgi",
+            "--workers",
+            str(WORKERS),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=common.ROOT,
+        env=env,
+        start_new_session=True,  # its own process group: stopped as one below
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def stop_gunicorn(proc: subprocess.Popen) -> str:
+    """SIGTERM the master (it stops its workers), SIGKILL the group if it lingers."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return proc.stderr.read() if proc.stderr else ""
+
+
+def wait_until_up(base: str, proc: subprocess.Popen) -> None:
+    import requests
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"gunicorn exited: {proc.stderr.read()[-2000:]}")
+        try:
+            if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("gunicorn did not answer /healthz within 30 s")
+
+
+class Load:
+    """``CLIENTS`` threads sending ``make_request`` until the time or the count runs out."""
+
+    def __init__(self, label: str, send):
+        self.label, self.send = label, send
+        self.latencies: list[float] = []
+        self.errors: list[str] = []
+        self.lock = threading.Lock()
+        self.sent = 0
+
+    def _take(self) -> int | None:
+        with self.lock:
+            if self.sent >= MAX_REQUESTS:
+                return None
+            self.sent += 1
+            return self.sent
+
+    def _client(self, deadline: float) -> None:
+        import requests
+
+        session = requests.Session()
+        while time.perf_counter() < deadline:
+            n = self._take()
+            if n is None:
+                break
+            started = time.perf_counter()
+            try:
+                problem = self.send(session, n)
+            except requests.RequestException as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            elapsed = (time.perf_counter() - started) * 1000
+            with self.lock:
+                if problem:
+                    self.errors.append(problem)
+                else:
+                    self.latencies.append(elapsed)
+        session.close()
+
+    def run(self) -> dict:
+        started = time.perf_counter()
+        deadline = started + SECONDS
+        threads = [threading.Thread(target=self._client, args=(deadline,)) for _ in range(CLIENTS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - started
+        ok = self.latencies
+        return {
+            "label": self.label,
+            "requests": len(ok) + len(self.errors),
+            "ok": len(ok),
+            "errors": len(self.errors),
+            "first_errors": sorted(set(self.errors))[:3],
+            "wall_s": wall,
+            "rps": len(ok) / wall,
+            "p50": common.p50(ok) if ok else None,
+            "p99": sorted(ok)[min(len(ok) - 1, round(0.99 * (len(ok) - 1)))] if ok else None,
+        }
+
+
+def main() -> None:
+    url = common.setup(NAME)
+    from django.contrib.auth import get_user_model
+
+    from tracking.models import Asset
+
+    get_user_model().objects.get_or_create(username=USERNAME, defaults={"is_active": True})
+    token = subprocess.run(
+        [sys.executable, str(common.ROOT / "manage.py"), "create_api_token", USERNAME],
+        env=common.django_env(url),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    run_id = secrets.token_hex(4)
+    created: list[str] = []
+    created_lock = threading.Lock()
+    headers = {"Authorization": f"Bearer {token}"}
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    before = Asset.objects.count()
+
+    def healthz(session, n):
+        r = session.get(f"{base}/healthz", timeout=10)
+        if r.status_code != 200 or r.json() != {"status": "ok"}:
+            return f"healthz {r.status_code}"
+        return None
+
+    def create(session, n):
+        sha = hashlib.sha256(f"bench-api-{run_id}-{n}".encode()).hexdigest()
+        body = {
+            "asset_url": f"s3://bench/{run_id}/{n}.png",
+            "asset_type": "image",
+            "asset_source": "generated",
+            "sha256sum": sha,
+            "metadata": {"bench": run_id, "n": n},
+        }
+        r = session.post(
+            f"{base}/api/v1/tools/create_asset", json=body, headers=headers, timeout=10
+        )
+        if r.status_code not in (200, 201) or r.json().get("sha256sum") != sha:
+            return f"create_asset {r.status_code} {r.text[:120]}"
+        with created_lock:
+            created.append(sha)
+        return None
+
+    def find(session, n):
+        sha = created[n % len(created)]
+        r = session.post(
+            f"{base}/api/v1/tools/find_asset",
+            json={"sha256sum": sha},
+            headers=headers,
+            timeout=10,
+        )
+        data = r.json() if r.status_code == 200 else {}
+        if not data.get("found") or data["asset"]["sha256sum"] != sha:
+            return f"find_asset {r.status_code} {r.text[:120]}"
+        return None
+
+    proc = start_gunicorn(url, port)
+    server_log = ""
+    try:
+        wait_until_up(base, proc)
+        results = [Load("GET /healthz", healthz).run()]
+        results.append(Load("create_asset", create).run())
+        if not created:
+            raise RuntimeError(f"no asset was created: {results[-1]['first_errors']}")
+        results.append(Load("find_asset", find).run())
+    finally:
+        server_log = stop_gunicorn(proc)
+    stored = Asset.objects.count() - before
+    base_rps = results[0]["rps"]
+
+    rows = [
+        "| endpoint | requests | errors | requests/s | p50 ms | p99 ms | healthz / this |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        rows.append(
+            f"| {r['label']} | {r['requests']} | {r['errors']} | {r['rps']:.0f} | "
+            f"{common.fmt_ms(r['p50'])} | {common.fmt_ms(r['p99'])} | "
+            f"{base_rps / r['rps']:.2f}x |"
+        )
+    total_errors = sum(r["errors"] for r in results)
+    create_ok = results[1]["ok"]
+    goals = [
+        common.goal(
+            "no errors under load",
+            "0 errors",
+            f"{total_errors} errors",
+            total_errors == 0,
+            why="; ".join(e for r in results for e in r["first_errors"]) or "see the table",
+        ),
+        common.goal(
+            "every acknowledged create_asset is stored, once",
+            f"{create_ok} rows",
+            f"{stored} rows",
+            stored == create_ok,
+            why="the database does not hold exactly the assets the API acknowledged",
+        ),
+    ]
+    figures = [
+        {"what": "gunicorn workers (sync)", "value": WORKERS, "unit": ""},
+        {"what": "client threads (one requests.Session each)", "value": CLIENTS, "unit": ""},
+        {
+            "what": "time per endpoint (or request cap)",
+            "value": f"{SECONDS:g} s / {MAX_REQUESTS}",
+            "unit": "",
+        },
+        *(
+            {
+                "what": f"{r['label']}: requests/s, p50 / p99",
+                "value": f"{r['rps']:.0f}, {common.fmt_ms(r['p50'])} / {common.fmt_ms(r['p99'])}",
+                "unit": "",
+            }
+            for r in results
+        ),
+        {
+            "what": "create_asset / find_asset throughput against /healthz",
+            "value": f"{results[1]['rps'] / base_rps:.2f} / {results[2]['rps'] / base_rps:.2f}",
+            "unit": "",
+        },
+    ]
+    # WhiteNoise warns that staticfiles/ is missing (no collectstatic; the API serves no
+    # static files); anything else gunicorn printed is reported.
+    problems = [
+        line
+        for line in server_log.splitlines()
+        if line.strip() and "No directory at" not in line and "mw_instance" not in line
+    ]
+    if problems:
+        figures.append(
+            {"what": "gunicorn stderr (last line)", "value": problems[-1][:200], "unit": ""}
+        )
+    common.write_result(
+        NAME,
+        {
+            "title": "HTTP API under load (gunicorn, 2 workers)",
+            "how": (
+                f"`gunicorn civitrack.wsgi --workers {WORKERS}` (sync workers) on 127.0.0.1 "
+                "against the benchmark PostgreSQL database, DEBUG off with a generated "
+                "SECRET_KEY, ALLOWED_HOSTS=127.0.0.1, SECURE_SSL_REDIRECT off, persistent DB "
+                "connections (CONN_MAX_AGE 60, the default). Token from `manage.py "
+                f"create_api_token`. Load: {CLIENTS} Python threads in one process, each with "
+                f"its own requests.Session, for {SECONDS:g} s per endpoint (at most "
+                f"{MAX_REQUESTS} requests), endpoints one after the other; gunicorn's sync "
+                "workers close the connection after each response, so every request opens a "
+                "new loopback TCP connection. Latency is the client's wall time per request; "
+                "requests/s counts successful answers over the phase's wall time. Every "
+                "answer's status and body are checked. The client, gunicorn and PostgreSQL "
+                "share the machine's 2 cores."
+            ),
+            "table": "\n".join(rows),
+            "figures": figures,
+            "goals": goals,
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
