@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Prefetch, Q
+from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
@@ -82,21 +82,6 @@ class Prompt(TimeStamped):
         return f"#{self.pk} {text[:60]}{'…' if len(text) > 60 else ''}"
 
 
-class PostQuerySet(models.QuerySet):
-    def with_details(self) -> PostQuerySet:
-        """Posts with their assets and both prompts of each asset, in a fixed number of queries."""
-        assets = (
-            Asset.objects.select_related(
-                "input_prompt__created_by", "output_prompt__created_by", "created_by"
-            )
-            .prefetch_related(Prefetch("input_assets", queryset=Asset.objects.only("id")))
-            .order_by("id")
-        )
-        return self.select_related("created_by").prefetch_related(
-            Prefetch("assets", queryset=assets)
-        )
-
-
 class Post(TimeStamped):
     """A post published on Civitai, holding zero or more assets."""
 
@@ -124,8 +109,6 @@ class Post(TimeStamped):
         related_name="posts",
     )
     history = HistoricalRecords()
-
-    objects = PostQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

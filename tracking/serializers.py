@@ -2,9 +2,9 @@
 
 All keys are always present; absent values are ``None``. Ids travel as strings of
 digits and timestamps as ISO 8601 with zone. The ``*_dict`` functions read only what
-the caller loaded: pass querysets built with ``select_related``/``prefetch_related``
-(see ``PostQuerySet.with_details``) to keep listings at a fixed number of queries.
-``posts_with_details`` builds the same shapes from plain rows for the big listing.
+the caller loaded: pass querysets built with ``select_related`` to keep listings at a
+fixed number of queries. ``posts_with_details`` builds the same shapes from plain rows
+for the big listing.
 """
 
 from __future__ import annotations
@@ -69,15 +69,7 @@ def asset_dict(asset: Asset, *, input_asset_ids: list[int] | None = None) -> dic
     }
 
 
-def asset_detail_dict(asset: Asset) -> dict[str, Any]:
-    """Asset plus its nested input and output prompts (for ``include_details``)."""
-    data = asset_dict(asset)
-    data["input_prompt"] = prompt_dict(asset.input_prompt) if asset.input_prompt else None
-    data["output_prompt"] = prompt_dict(asset.output_prompt) if asset.output_prompt else None
-    return data
-
-
-def post_dict(post: Post, *, include_details: bool = False) -> dict[str, Any]:
+def post_dict(post: Post) -> dict[str, Any]:
     data = {
         "post_id": id_str(post.pk),
         "civitai_id": id_str(post.civitai_id),
@@ -91,20 +83,18 @@ def post_dict(post: Post, *, include_details: bool = False) -> dict[str, Any]:
         "created_at": iso(post.created_at),
         "updated_at": iso(post.updated_at),
     }
-    if include_details:
-        data["assets"] = [asset_detail_dict(a) for a in post.assets.all()]
     return data
 
 
 # --- the details listing, from rows ------------------------------------------------------
 #
 # ``list_civitai_posts(include_details=True)`` returns up to 100 posts with every asset
-# and both prompts of each. Built from model instances (``with_details``), two thirds of
-# its time went to instantiating models and the per-object prefetch managers, not to the
-# queries (docs/benchmarks.md). These read ``values()`` rows instead, two queries (the
-# lineage ids aggregated in the asset query), and must give exactly what
-# ``post_dict``/``asset_detail_dict`` give (tests/tracking/test_list_civitai_posts.py
-# compares the two).
+# and both prompts of each. Built from prefetched model instances, two thirds of its
+# time went to instantiating models and the per-object prefetch managers, not to the
+# queries (docs/benchmarks.md, which still times that path as "before"). These read
+# ``values()`` rows instead, two queries (the lineage ids aggregated in the asset query),
+# and must give exactly what ``post_dict``/``asset_dict``/``prompt_dict`` give
+# (tests/tracking/test_list_civitai_posts.py checks every nested record against them).
 
 _PROMPT_COLUMNS = ("id", "prompt_text", "llm_model_provider", "llm_model", "purpose", "metadata")
 _PROMPT_COLUMNS += ("created_at", "updated_at")
