@@ -7,7 +7,7 @@ step each, its blob and the blob's job) plus a v1 job with a scan for every one 
 them. Measured, in order:
 
 1. **sync**: ``manage.py sync_workflows --max-scans 0`` (``call_command``, the
-   command's page size of 50): every page fetched, parsed and upserted, one
+   command's default page size): every page fetched, parsed and upserted, one
    transaction per page, into mirror tables that are empty of these ids;
 2. **baseline**: the same client fetching and parsing the same 200 pages, storing
    nothing; the goal compares 1 with 2;
@@ -117,6 +117,8 @@ def run(url: str) -> None:
     from orchestration import sync
     from orchestration.models import Workflow
 
+    PAGE_SIZE = sync.PAGE_SIZE
+
     prefix = f"{USER_ID}-"
     if Workflow.objects.filter(civitai_id__startswith=prefix).exists():
         raise SystemExit(f"workflows {prefix}* are already mirrored: use a fresh database")
@@ -133,7 +135,7 @@ def run(url: str) -> None:
         started = time.perf_counter()
         cursor, pages, items, seen = None, 0, 0, set()
         while True:
-            page = client.list_workflows(cursor=cursor, take=50, hide_mature_content=False)
+            page = client.list_workflows(cursor=cursor, take=PAGE_SIZE, hide_mature_content=False)
             pages += 1
             items += len(page.items)
             if not page.next or page.next in seen or not page.items:
@@ -177,16 +179,16 @@ def run(url: str) -> None:
                 f"child process serving `generate_workflows({WORKFLOWS})` (one image step, "
                 "one blob, its job per workflow) and a v1 job with a scan per blob. *sync*: "
                 "`call_command('sync_workflows', '--max-scans=0')` in this process (page size "
-                "50, the command's default; one transaction per page; DEBUG on), wall time, "
+                f"{PAGE_SIZE}, the command's default; one transaction per page; DEBUG on), wall time, "
                 "into a mirror holding none of these ids. *fetch only*: the same client "
-                "walking the same pages (`list_workflows(take=50, hide_mature_content=False)` "
+                f"walking the same pages (`list_workflows(take={PAGE_SIZE}, hide_mature_content=False)` "
                 "following `next`), parsing them, storing nothing; best of two walks. "
                 "*re-sync*: the command again over the same data (all updates). *scans*: "
                 f"`fetch_scans` of {scan_limit} jobs (ORCHESTRATION_SYNC_MAX_SCANS, one v1 "
                 "request each), as a default run does after its pages."
             ),
             "figures": [
-                {"what": "pages of 50 fetched", "value": pages, "unit": ""},
+                {"what": f"pages of {PAGE_SIZE} fetched", "value": pages, "unit": ""},
                 {
                     "what": "rows stored (workflows / steps / jobs / blobs)",
                     "value": " / ".join(
@@ -229,7 +231,7 @@ def run(url: str) -> None:
                     rate >= GOAL_RATE,
                     why=(
                         f"storing takes {(sync_s - fetch_s) / pages * 1000:.0f} ms per page of "
-                        f"50, fetching it {fetch_s / pages * 1000:.0f} ms (the fetch alone "
+                        f"{PAGE_SIZE}, fetching it {fetch_s / pages * 1000:.0f} ms (the fetch alone "
                         f"would allow {fetch_rate:,.0f} workflows/s); where the storing time "
                         "goes and the proposed fixes are under the next goal. On this shared "
                         "2-core machine the figure moves by about 15% from run to run"
@@ -241,7 +243,7 @@ def run(url: str) -> None:
                     f"{ratio:.2f}x ({sync_s:.1f} / {fetch_s:.1f} s)",
                     ratio <= GOAL_RATIO,
                     why=(
-                        f"storing takes {(sync_s - fetch_s) / pages * 1000:.0f} ms per page of 50 "
+                        f"storing takes {(sync_s - fetch_s) / pages * 1000:.0f} ms per page of {PAGE_SIZE} "
                         f"against {fetch_s / pages * 1000:.0f} ms to fetch and parse it. cProfile "
                         "of 2,000 workflows (which inflates Python-heavy code): most of the "
                         "storing is Django's bulk_create preparing the 4 rows x ~15 columns of "
@@ -252,7 +254,7 @@ def run(url: str) -> None:
                         "page; store_workflows alone went from 898 to 1,000 workflows/s (A/B in "
                         "one process, 3,000 workflows in pages of 50, median of 3 runs). "
                         "Proposed next: use the primary keys bulk_create returns (RETURNING) "
-                        "instead of re-selecting, `--page-size 100` (half the round trips), and "
+                        "instead of re-selecting, and "
                         "on PostgreSQL COPY each page into temporary tables and upsert with one "
                         "INSERT ... SELECT ... ON CONFLICT per table"
                     ),

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from civitrack.http import UpstreamError
-from orchestration.sync import sync_workflows
+from orchestration.sync import PAGE_SIZE, sync_workflows
 
 
 def parse_when(value: str, *, end_of_day: bool = False) -> dt.datetime:
@@ -46,7 +46,9 @@ class Command(BaseCommand):
             default=None,
             help="fetch at most N job scans (default ORCHESTRATION_SYNC_MAX_SCANS)",
         )
-        parser.add_argument("--page-size", type=int, default=50, help="workflows per request")
+        parser.add_argument(
+            "--page-size", type=int, default=PAGE_SIZE, help="workflows per request (1-100)"
+        )
 
     def handle(self, *args, from_date=None, to_date=None, tag=(), max=None, **opts):
         start = parse_when(from_date) if from_date else None
