@@ -29,7 +29,7 @@ from tracking.civitai_urls import image_url, parse_post_ref, post_url
 from tracking.errors import Duplicate, InvalidInput, RecordNotFound, UpstreamFailure
 from tracking.models import Asset, AssetStatsSnapshot, Post, Prompt
 from tracking.serializers import asset_dict, iso, post_dict, prompt_dict
-from tracking.services import parse_id
+from tracking.services import bounded_int, parse_id
 
 PROMPT_PURPOSE = "civitai_import"
 # Civitai stats key -> AssetStatsSnapshot field
@@ -63,21 +63,6 @@ def upstream_errors() -> Iterator[None]:
         raise RecordNotFound(str(exc)) from None
     except http.UpstreamError as exc:
         raise UpstreamFailure(str(exc)) from None
-
-
-def _bounded_int(value: Any, field_name: str, *, default: int, low: int, high: int | None) -> int:
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise InvalidInput(f"{field_name} must be a whole number")
-    try:
-        number = int(value)
-    except ValueError:
-        raise InvalidInput(f"{field_name} must be a whole number") from None
-    if number < low or (high is not None and number > high):
-        limit = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise InvalidInput(f"{field_name} must be {limit}")
-    return number
 
 
 def stats_fields(image: SiteImage) -> dict[str, int]:
@@ -361,8 +346,10 @@ def fetch_civitai_post_assets(
     ``recorded_asset_id`` says which images are already recorded as assets.
     """
     civitai_id = parse_post_ref(post_id, field="post_id")
-    limit = _bounded_int(limit, "limit", default=FETCH_DEFAULT_LIMIT, low=1, high=FETCH_MAX_LIMIT)
-    page = _bounded_int(page, "page", default=1, low=1, high=None)
+    limit = (
+        FETCH_DEFAULT_LIMIT if limit is None else bounded_int("limit", limit, 1, FETCH_MAX_LIMIT)
+    )
+    page = 1 if page is None else bounded_int("page", page, 1, None)
     with upstream_errors():
         images = site_client().get_post_images(civitai_id)
     window = images[(page - 1) * limit : page * limit]

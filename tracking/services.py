@@ -587,7 +587,8 @@ def find_asset(*, user, asset_id: Any = None, sha256sum: Any = None) -> dict[str
     return {"found": True, "asset": asset_dict(asset)}
 
 
-def _bounded_int(field: str, value: Any, low: int, high: int | None) -> int:
+def bounded_int(field: str, value: Any, low: int, high: int | None) -> int:
+    """A whole number (JSON integer or string of digits) within bounds, else one clear message."""
     if isinstance(value, bool):
         number = None
     elif isinstance(value, int):
@@ -621,8 +622,8 @@ def list_civitai_posts(
     username; an unknown one simply matches nothing. The query count is fixed (2, or
     3 with details) whatever the page size.
     """
-    page_size = DEFAULT_LIMIT if limit is None else _bounded_int("limit", limit, 1, MAX_LIMIT)
-    start = 0 if offset is None else _bounded_int("offset", offset, 0, None)
+    page_size = DEFAULT_LIMIT if limit is None else bounded_int("limit", limit, 1, MAX_LIMIT)
+    start = 0 if offset is None else bounded_int("offset", offset, 0, None)
     if include_details is not None and not isinstance(include_details, bool):
         raise InvalidInput("include_details must be true or false")
     details = bool(include_details)

@@ -60,10 +60,10 @@ def test_it_pages_the_checked_listing(fake_site):
     ("kwargs", "message"),
     [
         ({"post_id": "abc"}, "post_id must be a valid integer ID"),
-        ({"post_id": "1", "limit": 0}, "limit must be between 1 and 100"),
-        ({"post_id": "1", "limit": 101}, "limit must be between 1 and 100"),
-        ({"post_id": "1", "limit": "x"}, "limit must be a whole number"),
-        ({"post_id": "1", "page": 0}, "page must be at least 1"),
+        ({"post_id": "1", "limit": 0}, "limit must be a whole number between 1 and 100"),
+        ({"post_id": "1", "limit": 101}, "limit must be a whole number between 1 and 100"),
+        ({"post_id": "1", "limit": "x"}, "limit must be a whole number between 1 and 100"),
+        ({"post_id": "1", "page": 0}, "page must be a whole number at least 1"),
     ],
 )
 def test_it_refuses_bad_fetch_parameters(fake_site, kwargs, message):
