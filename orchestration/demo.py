@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from civitrack.media import static_prefix
 from orchestration import types as api
 from orchestration.models import Blob
 from orchestration.sync import store_job, store_workflows
@@ -37,7 +38,7 @@ JOB_RUNNING = "9d2e7c41-1111-4c5b-8e0f-2a6b3c4d5e6f"
 
 
 def _static(name: str) -> str:
-    return "/" + settings.STATIC_URL.strip("/") + f"/demo/orchestration/{name}"
+    return f"{static_prefix()}demo/orchestration/{name}"
 
 
 def _iso(when: dt.datetime) -> str:
@@ -288,10 +289,10 @@ def _hash_demo_files() -> None:
     The tracking demo records ``fox.png`` as an asset too, so the blob ↔ asset link of
     the pages has something to show on a fresh ``make run``.
     """
-    static_prefix = "/" + settings.STATIC_URL.strip("/") + "/"
+    prefix = static_prefix()
     root = Path(settings.BASE_DIR) / "static"
-    for blob in Blob.objects.filter(url__startswith=static_prefix, sha256__isnull=True):
-        path = root / blob.url.removeprefix(static_prefix)
+    for blob in Blob.objects.filter(url__startswith=prefix, sha256__isnull=True):
+        path = root / blob.url.removeprefix(prefix)
         if path.is_file():
             blob.sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
             blob.save(update_fields=["sha256"])

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
+from civitrack.media import is_renderable_media_url
 from orchestration import scan as scanlib
 
 # Orchestration's NsfwLevel, ranked so lists can sort by it ("na" and unknown rank 0).
@@ -33,25 +33,6 @@ TERMINAL_STATUSES = frozenset({"succeeded", "failed", "expired", "canceled"})
 def nsfw_rank(level: str | None) -> int:
     """Rank of an Orchestration NSFW level for sorting; unknown or ``na`` is 0."""
     return NSFW_RANK.get((level or "").strip().lower(), 0)
-
-
-def is_http_url(url: str | None) -> bool:
-    """True for an absolute http(s) URL with a host: the only media URLs pages may carry."""
-    if not url:
-        return False
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
-
-
-def is_local_static_url(url: str | None) -> bool:
-    """True for a same-origin path under STATIC_URL (demo media shipped with the app)."""
-    if not url or not url.startswith("/") or url.startswith("//"):
-        return False
-    static = "/" + settings.STATIC_URL.strip("/") + "/"
-    return url.startswith(static) and ".." not in url and "\\" not in url
 
 
 class Status(models.TextChoices):
@@ -520,7 +501,7 @@ class Blob(Mirrored):
             return MediaPolicy(True, False, "Withheld: blocked by the job's scan")
         if decision == ReviewStatus.CONFIRMED_VIOLATION:
             return MediaPolicy(True, False, "Withheld: confirmed violation")
-        if not (is_http_url(self.url) or is_local_static_url(self.url)):
+        if not is_renderable_media_url(self.url):
             return MediaPolicy(True, False, "Withheld: no http(s) media URL")
         level = max(nsfw_rank(self.nsfw_level), scan.nsfw_rank if scan else 0)
         if level >= MATURE_RANK:

@@ -31,6 +31,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from civitrack.http import NotFound, UpstreamError
+from civitrack.media import is_http_url, is_local_static_url
 from orchestration import sync
 from orchestration.filters import ReviewQueueFilter, WorkflowFilter
 from orchestration.media import redact_urls
@@ -44,8 +45,6 @@ from orchestration.models import (
     ReviewDecision,
     Step,
     Workflow,
-    is_http_url,
-    is_local_static_url,
 )
 
 REVIEW_PERM = "orchestration.review_job"

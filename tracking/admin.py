@@ -16,6 +16,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
+from civitrack.media import is_renderable_media_url
 from tracking.admin_civitai import (
     import_again_action,
     import_post_view,
@@ -28,20 +29,10 @@ from tracking.models import Asset, AssetStatsSnapshot, Post, Prompt
 from tracking.search import search_assets
 
 
-def renderable_url(url: str | None) -> str | None:
-    """The URL if a browser may load it as media here (http(s) or our static files)."""
-    if not url:
-        return None
-    lowered = url.lower()
-    if lowered.startswith(("https://", "http://", "/static/")):
-        return url
-    return None
-
-
 def media_preview(asset: Asset, *, size: int = 320) -> str:
     """``<img>``/``<video>`` for an asset, lazy; a short note when it cannot be shown."""
-    url = renderable_url(asset.asset_url)
-    if url is None:
+    url = asset.asset_url
+    if not is_renderable_media_url(url):
         return format_html('<span class="quiet">no preview ({})</span>', asset.asset_url[:40])
     if asset.asset_type == Asset.Type.VIDEO:
         return format_html(
