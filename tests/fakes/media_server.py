@@ -137,3 +137,11 @@ class MediaServer:
             handler.close_connection = True
             return
         handler.wfile.write(body)
+
+
+def serving(bodies: dict[str, bytes]) -> MediaServer:
+    """A server answering 200 with each path's bytes and 404 elsewhere: ``with serving({...})``."""
+    server = MediaServer()
+    for path, body in bodies.items():
+        server.route(path, Route(body=body))
+    return server

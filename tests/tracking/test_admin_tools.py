@@ -9,7 +9,7 @@ from django.contrib.messages.storage.fallback import FallbackStorage
 from django.contrib.sessions.backends.db import SessionStore
 from django.test import RequestFactory, override_settings
 
-from tests.fakes.byte_server import serve_bytes
+from tests.fakes.media_server import serving
 from tests.tracking.recording_helpers import SHA_A, asset, post
 from tracking.admin_tools import (
     ApiTokenAdmin,
@@ -76,7 +76,7 @@ def test_it_computes_sha256_for_assets_without_one_and_reports_each_failure(staf
             asset_url=str(tmp_path / "one.png"), asset_type="image", asset_source="upload"
         )
         hashed = asset(staff, asset_url="s3://bucket/h.png", sha256sum=SHA_A)
-        with serve_bytes({"/two.png": (200, b"two")}) as server:
+        with serving({"/two.png": b"two"}) as server:
             remote = Asset.objects.create(
                 asset_url=server.url("/two.png"), asset_type="image", asset_source="upload"
             )
@@ -98,7 +98,7 @@ def test_it_computes_sha256_for_assets_without_one_and_reports_each_failure(staf
 def test_it_reports_a_hash_another_asset_already_has(staff):
     body = b"same"
     first = asset(staff, sha256sum=hashlib.sha256(body).hexdigest())
-    with serve_bytes({"/same.png": (200, body)}) as server:
+    with serving({"/same.png": body}) as server:
         copy = Asset.objects.create(
             asset_url=server.url("/same.png"), asset_type="image", asset_source="upload"
         )

@@ -137,9 +137,9 @@ def test_it_answers_403_when_the_user_may_not_change_the_record(
 
 
 def test_it_answers_502_when_a_fetch_fails(client, token):
-    from tests.fakes.byte_server import serve_bytes
+    from tests.fakes.media_server import serving
 
-    with serve_bytes({}) as server:
+    with serving({}) as server:
         response = call(client, "calculate_sha256", {"path": server.url("/nope")}, token)
     assert_error(response, 502, "upstream_error")
 

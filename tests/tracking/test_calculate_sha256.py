@@ -4,7 +4,7 @@ import pytest
 from django.test import override_settings
 
 from tests.conftest import table_counts
-from tests.fakes.byte_server import serve_bytes
+from tests.fakes.media_server import serving
 from tracking import services
 from tracking.errors import InvalidInput, UpstreamFailure
 
@@ -23,7 +23,7 @@ def test_it_hashes_a_file_under_an_allowed_root(alice, tmp_path):
 
 def test_it_hashes_a_url_served_over_http(alice):
     data = b"image bytes from the web"
-    with serve_bytes({"/images/12345.jpg": (200, data)}) as server:
+    with serving({"/images/12345.jpg": data}) as server:
         result = services.calculate_sha256(user=alice, path=server.url("/images/12345.jpg"))
     assert result == {"sha256sum": hashlib.sha256(data).hexdigest(), "size_bytes": len(data)}
 
@@ -39,7 +39,7 @@ def test_it_refuses_a_file_outside_the_allowed_roots(alice, tmp_path):
 
 
 def test_it_reports_a_failed_download_as_an_upstream_failure(alice):
-    with serve_bytes({}) as server, pytest.raises(UpstreamFailure) as exc:
+    with serving({}) as server, pytest.raises(UpstreamFailure) as exc:
         services.calculate_sha256(user=alice, path=server.url("/missing.jpg"))
     assert exc.value.status == 502
 

@@ -4,7 +4,7 @@ import pytest
 from django.test import override_settings
 
 from tests.conftest import table_counts
-from tests.fakes.byte_server import serve_bytes
+from tests.fakes.media_server import serving
 from tests.tracking.recording_helpers import SHA_A, SHA_B, asset, post, prompt
 from tracking import services
 from tracking.errors import Duplicate, InvalidInput, RecordNotFound
@@ -73,10 +73,10 @@ def test_it_leaves_sha256_null_for_a_location_it_cannot_read(alice):
 
 def test_it_hashes_a_readable_url_when_no_sha256_is_given(alice):
     body = b"\x89PNG fake image bytes" * 100
-    with serve_bytes({"/img.png": (200, body)}) as server:
+    with serving({"/img.png": body}) as server:
         result = services.create_asset(user=alice, **(BASE | {"asset_url": server.url("/img.png")}))
     assert result["sha256sum"] == hashlib.sha256(body).hexdigest()
-    assert server.requests == ["/img.png"]
+    assert [r.path for r in server.requests] == ["/img.png"]
 
 
 def test_it_hashes_an_allowed_local_file(alice, tmp_path):
@@ -98,7 +98,7 @@ def test_it_does_not_read_a_file_outside_the_allowed_roots(alice, tmp_path):
 
 
 def test_it_records_the_asset_with_null_sha256_when_the_download_fails(alice):
-    with serve_bytes({}) as server:
+    with serving({}) as server:
         result = services.create_asset(user=alice, **(BASE | {"asset_url": server.url("/gone")}))
     assert result["sha256sum"] is None
     assert Asset.objects.filter(pk=int(result["asset_id"])).exists()
@@ -107,7 +107,7 @@ def test_it_records_the_asset_with_null_sha256_when_the_download_fails(alice):
 def test_it_refuses_an_auto_hashed_duplicate_naming_the_existing_asset(alice):
     body = b"same file"
     first = asset(alice, sha256sum=hashlib.sha256(body).hexdigest())
-    with serve_bytes({"/copy.png": (200, body)}) as server, pytest.raises(Duplicate) as exc:
+    with serving({"/copy.png": body}) as server, pytest.raises(Duplicate) as exc:
         services.create_asset(user=alice, **(BASE | {"asset_url": server.url("/copy.png")}))
     assert exc.value.message == (
         f"An asset with this sha256sum already exists (asset_id {first['asset_id']})"
