@@ -20,6 +20,7 @@ from typing import IO, Any
 from django.conf import settings
 
 from civitrack.http import UpstreamError
+from civitrack.logging import REDACTED
 from orchestration.client import OrchestrationClient
 from orchestration.downloads import (
     DownloadOutcome,
@@ -290,7 +291,7 @@ class OrchestrationCLI:
 
     def write(self, text: str = "") -> None:
         for secret in self.client.secrets:
-            text = text.replace(secret, "[redacted]")
+            text = text.replace(secret, REDACTED)
         self._write(text)
 
     def lines(self, lines: list[str]) -> None:

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from civitrack.media import static_prefix
 from tracking.models import Asset, AssetStatsSnapshot, Post, Prompt
 
 DEMO_DIR = Path(settings.BASE_DIR) / "static" / "demo"
@@ -34,7 +35,7 @@ def load_demo(user, *, base_url: str = "http://127.0.0.1:8000") -> dict[str, int
     now = timezone.now()
 
     def url(name: str) -> str:
-        return f"{base_url.rstrip('/')}/static/demo/{name}"
+        return f"{base_url.rstrip('/')}{static_prefix()}demo/{name}"
 
     def prompt(text, purpose, provider, model, days):
         return Prompt.objects.create(
