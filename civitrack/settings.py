@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "simple_history",
     "tracking",
     "orchestration",
+    "devdata",
 ]
 
 MIDDLEWARE = [
