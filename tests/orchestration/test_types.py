@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from orchestration.errors import UnexpectedShape
 from orchestration.types import (
     Blob,
     Job,
@@ -131,7 +132,9 @@ def test_it_dedupes_a_blob_listed_under_two_output_keys():
         ("audio", None, "audio"),
         (None, "customcomfy-1-ComfyUI_00002_.png", "image"),
         (None, "clip.MP4", "video"),
-        ("model3d", "thing.glb", "other"),
+        ("model3d", "thing.glb", "model3d"),
+        (None, "thing.glb", "model3d"),
+        ("somethingNew", "thing.bin", "other"),
         (None, "no-extension", "other"),
     ],
 )
@@ -191,11 +194,11 @@ def test_it_accepts_the_jobs_envelope_and_a_single_result_object():
 
 
 def test_it_refuses_an_empty_jobs_envelope_and_non_objects():
-    with pytest.raises(ValueError, match="no jobs"):
+    with pytest.raises(UnexpectedShape, match="no jobs"):
         Job.from_api({"token": "t", "jobs": []})
-    with pytest.raises(ValueError, match="JSON object"):
+    with pytest.raises(UnexpectedShape, match="JSON object"):
         Workflow.from_api([1, 2])
-    with pytest.raises(ValueError, match="JSON object"):
+    with pytest.raises(UnexpectedShape, match="JSON object"):
         Step.from_api("step")
 
 
