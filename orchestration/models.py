@@ -144,6 +144,28 @@ class Step(Mirrored):
     def __str__(self) -> str:
         return f"{self.workflow_id}/{self.name} ({self.step_type})"
 
+    # Fields of the newer step shape (docs/orchestration-cli.md, "Compared with the
+    # published API"), read from the stored JSON: only pages show them.
+    @property
+    def has_jobs_list(self) -> bool:
+        """True for the older shape (``jobs[]``); False when job ids come from the blobs."""
+        return isinstance((self.raw or {}).get("jobs"), list)
+
+    @property
+    def queue_position(self) -> dict:
+        value = (self.raw or {}).get("queuePosition")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def preparation(self) -> list[dict]:
+        value = (self.raw or {}).get("preparation")
+        return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+    @property
+    def warnings(self) -> list[dict]:
+        value = (self.raw or {}).get("warnings")
+        return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
 
 # --- jobs, scan results, blobs ---------------------------------------------------------
 
@@ -381,6 +403,20 @@ class ScanResult(models.Model):
     @property
     def is_unknown(self) -> bool:
         return self.state == self.State.UNKNOWN
+
+    @property
+    def last_event(self) -> dict:
+        value = (self.raw or {}).get("lastEvent")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def worker_id(self) -> str:
+        return str(self.last_event.get("workerId") or "")
+
+    @property
+    def job_duration(self) -> str:
+        """``lastEvent.jobDuration`` as sent: a .NET TimeSpan such as ``00:00:12.8150000``."""
+        return str(self.last_event.get("jobDuration") or "")
 
     # The attributes orchestration.scan reads, so its rule is the only CSAM rule.
     @property

@@ -7,6 +7,9 @@ check bites, and that both step shapes the API serves are valid.
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 import requests
 
@@ -118,3 +121,60 @@ def test_the_fake_answers_400_for_a_value_that_does_not_bind(fake_orchestration)
     )
     assert answer.status_code == 400
     assert "wait" in answer.json()["errors"]
+
+
+def _get(fake, path, **params):
+    return requests.get(
+        f"{fake.url}{path}",
+        params=params,
+        headers={"Authorization": f"Bearer {fake.token}"},
+        timeout=10,
+    )
+
+
+def test_the_fakes_wait_holds_the_request_up_to_the_asked_seconds(fake_orchestration):
+    started = time.monotonic()
+    answer = _get(fake_orchestration, f"/v2/consumer/workflows/{data.WF_RUNNING}", wait=1)
+    assert answer.status_code == 202
+    assert answer.json()["status"] == "processing"
+    assert time.monotonic() - started >= 0.9
+    done = _get(fake_orchestration, f"/v2/consumer/workflows/{data.WF_DONE}", wait=5)
+    assert done.status_code == 200  # a finished workflow is answered at once
+
+
+def test_the_fakes_wait_returns_when_the_workflow_finishes(fake_orchestration):
+    finished = data.workflow_running_finished()
+    timer = threading.Timer(0.3, fake_orchestration.add_workflow, [finished])
+    timer.start()
+    started = time.monotonic()
+    answer = _get(fake_orchestration, f"/v2/consumer/workflows/{data.WF_RUNNING}", wait=10)
+    timer.join()
+    assert answer.status_code == 200 and answer.json()["status"] == "succeeded"
+    assert time.monotonic() - started < 5
+
+
+def test_the_fakes_until_change_returns_on_any_change(fake_orchestration):
+    changed = data.workflow_running()
+    changed["steps"][0]["estimatedProgressRate"] = 0.9
+    timer = threading.Timer(0.3, fake_orchestration.add_workflow, [changed])
+    timer.start()
+    answer = _get(
+        fake_orchestration, f"/v2/consumer/workflows/{data.WF_RUNNING}", wait=10, until="change"
+    )
+    timer.join()
+    assert answer.status_code == 200
+    assert answer.json()["steps"][0]["estimatedProgressRate"] == 0.9
+
+
+def test_the_fakes_tag_filters_all_must_match_and_exclude_tags_drop(fake_orchestration):
+    fake_orchestration.workflows.clear()
+    for wf_id, tags in [("a-1", ["x", "y"]), ("b-1", ["x"]), ("c-1", ["x", "y", "z"])]:
+        fake_orchestration.add_workflow({**data.workflow_done(), "id": wf_id, "tags": tags})
+
+    def ids(**params):
+        body = _get(fake_orchestration, "/v2/consumer/workflows", **params).json()
+        return sorted(w["id"] for w in body["items"])
+
+    assert ids(tags=["x", "y"]) == ["a-1", "c-1"]
+    assert ids(tags=["x"], excludeTags=["z"]) == ["a-1", "b-1"]
+    assert ids(excludeTags=["y", "q"]) == ["b-1"]
