@@ -155,7 +155,8 @@ def _plan(site_post: SitePost, images: list[SiteImage], user, *, lock: bool) -> 
     post = posts.filter(civitai_id=site_post.id).first()
     post_action = "update" if post else "create"
     if post is None:
-        post = Post(civitai_id=site_post.id, created_by=user)
+        post = Post(civitai_id=site_post.id)
+        post.attribute_to(user)
     before = _snapshot(post, _POST_FIELDS)
     post.civitai_url = post_url(site_post.id)
     post.status = Post.Status.PUBLISHED
@@ -177,7 +178,7 @@ def _plan(site_post: SitePost, images: list[SiteImage], user, *, lock: bool) -> 
         )
     }
     for image in images:
-        if image.type not in (Asset.Type.IMAGE, Asset.Type.VIDEO):
+        if image.type not in Asset.Type.values:
             plan.skipped.append(
                 {
                     "civitai_id": str(image.id),
@@ -198,8 +199,8 @@ def _plan(site_post: SitePost, images: list[SiteImage], user, *, lock: bool) -> 
                 asset_source=Asset.Source.UPLOAD,
                 asset_url=image.url,
                 asset_type=image.type,
-                created_by=user,
             )
+            asset.attribute_to(user)
             action = "create"
         else:
             action = "update"
@@ -219,9 +220,8 @@ def _plan(site_post: SitePost, images: list[SiteImage], user, *, lock: bool) -> 
         if image.prompt:
             prompt = asset.input_prompt if action == "update" else None
             if prompt is None:
-                item.prompt = Prompt(
-                    purpose=PROMPT_PURPOSE, created_by=user, **_prompt_values(image)
-                )
+                item.prompt = Prompt(purpose=PROMPT_PURPOSE, **_prompt_values(image))
+                item.prompt.attribute_to(user)
                 item.prompt_changed = True
             elif prompt.purpose == PROMPT_PURPOSE:
                 before = _snapshot(prompt, _PROMPT_FIELDS)
