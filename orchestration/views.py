@@ -458,7 +458,7 @@ def _parse_date(value: str | None, name: str) -> dt.date | None:
 
 
 def _csv_cell(value) -> str:
-    """Neutralise spreadsheet formulas in free text (CSV injection)."""
+    """Neutralise spreadsheet formulas (CSV injection); applied to every cell of an export."""
     text = "" if value is None else str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
@@ -504,19 +504,18 @@ def review_export(request):
             current = d.superseded_by is None
         except ReviewDecision.DoesNotExist:
             current = True
-        writer.writerow(
-            [
-                d.pk,
-                d.decided_at.isoformat(),
-                d.job.civitai_id,
-                d.job.workflow.civitai_id if d.job.workflow_id else "",
-                d.decision,
-                _csv_cell(d.note),
-                d.decided_by.get_username(),
-                d.supersedes_id or "",
-                "yes" if current else "no",
-            ]
-        )
+        row = [
+            d.pk,
+            d.decided_at.isoformat(),
+            d.job.civitai_id,
+            d.job.workflow.civitai_id if d.job.workflow_id else "",
+            d.decision,
+            d.note,
+            d.decided_by.get_username(),  # usernames may start with "-", "+" or "@"
+            d.supersedes_id or "",
+            "yes" if current else "no",
+        ]
+        writer.writerow([_csv_cell(cell) for cell in row])
     return response
 
 
