@@ -359,6 +359,8 @@ def job_refresh(request, job_id: str):
     try:
         sync.sync_job(job_id)
     except NotFound:
+        if job := Job.objects.filter(civitai_id=job_id).first():
+            sync.mark_scan_unknown(job)  # media stays withheld; a scan read earlier is kept
         messages.error(request, f"Job {job_id} was not found upstream (expired or deleted)")
     except (UpstreamError, ImproperlyConfigured, OrchestrationRefusal) as exc:
         messages.error(request, f"Could not refresh from the Orchestration API: {exc}")
