@@ -170,6 +170,10 @@ class Step(Mirrored):
 # --- jobs, scan results, blobs ---------------------------------------------------------
 
 
+# Who may claim, decide, reveal and export (``Job.Meta.permissions``).
+REVIEW_PERMISSION = "orchestration.review_job"
+
+
 class ReviewStatus(models.TextChoices):
     """Where a job stands in review; mirrors its current (latest) decision."""
 
@@ -537,6 +541,12 @@ class Blob(Mirrored):
         query); ``decision`` the job's review status. Withheld wins over everything:
         a CSAM score at the threshold (job or blob), blocked, unavailable, a confirmed
         violation, or no http(s) URL.
+
+        This is the one place that fails closed on the scan: media is shown only when
+        a readable CSAM score exists for it. No job (a workflow output without
+        ``jobId``), no scan, a scan without a CSAM score (recorded as unknown, e.g.
+        when the v1 job lookup 404s) and an unreadable score are all withheld like an
+        unscanned blob, because each may still be CSAM.
         """
         threshold = settings.MODERATION_CSAM_THRESHOLD
         if scan is None and self.job_id is not None:
@@ -554,18 +564,25 @@ class Blob(Mirrored):
         )
         if refuse:
             return MediaPolicy(True, False, f"Withheld: {why}")
-        if self.job_id is not None and scan is None:
-            # Fail closed: an unscanned job may still turn out CSAM-flagged.
+        if self.job_id is None:
+            return MediaPolicy(
+                True, False, "Withheld: no job is known for this output, so it has no scan"
+            )
+        if scan is None:
             return MediaPolicy(
                 True, False, "Withheld until scanned: refresh the job to fetch its scan"
             )
-        if scan and scan.is_blocked:
+        if not scan.csam_scores_list and scan.csam_score_max is None:
+            return MediaPolicy(
+                True, False, "Withheld: the job's scan has no CSAM score (scan unknown)"
+            )
+        if scan.is_blocked:
             return MediaPolicy(True, False, "Withheld: blocked by the job's scan")
         if decision == ReviewStatus.CONFIRMED_VIOLATION:
             return MediaPolicy(True, False, "Withheld: confirmed violation")
         if not is_renderable_media_url(self.url):
             return MediaPolicy(True, False, "Withheld: no http(s) media URL")
-        level = max(nsfw_rank(self.nsfw_level), scan.nsfw_rank if scan else 0)
+        level = max(nsfw_rank(self.nsfw_level), scan.nsfw_rank)
         if level >= MATURE_RANK:
             return MediaPolicy(False, True, "Mature content: click to reveal (logged)")
         if level == 0:
@@ -720,7 +737,14 @@ class RevealLog(models.Model):
 
     @classmethod
     def recent_blob_ids(cls, user, blob_ids, minutes: int | None = None) -> set[int]:
-        """Blobs ``user`` revealed within the reveal window (so a reload keeps them shown)."""
+        """Blobs ``user`` revealed within the reveal window (so a reload keeps them shown).
+
+        A reveal is honoured only while ``user`` still holds the review permission: it is
+        checked here, on every page and every media request, so a reviewer removed from
+        the reviewers group loses access at once rather than when the window ends.
+        """
+        if not (user.is_active and user.has_perm(REVIEW_PERMISSION)):
+            return set()
         minutes = settings.MODERATION_REVEAL_MINUTES if minutes is None else minutes
         since = timezone.now() - dt.timedelta(minutes=minutes)
         return set(

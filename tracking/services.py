@@ -28,8 +28,9 @@ from django.db import IntegrityError, transaction
 
 from tracking import hashing
 from tracking.civitai_urls import check_page_url
-from tracking.errors import Duplicate, Forbidden, InvalidInput, RecordNotFound, ToolError
+from tracking.errors import Duplicate, InvalidInput, RecordNotFound, ToolError
 from tracking.models import ON_BEHALF_OF_MAX_LENGTH, Asset, Post, Prompt
+from tracking.permissions import check_can_change
 from tracking.serializers import asset_dict, post_dict, posts_with_details, prompt_dict
 
 logger = logging.getLogger(__name__)
@@ -488,6 +489,7 @@ def update_asset(
     ``metadata`` sent as ``null`` becomes ``{}`` and ``input_asset_ids`` as ``null``
     becomes ``[]`` (neither is nullable). Every referenced record must exist, and the
     resulting ``civitai_url``/``civitai_id`` pair must agree; otherwise nothing changes.
+    Only the asset's creator or staff allowed to change assets may change it.
     """
     pk = parse_id("asset_id", _required("asset_id", asset_id))
 
@@ -507,6 +509,7 @@ def update_asset(
 
     with transaction.atomic():
         asset = _get(Asset, "asset_id", pk, lock=True)
+        check_can_change(user, asset, field="asset_id")
         if post is not UNSET:
             asset.post = None if post is None else _get(Post, "post_id", post)
         if in_prompt is not UNSET:
@@ -549,8 +552,9 @@ def update_post(
 ) -> dict[str, Any]:
     """Change a post's status, title, description or metadata (omitted keeps, null clears).
 
-    Only the post's creator or a staff user may change it: an agent acting for one
-    user cannot, for instance, mark another user's pending post as published.
+    Only the post's creator or staff allowed to change posts may change it
+    (``tracking.permissions``): an agent acting for one user cannot, for instance,
+    mark another user's pending post as published.
     """
     pk = parse_id("post_id", _required("post_id", post_id))
     if status is None:
@@ -562,12 +566,7 @@ def update_post(
 
     with transaction.atomic():
         post = _get(Post, "post_id", pk, lock=True)
-        is_staff = user is not None and (user.is_staff or user.is_superuser)
-        if not is_staff and (user is None or post.created_by_id != user.pk):
-            raise Forbidden(
-                f"Only the post's creator or staff can change post_id {pk}"
-                f" (created by {_username(post.created_by) or 'nobody'})"
-            )
+        check_can_change(user, post, field="post_id")
         changes = {
             "status": new_status,
             "title": new_title,
@@ -695,6 +694,7 @@ def fill_asset_sha256(*, user, asset_id: Any) -> dict[str, Any]:
     """
     pk = parse_id("asset_id", asset_id)
     asset = _get(Asset, "asset_id", pk)
+    check_can_change(user, asset, field="asset_id")  # before the (slow) download too
     if asset.sha256sum:
         return {"asset": asset_dict(asset), "changed": False}
     if not hashing.can_hash(asset.asset_url):
@@ -705,6 +705,7 @@ def fill_asset_sha256(*, user, asset_id: Any) -> dict[str, Any]:
     sha = hashing.hash_path(asset.asset_url).sha256sum
     with transaction.atomic():
         asset = _get(Asset, "asset_id", pk, lock=True)
+        check_can_change(user, asset, field="asset_id")
         changed = asset.sha256sum is None
         if changed:
             asset.sha256sum = sha
