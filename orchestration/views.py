@@ -34,7 +34,7 @@ from civitrack.http import NotFound, UpstreamError
 from civitrack.media import is_http_url, is_local_static_url
 from orchestration import sync
 from orchestration.client import HIGHEST_NSFW_LEVEL
-from orchestration.errors import DecisionRefused, OrchestrationRefusal
+from orchestration.errors import DecisionRefused, InvalidArgument, OrchestrationRefusal
 from orchestration.filters import ReviewQueueFilter, WorkflowFilter
 from orchestration.media import redact_urls
 from orchestration.models import (
@@ -359,6 +359,8 @@ def job_refresh(request, job_id: str):
     try:
         sync.sync_job(job_id)
     except NotFound:
+        if job := Job.objects.filter(civitai_id=job_id).first():
+            sync.mark_scan_unknown(job)  # media stays withheld; a scan read earlier is kept
         messages.error(request, f"Job {job_id} was not found upstream (expired or deleted)")
     except (UpstreamError, ImproperlyConfigured, OrchestrationRefusal) as exc:
         messages.error(request, f"Could not refresh from the Orchestration API: {exc}")
@@ -454,7 +456,7 @@ def _parse_date(value: str | None, name: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"{name} must be a date like 2026-09-12") from None
+        raise InvalidArgument(f"{name} must be a date like 2026-09-12") from None
 
 
 def _csv_cell(value) -> str:
@@ -470,7 +472,7 @@ def review_export(request):
     try:
         start = _parse_date(request.GET.get("from"), "from")
         end = _parse_date(request.GET.get("to"), "to")
-    except ValueError as exc:
+    except InvalidArgument as exc:
         return HttpResponseBadRequest(str(exc), content_type="text/plain")
     if start and end and start > end:
         return HttpResponseBadRequest("from must not be after to", content_type="text/plain")
