@@ -4,6 +4,7 @@ import pytest
 
 from background.models import TaskRun
 from background.tasks import enqueue, run_now
+from civitrack.http import NotFound
 from tests.fakes.civitai_site import POST_ID
 from tracking.civitai_import import import_civitai_post
 from tracking.models import AssetStatsSnapshot
@@ -36,7 +37,7 @@ def test_it_records_a_failing_item_and_goes_on(fake_site):
 
 def test_it_records_the_error_of_a_failed_run(fake_orchestration):
     fake_orchestration.fail("job", 404)
-    with pytest.raises(Exception, match="404|not found|Not found"):
+    with pytest.raises(NotFound):
         run_now("refresh_job", job_id="0000-missing")
     run = TaskRun.objects.get()
     assert run.status == TaskRun.Status.FAILED
