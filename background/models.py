@@ -93,6 +93,13 @@ class TaskRun(models.Model):
         return f"{self.kind} #{self.pk}"
 
     @property
+    def label(self) -> str:
+        from background.tasks import KINDS
+
+        kind = KINDS.get(self.kind)
+        return str(kind.label) if kind else self.kind
+
+    @property
     def is_finished(self) -> bool:
         return self.status in self.FINISHED
 

@@ -56,7 +56,6 @@ INSTALLED_APPS = [
     "django_filters",
     "simple_history",
     "django_tasks_db",
-    "django_rq",
     "tracking",
     "orchestration",
     "background",
@@ -196,6 +195,9 @@ _TASK_BACKENDS = {
 if TASKS_ENGINE not in _TASK_BACKENDS:
     raise ImproperlyConfigured("TASKS_ENGINE must be one of: " + ", ".join(_TASK_BACKENDS))
 TASKS = {"default": _TASK_BACKENDS[TASKS_ENGINE]}
+if TASKS_ENGINE == "rq":
+    # django-rq brings the ``rqworker`` command and RQ's queue pages in the admin.
+    INSTALLED_APPS.append("django_rq")
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 # A task that raised (or whose worker died) runs again this many times, after these
@@ -217,7 +219,11 @@ TASK_TIMEOUT = _positive_int("TASK_TIMEOUT", 3 * 3600)
 RQ_MAINTENANCE_INTERVAL = _positive_int("RQ_MAINTENANCE_INTERVAL", 30)
 RQ_JOB_MONITORING_INTERVAL = _positive_int("RQ_JOB_MONITORING_INTERVAL", 10)
 RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": TASK_TIMEOUT}}
-RQ = {"QUEUE_CLASS": "background.engine.RetryingQueue", "WORKER_CLASS": "background.engine.Worker"}
+RQ = {
+    "QUEUE_CLASS": "background.engine.RetryingQueue",
+    "WORKER_CLASS": "background.engine.Worker",
+    "JOB_CLASS": "django_tasks_rq.Job",
+}
 
 
 def _interval(name: str, default: str) -> int | None:

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from background import views
+
+app_name = "background"
+urlpatterns = [
+    path("runs/<int:run_id>/status", views.run_status, name="run_status"),
+]
