@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "tracking",
     "orchestration",
     "background",
+    "devdata",
 ]
 
 MIDDLEWARE = [
