@@ -113,9 +113,9 @@ def test_refresh_from_api_updates_the_mirror(
     # The button enqueues a task (run here by the immediate backend at commit) and the
     # page then shows that run's progress and result.
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            reverse("orchestration:workflow_refresh", args=[data.WF_RUNNING]), follow=True
-        )
+        response = client.post(reverse("orchestration:workflow_refresh", args=[data.WF_RUNNING]))
+    assert "?run=" in response["Location"]
+    response = client.get(response["Location"])
 
     assert "refreshed from the API" in response.content.decode()
     assert Workflow.objects.get(civitai_id=data.WF_RUNNING).status == "succeeded"
