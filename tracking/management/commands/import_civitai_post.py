@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from background.commands import enqueue_command_task
 from tracking.civitai_import import import_civitai_post
 from tracking.errors import ToolError
 from tracking.users import active_user_named
@@ -53,9 +54,21 @@ class Command(BaseCommand):
             help="Fetch and validate, print what would be recorded, write nothing",
         )
         parser.add_argument("--user", help="Username recorded as created_by on new records")
+        parser.add_argument(
+            "--enqueue",
+            action="store_true",
+            help="Hand the import to a background worker and print its run id",
+        )
 
     def handle(self, *args, post: str, dry_run: bool, user: str | None, **options):
         acting = active_user_named(user) if user else None
+        if options.get("enqueue"):
+            if dry_run:
+                raise CommandError("--dry-run and --enqueue do not go together")
+            enqueue_command_task(
+                self, "import_post", user=acting, post=post, user_id=acting and acting.pk
+            )
+            return
         try:
             result = import_civitai_post(post=post, dry_run=dry_run, user=acting)
         except ToolError as exc:
