@@ -8,7 +8,10 @@ here, from settings, and nothing more:
   RQ's ``StartedJobRegistry.cleanup`` requeues an abandoned job while it has retries
   left;
 - workers look for abandoned jobs every ``RQ_MAINTENANCE_INTERVAL`` seconds instead
-  of RQ's ten minutes.
+  of RQ's ten minutes, idle or not.
+
+Workers run with ``--with-scheduler``: RQ's scheduler (one per queue, by a Redis
+lock) moves retries that wait out their delay back onto the queue.
 
 docs/background-work.md says why this engine and what the embedded default lacks.
 """
@@ -37,3 +40,10 @@ class Worker(BaseWorker):
         kwargs.setdefault("maintenance_interval", settings.RQ_MAINTENANCE_INTERVAL)
         kwargs.setdefault("job_monitoring_interval", settings.RQ_JOB_MONITORING_INTERVAL)
         super().__init__(*args, **kwargs)
+
+    @property
+    def dequeue_timeout(self) -> int:
+        # An idle worker waits for work at most this long before it runs maintenance
+        # again; RQ waits worker_ttl - 15 s (405 s), which would leave a dead worker's
+        # task unclaimed that long.
+        return max(1, min(self.worker_ttl - 15, self.maintenance_interval))

@@ -260,6 +260,7 @@ def workflow_list(request):
         {
             "title": "Orchestration workflows",
             "filter": filterset,
+            "run": _shown_run(request),
             "page_obj": page,
             "querystring": params.urlencode(),
         },

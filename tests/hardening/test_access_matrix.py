@@ -71,6 +71,7 @@ RULES: dict[str, Rule] = {
     "orchestration:review_queue": Rule("GET", REVIEW_PAGE),
     "orchestration:review_export": Rule("GET", REVIEW_PAGE),
     "background:run_status": Rule("GET", STAFF_PAGE),
+    "background:sync_workflows": Rule("POST", STAFF_PAGE),
 }
 
 
