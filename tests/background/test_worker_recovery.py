@@ -28,7 +28,7 @@ from orchestration.models import Blob, Job, Step, Workflow
 from tests.background import processes as procs
 from tests.fakes import orchestration_process
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(420)]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(1200)]
 
 WORKFLOWS = int(os.environ.get("KILL_TEST_WORKFLOWS", "2000"))
 CSRF = "k" * 32
@@ -73,7 +73,7 @@ def test_a_killed_worker_s_sync_is_finished_by_another(tmp_path: Path, django_us
     session_key = staff_session(django_user_model)
     page_size = 100
     running = []
-    with orchestration_process.running(WORKFLOWS, slow=0.25) as fake:
+    with orchestration_process.running(WORKFLOWS, slow=0.1) as fake:
         env = procs.child_env(
             TASKS_ENGINE="rq",
             CIVITAI_API_URL=fake["url"],
@@ -148,7 +148,7 @@ def test_a_killed_worker_s_sync_is_finished_by_another(tmp_path: Path, django_us
             started = time.monotonic()
             procs.wait_for(
                 lambda: TaskRun.objects.filter(pk=run_id, status__in=TaskRun.FINISHED).exists(),
-                timeout=300,
+                timeout=120 + WORKFLOWS * 0.04,
                 every=1,
                 what="another worker to finish the killed run",
             )
