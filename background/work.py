@@ -46,9 +46,14 @@ class RunFailed(Exception):
 
 
 def _user(user_id: int | None):
+    """The user a run acts for: the one who enqueued it, or the operator for runs that
+    no signed-in user asked for (schedules, commands without ``--user``). A user who is
+    gone or inactive comes back as ``None``, which the ownership rule refuses."""
+    from tracking.permissions import OPERATOR
+
     if user_id is None:
-        return None
-    return get_user_model().objects.filter(pk=user_id).first()
+        return OPERATOR
+    return get_user_model().objects.filter(pk=user_id, is_active=True).first()
 
 
 # --- Orchestration mirror ----------------------------------------------------------

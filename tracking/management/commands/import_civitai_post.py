@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from background.commands import enqueue_command_task
 from tracking.civitai_import import import_civitai_post
 from tracking.errors import ToolError
+from tracking.permissions import OPERATOR
 from tracking.users import active_user_named
 
 
@@ -53,7 +54,11 @@ class Command(BaseCommand):
             action="store_true",
             help="Fetch and validate, print what would be recorded, write nothing",
         )
-        parser.add_argument("--user", help="Username recorded as created_by on new records")
+        parser.add_argument(
+            "--user",
+            help="Act as this user: recorded as created_by on new records, and an existing"
+            " post must be theirs (or they staff allowed to change posts)",
+        )
         parser.add_argument(
             "--enqueue",
             action="store_true",
@@ -61,12 +66,17 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, post: str, dry_run: bool, user: str | None, **options):
-        acting = active_user_named(user) if user else None
+        # Without --user the shell operator acts (tracking.permissions.OPERATOR).
+        acting = active_user_named(user) if user else OPERATOR
         if options.get("enqueue"):
             if dry_run:
                 raise CommandError("--dry-run and --enqueue do not go together")
             enqueue_command_task(
-                self, "import_post", user=acting, post=post, user_id=acting and acting.pk
+                self,
+                "import_post",
+                user=None if acting is OPERATOR else acting,
+                post=post,
+                user_id=None if acting is OPERATOR else acting.pk,
             )
             return
         try:
