@@ -262,7 +262,7 @@ _TASK_BACKENDS = {
     "immediate": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"},
 }
 if TASKS_ENGINE not in _TASK_BACKENDS:
-    raise ImproperlyConfigured("TASKS_ENGINE must be one of: " + ", ".join(_TASK_BACKENDS))
+    _refuse("TASKS_ENGINE must be one of: " + ", ".join(_TASK_BACKENDS))
 TASKS = {"default": _TASK_BACKENDS[TASKS_ENGINE]}
 if TASKS_ENGINE == "rq":
     # django-rq brings the ``rqworker`` command and RQ's queue pages in the admin.
@@ -272,21 +272,22 @@ REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 # A task that raised (or whose worker died) runs again this many times, after these
 # delays in seconds (the last delay repeats). RQ applies them; the database engine
 # has no retries, and the next scheduled slot picks up what is left.
-TASK_RETRIES = _positive_int("TASK_RETRIES", 3)
-try:
-    TASK_RETRY_DELAYS = [
-        int(v) for v in env.list("TASK_RETRY_DELAYS", default=["30", "120", "600"])
-    ]
-except ValueError as exc:
-    raise ImproperlyConfigured("TASK_RETRY_DELAYS must be whole seconds, e.g. 30,120,600") from exc
-if not TASK_RETRY_DELAYS or min(TASK_RETRY_DELAYS) < 0:
-    raise ImproperlyConfigured("TASK_RETRY_DELAYS must be whole seconds, e.g. 30,120,600")
+TASK_RETRIES = _positive_int("TASK_RETRIES", 3, high=20)
+TASK_RETRY_DELAYS = []
+for _delay in env.list("TASK_RETRY_DELAYS", default=["30", "120", "600"]):
+    if not _delay.strip().isdigit() or int(_delay) > 86400:
+        _refuse(
+            f"TASK_RETRY_DELAYS must be whole seconds (0-86400), e.g. 30,120,600; got {_delay!r}"
+        )
+    TASK_RETRY_DELAYS.append(int(_delay))
+if not TASK_RETRY_DELAYS:
+    _refuse("TASK_RETRY_DELAYS must list at least one delay in seconds, e.g. 30,120,600")
 # The longest one task may run before the engine stops it (RQ's job timeout).
-TASK_TIMEOUT = _positive_int("TASK_TIMEOUT", 3 * 3600)
+TASK_TIMEOUT = _positive_int("TASK_TIMEOUT", 3 * 3600, high=7 * 86400)
 # How often an RQ worker looks for tasks of dead workers (they are taken once their
 # heartbeat, refreshed every RQ_JOB_MONITORING_INTERVAL seconds, is 60 s stale).
-RQ_MAINTENANCE_INTERVAL = _positive_int("RQ_MAINTENANCE_INTERVAL", 30)
-RQ_JOB_MONITORING_INTERVAL = _positive_int("RQ_JOB_MONITORING_INTERVAL", 10)
+RQ_MAINTENANCE_INTERVAL = _positive_int("RQ_MAINTENANCE_INTERVAL", 30, high=3600)
+RQ_JOB_MONITORING_INTERVAL = _positive_int("RQ_JOB_MONITORING_INTERVAL", 10, high=600)
 RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": TASK_TIMEOUT}}
 RQ = {
     "QUEUE_CLASS": "background.engine.RetryingQueue",
@@ -305,11 +306,11 @@ def _interval(name: str, default: str) -> int | None:
     try:
         seconds = int(number) * unit
     except ValueError:
-        raise ImproperlyConfigured(
-            f"{name} must be an interval such as 900, 15m, 6h or 1d (empty = off)"
-        ) from None
+        _refuse(
+            f"{name} must be an interval such as 900, 15m, 6h or 1d (empty = off), got {text!r}"
+        )
     if not 1 <= seconds <= 30 * 86400:
-        raise ImproperlyConfigured(f"{name} must be between 1 second and 30 days (empty = off)")
+        _refuse(f"{name} must be between 1 second and 30 days (empty = off), got {text!r}")
     return seconds
 
 
@@ -326,7 +327,7 @@ SCHEDULES = {
 }
 # An incremental sync starts this many seconds before the newest createdAt that the
 # last complete sync saw, so workflows that appear late upstream are not missed.
-SYNC_WORKFLOWS_OVERLAP = _positive_int("SYNC_WORKFLOWS_OVERLAP", 6 * 3600)
+SYNC_WORKFLOWS_OVERLAP = _positive_int("SYNC_WORKFLOWS_OVERLAP", 6 * 3600, high=30 * 86400)
 
 LOGGING = {
     "version": 1,
