@@ -50,6 +50,7 @@ from orchestration.models import (
     Step,
     Workflow,
 )
+from orchestration.trace import assets_for_job
 
 REVIEW_PERM = "orchestration.review_job"
 PAGE_SIZE = 25
@@ -360,6 +361,7 @@ def job_detail(request, job_id: str):
             "claim_live": job.claim_is_live(),
             "raw_json": redact_urls(scan.raw) if scan else None,
             "run": _shown_run(request),
+            "traced_assets": assets_for_job(job),
             "context_json": redact_urls(scan.context) if scan else None,
         },
     )
