@@ -30,6 +30,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from background.models import TaskRun
+from background.tasks import enqueue as enqueue_task
 from civitrack.http import NotFound, UpstreamError
 from civitrack.media import is_http_url, is_local_static_url
 from orchestration import sync
@@ -48,6 +50,7 @@ from orchestration.models import (
     Step,
     Workflow,
 )
+from orchestration.trace import assets_for_job
 
 REVIEW_PERM = "orchestration.review_job"
 PAGE_SIZE = 25
@@ -260,6 +263,7 @@ def workflow_list(request):
         {
             "title": "Orchestration workflows",
             "filter": filterset,
+            "run": _shown_run(request),
             "page_obj": page,
             "querystring": params.urlencode(),
         },
@@ -290,6 +294,7 @@ def workflow_detail(request, workflow_id: str):
             "title": f"Workflow {workflow.civitai_id}",
             "workflow": workflow,
             "step_rows": step_rows,
+            "run": _shown_run(request),
             "orphan_items": by_step.get(None, []),
             "raw_json": redact_urls(workflow.raw),
         },
@@ -299,17 +304,24 @@ def workflow_detail(request, workflow_id: str):
 @require_POST
 @staff_required
 def workflow_refresh(request, workflow_id: str):
-    try:
-        sync.sync_workflow(workflow_id)
-    except NotFound:
-        messages.error(
-            request, f"Workflow {workflow_id} was not found upstream (expired or deleted)"
-        )
-    except (UpstreamError, ImproperlyConfigured) as exc:
-        messages.error(request, f"Could not refresh from the Orchestration API: {exc}")
-    else:
-        messages.success(request, f"Workflow {workflow_id} refreshed from the API")
-    return redirect("orchestration:workflow_detail", workflow_id)
+    """Enqueue the refresh; the page then shows its progress (background/_run_progress.html)."""
+    _get_workflow(workflow_id)
+    run = enqueue_task(
+        "refresh_workflow", user=request.user, origin="workflow page", workflow_id=workflow_id
+    )
+    return _redirect_with_run("orchestration:workflow_detail", workflow_id, run)
+
+
+def _redirect_with_run(name: str, object_id: str, run):
+    return redirect(f"{reverse(name, args=[object_id])}?run={run.pk}")
+
+
+def _shown_run(request):
+    """The task run named by ``?run=`` (enqueued by a button on this page), if any."""
+    value = request.GET.get("run", "")
+    if not value.isdigit():
+        return None
+    return TaskRun.objects.filter(pk=int(value)).first()
 
 
 # --- jobs and review -------------------------------------------------------------------
@@ -348,6 +360,8 @@ def job_detail(request, job_id: str):
             "form": DecisionForm() if request.user.has_perm(REVIEW_PERM) else None,
             "claim_live": job.claim_is_live(),
             "raw_json": redact_urls(scan.raw) if scan else None,
+            "run": _shown_run(request),
+            "traced_assets": assets_for_job(job),
             "context_json": redact_urls(scan.context) if scan else None,
         },
     )
@@ -356,17 +370,10 @@ def job_detail(request, job_id: str):
 @require_POST
 @staff_required
 def job_refresh(request, job_id: str):
-    try:
-        sync.sync_job(job_id)
-    except NotFound:
-        if job := Job.objects.filter(civitai_id=job_id).first():
-            sync.mark_scan_unknown(job)  # media stays withheld; a scan read earlier is kept
-        messages.error(request, f"Job {job_id} was not found upstream (expired or deleted)")
-    except (UpstreamError, ImproperlyConfigured, OrchestrationRefusal) as exc:
-        messages.error(request, f"Could not refresh from the Orchestration API: {exc}")
-    else:
-        messages.success(request, f"Job {job_id} and its scan refreshed from the API")
-    return redirect("orchestration:job_detail", job_id)
+    """Enqueue the refresh of the job and its scan; the page shows its progress."""
+    _get_job(job_id)
+    run = enqueue_task("refresh_job", user=request.user, origin="job page", job_id=job_id)
+    return _redirect_with_run("orchestration:job_detail", job_id, run)
 
 
 @require_POST
