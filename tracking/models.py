@@ -42,6 +42,22 @@ def default_civitai_account() -> str:
     return settings.CIVITAI_ACCOUNT
 
 
+def legacy_id_field() -> models.BigIntegerField:
+    """The record's id in a civitai-records database it was imported from (issue 18).
+
+    Unique, so an import can be re-run and resumed (a row whose id is already here is
+    not imported twice), and so links in old notes (``asset 1234``) still resolve.
+    """
+    return models.BigIntegerField(
+        null=True,
+        blank=True,
+        unique=True,
+        editable=False,
+        verbose_name="civitai-records id",
+        help_text="Id of this record in the civitai-records database it was imported from",
+    )
+
+
 class TimeStamped(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -58,6 +74,7 @@ class Prompt(TimeStamped):
     llm_model = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
     purpose = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
     metadata = models.JSONField(default=dict, blank=True)
+    legacy_id = legacy_id_field()
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -101,6 +118,7 @@ class Post(TimeStamped):
     title = models.CharField(max_length=300, null=True, blank=True)  # noqa: DJ001
     description = models.TextField(null=True, blank=True)  # noqa: DJ001
     metadata = models.JSONField(default=dict, blank=True)
+    legacy_id = legacy_id_field()
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -188,6 +206,7 @@ class Asset(TimeStamped):
         help_text="The assets this one was made from",
     )
     metadata = models.JSONField(default=dict, blank=True)
+    legacy_id = legacy_id_field()
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -248,6 +267,7 @@ class AssetStatsSnapshot(models.Model):
     cry_count = models.PositiveIntegerField(default=0)
     dislike_count = models.PositiveIntegerField(default=0)
     comment_count = models.PositiveIntegerField(default=0)
+    legacy_id = legacy_id_field()
 
     class Meta:
         ordering = ["-captured_at", "-id"]
