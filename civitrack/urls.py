@@ -11,7 +11,7 @@ admin.site.index_title = "Records and moderation"
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False), name="home"),
     path("admin/", admin.site.urls),
-    path("api/v1/", include("tracking.api_urls")),
+    path("api/v1/", include("tracking.tools.urls")),
     path("orchestration/", include("orchestration.urls")),
     path("healthz", healthz, name="healthz"),
 ]

@@ -2,8 +2,8 @@
 
 import pytest
 
+from devdata import tracking_demo as demo
 from tests.e2e.conftest import ARTIFACTS, log_in
-from tracking import demo
 from tracking.models import Asset, Post
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -7,7 +7,7 @@ Screenshots of the main pages go to test-artifacts/ (gitignored).
 
 import pytest
 
-from orchestration import demo
+from devdata import orchestration_demo as demo
 from orchestration.models import Job, RevealLog, ReviewDecision
 from tests.e2e.conftest import ARTIFACTS
 from tests.orchestration.conftest import make_reviewer

@@ -18,8 +18,7 @@ from django.contrib.auth.models import Group, Permission
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from orchestration import demo as orchestration_demo
-from tracking import demo as tracking_demo
+from devdata import orchestration_demo, tracking_demo
 from tracking.models import ApiToken
 
 LOGIN, FORBIDDEN, UNAUTHORIZED, ALLOWED = "login", "forbidden", "unauthorized", "allowed"

@@ -106,7 +106,7 @@ def test_it_answers_400_when_a_civitai_tool_misses_its_required_parameter(
 
 
 def test_it_calls_a_missing_required_parameter_by_name_in_the_service_too(alice):
-    from tracking.tools import call_tool
+    from tracking.tools.registry import call_tool
 
     with pytest.raises(InvalidInput, match=r"^post is required$"):
         call_tool("import_civitai_post", user=alice, arguments={"dry_run": True})

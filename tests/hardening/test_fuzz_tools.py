@@ -1,6 +1,6 @@
 """Property-based fuzzing of every recording tool through the HTTP adapter.
 
-For each tool in ``tracking.tools.TOOLS`` hypothesis sends ``FUZZ_EXAMPLES`` (2,000 by
+For each tool in ``tracking.tools.registry.TOOLS`` hypothesis sends ``FUZZ_EXAMPLES`` (2,000 by
 default; ``HARDENING_FUZZ_EXAMPLES`` overrides it) generated requests to
 ``POST /api/v1/tools/<name>`` with a valid bearer token. The bodies mix values drawn
 from the tool's own JSON schema (plus the ids, hashes and URLs of a small seeded
@@ -44,7 +44,7 @@ from tests.hardening.helpers import REPORT, db_snapshot, install_network_guard
 from tests.tracking.recording_helpers import SHA_A, SHA_B
 from tracking import services
 from tracking.models import ApiToken, AssetStatsSnapshot, Prompt
-from tracking.tools import TOOLS
+from tracking.tools.registry import TOOLS
 
 FUZZ_EXAMPLES = int(os.environ.get("HARDENING_FUZZ_EXAMPLES", "2000"))
 BODY_LIMIT = 64 * 1024  # API_MAX_BODY_BYTES while fuzzing, so oversized bodies are cheap

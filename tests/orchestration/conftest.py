@@ -3,7 +3,7 @@
 import pytest
 from django.contrib.auth.models import Group, Permission
 
-from orchestration.demo import load_demo
+from devdata.orchestration_demo import load_demo
 
 
 def reviewers_group() -> Group:

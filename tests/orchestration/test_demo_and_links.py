@@ -7,7 +7,7 @@ from django.conf import settings
 from django.urls import reverse
 from PIL import Image
 
-from orchestration import demo
+from devdata import orchestration_demo as demo
 from orchestration.models import Blob, Job, ScanResult, Workflow, blobs_for_asset
 from tests.conftest import table_counts
 

@@ -7,7 +7,7 @@ Anonymous visitors are sent to the login page; signed-in users without the right
 import pytest
 from django.urls import reverse
 
-from orchestration import demo
+from devdata import orchestration_demo as demo
 from orchestration.models import Blob
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from orchestration import demo as demo_data
+from devdata import orchestration_demo as demo_data
 from orchestration.models import Blob, RevealLog
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ from django.test import RequestFactory, override_settings
 
 from tests.fakes.media_server import serving
 from tests.tracking.recording_helpers import SHA_A, asset, post
-from tracking.admin_tools import (
+from tracking.admin.tools import (
     ApiTokenAdmin,
     compute_sha256_action,
     mark_published_action,
@@ -61,7 +61,7 @@ def test_it_lists_tokens_on_the_changelist_without_raw_values(client, superuser,
     client.force_login(superuser)
     response = client.get("/admin/tracking/apitoken/")
     if response.status_code == 404:
-        pytest.skip("tracking.admin does not import tracking.admin_tools on this branch yet")
+        pytest.skip("tracking.admin does not import tracking.admin.tools on this branch yet")
     assert response.status_code == 200
     page = response.content.decode()
     assert token.hint in page and "agent" in page

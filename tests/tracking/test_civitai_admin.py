@@ -12,7 +12,7 @@ from django.test import RequestFactory
 
 from tests.conftest import table_counts
 from tests.fakes.civitai_site import IMAGE_ID, POST_ID
-from tracking.admin_civitai import (
+from tracking.admin.civitai import (
     StatsPoint,
     import_again_action,
     latest_stats_for_asset,

@@ -9,8 +9,8 @@ from mcp import Client
 
 from tests.conftest import table_counts
 from tests.fakes.civitai_site import IMAGE_ID, POST_ID
-from tracking.mcp_server import build_server
 from tracking.models import ApiToken, Asset, AssetStatsSnapshot, Post
+from tracking.tools.mcp import build_server
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ import pytest
 from mcp import Client
 
 from tests.tracking.recording_helpers import SHA_A
-from tracking.mcp_server import GUIDE_PROMPT, build_server, recording_guide
 from tracking.models import Asset, Post, Prompt
-from tracking.tools import TOOLS
+from tracking.tools.mcp import GUIDE_PROMPT, build_server, recording_guide
+from tracking.tools.registry import TOOLS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -2,7 +2,7 @@ import jsonschema
 import pytest
 from django.urls import reverse
 
-from tracking.tools import TOOLS
+from tracking.tools.registry import TOOLS
 
 
 @pytest.fixture

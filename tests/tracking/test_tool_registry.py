@@ -3,7 +3,7 @@ import pytest
 
 from tracking import services
 from tracking.errors import InvalidInput, RecordNotFound
-from tracking.tools import TOOLS, ToolSpec, call_tool, register
+from tracking.tools.registry import TOOLS, ToolSpec, call_tool, register
 
 SEED_TOOLS = {
     "calculate_sha256",

@@ -6,7 +6,7 @@ import anyio
 from django.core.management.base import BaseCommand
 from django.db import connections
 
-from tracking.mcp_server import serve_stdio
+from tracking.tools.mcp import serve_stdio
 from tracking.users import active_user_named
 
 

@@ -8,8 +8,8 @@ from django.core.management import CommandError, call_command
 from django.db.models import Count
 from django.utils import timezone
 
+from devdata import scale
 from tests.conftest import table_counts
-from tracking import scale
 from tracking.models import Asset, AssetStatsSnapshot, Post, Prompt
 
 pytestmark = pytest.mark.django_db

@@ -1,7 +1,7 @@
 """MCP adapter: the recording tools and the recording guide over the official ``mcp`` SDK.
 
 Built on the SDK's low-level ``Server`` because the tools' input schemas come from
-the registry (``tracking.tools``) as raw JSON Schema; the high-level ``MCPServer``
+the registry (``tracking.tools.registry``) as raw JSON Schema; the high-level ``MCPServer``
 derives schemas from Python signatures instead. Every call runs the service in
 Django's thread-sensitive worker thread (the ORM is synchronous), with stale
 connections closed before and after, as Django does around a request.
@@ -27,13 +27,13 @@ from mcp.server import Server
 from mcp.shared.exceptions import MCPError
 
 from tracking.errors import ToolError
-from tracking.tools import TOOLS, call_tool
+from tracking.tools.registry import TOOLS, call_tool
 
 logger = logging.getLogger(__name__)
 
 SERVER_NAME = "civitrack"
 GUIDE_PROMPT = "recording-guide"
-GUIDE_PATH = Path(__file__).resolve().parent / "docs" / "recording-guide.md"
+GUIDE_PATH = Path(__file__).resolve().parent.parent / "docs" / "recording-guide.md"
 INSTRUCTIONS = (
     "Record prompts, assets and Civitai posts. Follow the workflow in the"
     f" '{GUIDE_PROMPT}' prompt: hash → find_asset → create_prompt → create_asset →"

@@ -20,7 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from tracking.errors import ToolError
 from tracking.models import ApiToken
-from tracking.tools import TOOLS, call_tool, get_tool
+from tracking.tools.registry import TOOLS, call_tool, get_tool
 
 logger = logging.getLogger(__name__)
 

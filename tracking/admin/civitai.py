@@ -1,4 +1,4 @@
-"""Admin support for Civitai imports and engagement stats (the lead wires it into admin.py).
+"""Admin support for Civitai imports and engagement stats (wired into tracking/admin/records.py).
 
 - ``sync_stats_action`` / ``import_again_action``: Post admin actions that call the
   services and report each post's outcome with ``message_user``.
@@ -9,7 +9,7 @@
   Asset and Post change pages (one query each).
 - ``import_post_view``: a staff form to import a post by URL, with a dry-run preview.
 
-The admin classes themselves live in tracking/admin.py; nothing here registers models.
+The admin classes themselves live in tracking/admin/records.py; nothing here registers models.
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ def test_it_never_uses_a_fixed_password(capsys):
 def test_its_demo_data_is_linked_both_ways_with_real_hashes(capsys):
     import hashlib
 
-    from tracking.demo import DEMO_DIR
+    from devdata.tracking_demo import DEMO_DIR
 
     run(capsys)
     lantern = Asset.objects.get(metadata__file="paper-lantern.png")

@@ -1,6 +1,6 @@
 """Admin pieces of the recording tools: the API token admin and two record actions.
 
-``tracking/admin.py`` imports this module (registering ``ApiTokenAdmin``) and attaches
+``tracking/admin/records.py`` imports this module (registering ``ApiTokenAdmin``) and attaches
 ``compute_sha256_action`` to the Asset admin and ``mark_published_action`` to the Post
 admin. The actions call the services, so the admin follows the same rules as the
 tools, and report per record: one failure does not stop the rest.

@@ -4,7 +4,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tracking.scale import ScaleRefused, seed_scale
+from devdata.scale import ScaleRefused, seed_scale
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tracking import api
+from tracking.tools import http as api
 
 app_name = "api"
 urlpatterns = [

@@ -17,14 +17,14 @@ from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from civitrack.media import is_renderable_media_url
-from tracking.admin_civitai import (
+from tracking.admin.civitai import (
     import_again_action,
     import_post_view,
     latest_stats_for_asset,
     stats_for_post,
     sync_stats_action,
 )
-from tracking.admin_tools import compute_sha256_action, mark_published_action
+from tracking.admin.tools import compute_sha256_action, mark_published_action
 from tracking.models import Asset, AssetStatsSnapshot, Post, Prompt
 from tracking.search import search_assets
 

@@ -5,9 +5,9 @@ import secrets
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from orchestration import demo as orchestration_demo
+from devdata import orchestration_demo
+from devdata import tracking_demo as demo
 from orchestration.models import Workflow
-from tracking import demo
 
 
 class Command(BaseCommand):
