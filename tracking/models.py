@@ -16,6 +16,7 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from tracking.civitai_urls import check_page_url
@@ -53,8 +54,8 @@ def legacy_id_field() -> models.BigIntegerField:
         blank=True,
         unique=True,
         editable=False,
-        verbose_name="civitai-records id",
-        help_text="Id of this record in the civitai-records database it was imported from",
+        verbose_name=_("civitai-records id"),
+        help_text=_("Id of this record in the civitai-records database it was imported from"),
     )
 
 

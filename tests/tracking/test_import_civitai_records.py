@@ -579,3 +579,19 @@ def test_it_says_when_the_source_cannot_be_reached():
 def test_since_must_be_a_timestamp(source):
     with pytest.raises(CommandError, match="ISO 8601"):
         run(source, since="yesterday")
+
+
+def test_the_admin_shows_and_finds_records_by_their_civitai_records_id(
+    source, filled, tracked, richard, superuser, client
+):
+    ids = filled
+    run(source)
+    client.force_login(superuser)
+    a1 = imported(Asset, ids["a1"])
+    page = client.get(reverse("admin:tracking_asset_change", args=[a1.pk])).content.decode()
+    assert "Civitai-records id" in page and f">{ids['a1']}<" in page
+    for model, legacy_id in ((Asset, ids["a6_bad_url"]), (Prompt, ids["p2"]), (Post, ids["post1"])):
+        opts = model._meta
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+        found = client.get(url, {"q": str(legacy_id)}).context["cl"].result_list
+        assert imported(model, legacy_id) in list(found), model

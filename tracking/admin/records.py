@@ -14,6 +14,7 @@ from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from civitrack.media import is_renderable_media_url
@@ -167,7 +168,7 @@ class PromptAdmin(SimpleHistoryAdmin):
     list_filter = ["purpose", "llm_model_provider", "created_by", "created_at"]
     # Each searched column has a trigram index on PostgreSQL (migration 0002); purpose
     # is a sidebar filter, not searched.
-    search_fields = ["prompt_text", "llm_model"]
+    search_fields = ["prompt_text", "llm_model", "legacy_id__exact"]
     date_hierarchy = "created_at"
     list_per_page = 50
     show_full_result_count = False  # a second COUNT(*) of the whole table per page
@@ -177,11 +178,12 @@ class PromptAdmin(SimpleHistoryAdmin):
         "created_by",
         "generated_assets",
         "derived_assets",
+        "legacy_id",
     ]
     fieldsets = [
         (None, {"fields": ["prompt_text", "purpose", "llm_model_provider", "llm_model"]}),
         ("Links", {"fields": ["generated_assets", "derived_assets"]}),
-        ("More", {"fields": ["metadata", "created_by", "created_at", "updated_at"]}),
+        ("More", {"fields": ["metadata", "created_by", "created_at", "updated_at", "legacy_id"]}),
     ]
 
     def get_queryset(self, request):
@@ -263,11 +265,18 @@ class PostAdmin(SimpleHistoryAdmin):
     list_filter = ["status", "civitai_account", "created_by", "created_at"]
     # civitai_id__exact (not "=", i.e. iexact) uses the unique B-tree and is skipped for
     # terms that are not integers; the text columns have trigram indexes (migration 0002).
-    search_fields = ["civitai_id__exact", "civitai_url", "title", "description"]
+    search_fields = ["civitai_id__exact", "legacy_id__exact", "civitai_url", "title", "description"]
     date_hierarchy = "created_at"
     list_per_page = 50
     show_full_result_count = False
-    readonly_fields = ["created_at", "updated_at", "created_by", "civitai_link", "engagement"]
+    readonly_fields = [
+        "created_at",
+        "updated_at",
+        "created_by",
+        "civitai_link",
+        "engagement",
+        "legacy_id",
+    ]
     inlines = [AssetInline]
     actions = [mark_published_action, sync_stats_action, import_again_action]
     change_list_template = "admin/tracking/post/change_list.html"
@@ -278,7 +287,7 @@ class PostAdmin(SimpleHistoryAdmin):
         ),
         ("Content", {"fields": ["title", "description"]}),
         ("Engagement on Civitai", {"fields": ["engagement"]}),
-        ("More", {"fields": ["metadata", "created_by", "created_at", "updated_at"]}),
+        ("More", {"fields": ["metadata", "created_by", "created_at", "updated_at", "legacy_id"]}),
     ]
 
     def get_queryset(self, request):
@@ -357,11 +366,12 @@ class AssetAdmin(SimpleHistoryAdmin):
         "=sha256sum",
         "=civitai_id",
         "=post__civitai_id",
+        "=legacy_id",
         "input_prompt__prompt_text",
     ]
-    search_help_text = (
-        "URL, Civitai URL or generating prompt text; or an exact sha256, Civitai image id "
-        "or Civitai post id."
+    search_help_text = _(
+        "URL, Civitai URL or generating prompt text; or an exact sha256, Civitai image id, "
+        "Civitai post id or civitai-records id."
     )
     date_hierarchy = "created_at"
     list_per_page = 50
@@ -374,13 +384,14 @@ class AssetAdmin(SimpleHistoryAdmin):
         "created_at",
         "updated_at",
         "created_by",
+        "legacy_id",
     ]
     fieldsets = [
         (None, {"fields": ["preview", "asset_url", "asset_type", "asset_source", "sha256sum"]}),
         ("Civitai", {"fields": ["civitai_id", "civitai_url", "post"]}),
         ("Lineage", {"fields": ["links", "input_prompt", "output_prompt", "input_assets"]}),
         ("Engagement on Civitai", {"fields": ["engagement"]}),
-        ("More", {"fields": ["metadata", "created_by", "created_at", "updated_at"]}),
+        ("More", {"fields": ["metadata", "created_by", "created_at", "updated_at", "legacy_id"]}),
     ]
 
     def get_search_results(self, request, queryset, search_term):
