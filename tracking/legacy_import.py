@@ -43,7 +43,6 @@ from typing import Any
 
 import psycopg
 from django.contrib.auth import get_user_model
-from django.core.exceptions import FieldDoesNotExist
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from psycopg import sql
@@ -51,7 +50,14 @@ from psycopg.rows import dict_row
 
 from tracking.civitai_urls import MAX_CIVITAI_ID, check_page_url
 from tracking.errors import InvalidInput
-from tracking.models import SHA256_RE, Asset, AssetStatsSnapshot, Post, Prompt
+from tracking.models import (
+    ON_BEHALF_OF_MAX_LENGTH,
+    SHA256_RE,
+    Asset,
+    AssetStatsSnapshot,
+    Post,
+    Prompt,
+)
 
 DEFAULT_SCHEMA = "civitai"
 DEFAULT_BATCH_SIZE = 500
@@ -423,22 +429,21 @@ class _Context:
     prompts: dict[int, int]  # legacy id -> civitrack id
     posts: dict[int, int]
     assets: dict[int, int]
-    has_on_behalf_of: dict[type, bool]
 
     def user(self, role: str | None) -> int | None:
         return self.users.get(role) if role else None
 
 
-def _common(conv: _Converted, row: dict, ctx: _Context, model) -> None:
+def _common(conv: _Converted, row: dict, ctx: _Context) -> None:
     conv.fields["legacy_id"] = row["id"]
     conv.fields["created_by_id"] = ctx.user(row.get("created_by"))
     conv.fields["created_at"] = _timestamp(row.get("created_at"))
     conv.fields["updated_at"] = _timestamp(row.get("updated_at"))
-    if ctx.has_on_behalf_of.get(model):
-        conv.fields["on_behalf_of"] = row.get("on_behalf_of")
-    elif row.get("on_behalf_of") not in (None, row.get("created_by")):
-        # civitrack has no on_behalf_of column yet: keep the value rather than lose it.
-        conv.legacy["on_behalf_of"] = row.get("on_behalf_of")
+    # Rows older than the original's on_behalf_of column were backfilled with their
+    # creator there; a row that escaped the backfill gets the same here.
+    conv.text(
+        "on_behalf_of", row.get("on_behalf_of") or row.get("created_by"), ON_BEHALF_OF_MAX_LENGTH
+    )
 
 
 def _reference(conv: _Converted, name: str, value: Any, mapping: dict[int, int], what: str):
@@ -463,7 +468,7 @@ def convert_prompt(row: dict, ctx: _Context) -> _Converted:
     conv.text("llm_model_provider", row.get("llm_model_provider"), 100)
     conv.text("llm_model", row.get("llm_model"), 200)
     conv.text("purpose", row.get("purpose"), 100)
-    _common(conv, row, ctx, Prompt)
+    _common(conv, row, ctx)
     conv.finish_metadata(row.get("metadata"))
     return conv
 
@@ -494,7 +499,7 @@ def convert_post(row: dict, ctx: _Context) -> _Converted:
     conv.fields["status"] = row.get("status") or Post.Status.PUBLISHED
     conv.text("title", row.get("title"), 300)
     conv.fields["description"] = row.get("description")
-    _common(conv, row, ctx, Post)
+    _common(conv, row, ctx)
     conv.finish_metadata(row.get("metadata"))
     return conv
 
@@ -541,7 +546,11 @@ def convert_asset(row: dict, ctx: _Context, pending: set[int] = frozenset()) -> 
     _reference(conv, "input_prompt_id", row.get("input_prompt_id"), ctx.prompts, "prompt")
     _reference(conv, "output_prompt_id", row.get("output_prompt_id"), ctx.prompts, "prompt")
     inputs = [int(i) for i in (row.get("input_asset_ids") or [])]
-    missing = [i for i in inputs if i not in ctx.assets and i not in pending]
+    if row["id"] in inputs:
+        # The original accepts it; civitrack refuses an asset made from itself.
+        conv.legacy["input_asset_ids"] = inputs
+        conv.problems.append(("self_input", "lists itself as an input; left out of the lineage"))
+    missing = [i for i in inputs if i not in ctx.assets and i not in pending and i != row["id"]]
     if missing:
         conv.legacy["input_asset_ids"] = inputs
         conv.problems.append(
@@ -551,7 +560,7 @@ def convert_asset(row: dict, ctx: _Context, pending: set[int] = frozenset()) -> 
                 " lineage",
             )
         )
-    _common(conv, row, ctx, Asset)
+    _common(conv, row, ctx)
     conv.finish_metadata(row.get("metadata"))
     return conv
 
@@ -965,7 +974,7 @@ class _Run:
         for obj in created:
             for source_id in rows[obj.legacy_id].get("input_asset_ids") or []:
                 target = self.ctx.assets.get(int(source_id))
-                if target is not None:
+                if target is not None and target != obj.pk:
                     links.append(through(from_asset_id=obj.pk, to_asset_id=target))
         through.objects.bulk_create(links, ignore_conflicts=True)
         link_ids = {
@@ -979,7 +988,7 @@ class _Run:
         for obj, entry, data in written:
             for source_id in data.get("input_asset_ids") or []:
                 target = self.ctx.assets.get(int(source_id))
-                if target is not None:
+                if target is not None and target != obj.pk:
                     # ``id`` is the link row's; 0 for a link the asset no longer has.
                     entries.append(
                         history_m2m(
@@ -1077,9 +1086,6 @@ def import_civitai_records(
                     prompts=_map(Prompt),
                     posts=_map(Post),
                     assets=_map(Asset),
-                    has_on_behalf_of={
-                        m: _has_field(m, "on_behalf_of") for m in (Prompt, Post, Asset)
-                    },
                 )
                 run = _Run(src, since, batch_size, merge_duplicates, report, ctx, bar.update)
                 for phase in (run.prompts, run.posts, run.assets, run.stats):
@@ -1092,11 +1098,3 @@ def import_civitai_records(
             bar.close()
     report.elapsed_seconds = time.monotonic() - started
     return report
-
-
-def _has_field(model, name: str) -> bool:
-    try:
-        model._meta.get_field(name)
-    except FieldDoesNotExist:
-        return False
-    return True

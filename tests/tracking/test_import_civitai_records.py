@@ -215,6 +215,23 @@ def filled(source):
         uri="https://cdn.example.com/a8.mp4",
         input_asset_ids=[ids["a3_dup_sha"], ids["a1"]],
     )
+    ids["a9_self"] = db.insert(
+        "assets",
+        "richard",
+        "2025-03-07T00:00:00Z",
+        asset_type="image",
+        asset_source="generated",
+        uri="https://cdn.example.com/a9.png",
+    )
+    db.update("assets", ids["a9_self"], "richard", "2025-03-08T00:00:00Z",
+              input_asset_ids=[ids["a9_self"], ids["a1"]])  # fmt: skip
+    # A prompt from before the original had on_behalf_of (and its backfill).
+    db.without_triggers(
+        "INSERT INTO civitai.prompts (content, created_by, updated_by, created_at, updated_at)"
+        " VALUES ('an old prompt', 'richard', 'richard', '2024-10-01T00:00:00Z',"
+        " '2024-10-01T00:00:00Z')"
+    )
+    ids["p_old"] = db.conn.execute("SELECT max(id) FROM civitai.prompts").fetchone()[0]
     ids["stats_a1"] = db.insert(
         "asset_stats",
         "richard",
@@ -274,18 +291,18 @@ def test_it_imports_every_field_of_every_record(source, filled, tracked, richard
         "purpose": "video_generation",
         "metadata": {"temperature": 0.7},
         "legacy_id": ids["p1"],
+        "on_behalf_of": "richard",
         "created_by_id": richard.pk,
         "created_at": ts("2025-01-10T09:00:00Z"),
         "updated_at": ts("2025-01-11T10:00:00Z"),
-    } | ({"on_behalf_of": "richard"} if hasattr(p1, "on_behalf_of") else {})
+    }
     assert row["updated_at"] == p1.updated_at
     p2 = imported(Prompt, ids["p2"])
     assert p2.created_by == bob  # --map-user carol=bob
-    if hasattr(p2, "on_behalf_of"):
-        assert p2.on_behalf_of == "team-x"
-    else:  # until the model has the field, the value is kept, not lost
-        assert p2.metadata == {"legacy": {"on_behalf_of": "team-x"}}
+    assert (p2.on_behalf_of, p2.metadata) == ("team-x", {})
     assert not Prompt.objects.filter(legacy_id=ids["p_empty"]).exists()
+    p_old = imported(Prompt, ids["p_old"])
+    assert (p_old.on_behalf_of, p_old.created_by) == ("richard", richard)
 
     post1 = imported(Post, ids["post1"])
     assert fields_of(post1) == {
@@ -298,10 +315,11 @@ def test_it_imports_every_field_of_every_record(source, filled, tracked, richard
         "description": "three takes",
         "metadata": {"tags": ["sea"]},
         "legacy_id": ids["post1"],
+        "on_behalf_of": "richard",
         "created_by_id": richard.pk,
         "created_at": ts("2025-02-01T12:00:00Z"),
         "updated_at": ts("2025-02-01T12:00:00Z"),
-    } | ({"on_behalf_of": "richard"} if hasattr(post1, "on_behalf_of") else {})
+    }
     bad_url = imported(Post, ids["post_bad_url"])
     assert (bad_url.civitai_id, bad_url.civitai_url, bad_url.status) == (555, "", "failed")
     assert bad_url.civitai_account == "c30"
@@ -323,10 +341,11 @@ def test_it_imports_every_field_of_every_record(source, filled, tracked, richard
         "output_prompt_id": imported(Prompt, ids["caption"]).pk,
         "metadata": {"width": 1024},
         "legacy_id": ids["a1"],
+        "on_behalf_of": "richard",
         "created_by_id": richard.pk,
         "created_at": ts("2025-02-01T12:30:00Z"),
         "updated_at": ts("2025-02-02T08:00:00Z"),
-    } | ({"on_behalf_of": "richard"} if hasattr(a1, "on_behalf_of") else {})
+    }
     assert list(a1.input_assets.all()) == []
 
     a2 = imported(Asset, ids["a2"])
@@ -341,12 +360,13 @@ def test_it_imports_every_field_of_every_record(source, filled, tracked, richard
         "post_id": post1.pk,
         "input_prompt_id": None,
         "output_prompt_id": None,
-        "metadata": {} if hasattr(a2, "on_behalf_of") else {"legacy": {"on_behalf_of": "studio"}},
+        "metadata": {},
+        "on_behalf_of": "studio",
         "legacy_id": ids["a2"],
         "created_by_id": richard.pk,
         "created_at": ts("2024-11-05T10:00:00Z"),
         "updated_at": ts("2024-11-06T10:00:00Z"),
-    } | ({"on_behalf_of": "studio"} if hasattr(a2, "on_behalf_of") else {})
+    }
     assert list(a2.input_assets.all()) == [a1]
 
     a5 = imported(Asset, ids["a5_bad_id"])
@@ -367,6 +387,9 @@ def test_it_imports_every_field_of_every_record(source, filled, tracked, richard
     assert not Asset.objects.filter(
         legacy_id__in=[ids["a3_dup_sha"], ids["a4_dup_civitai"]]
     ).exists()
+    a9 = imported(Asset, ids["a9_self"])
+    assert list(a9.input_assets.all()) == [a1]
+    assert a9.metadata == {"legacy": {"input_asset_ids": [ids["a9_self"], ids["a1"]]}}
 
     (snapshot,) = AssetStatsSnapshot.objects.filter(legacy_id__isnull=False)
     assert fields_of(snapshot) == {
@@ -384,8 +407,8 @@ def test_it_imports_every_field_of_every_record(source, filled, tracked, richard
     assert "Users created (inactive, no password): alice" in output
     assert not alice.is_active and not alice.has_usable_password()
     assert "role carol recorded as user bob" in output
-    assert "prompts: 4 read, 3 were imported, 0 already imported, 0 linked, 1 skipped" in output
-    assert "assets: 8 read, 6 were imported, 0 already imported, 0 linked, 2 skipped" in output
+    assert "prompts: 5 read, 4 were imported, 0 already imported, 0 linked, 1 skipped" in output
+    assert "assets: 9 read, 7 were imported, 0 already imported, 0 linked, 2 skipped" in output
 
 
 def test_it_reports_each_conflict_with_both_ids(source, filled, tracked, richard):
@@ -419,6 +442,7 @@ def test_it_reports_each_conflict_with_both_ids(source, filled, tracked, richard
     )
     assert ("asset_stats", ids["stats_a3"], "missing_reference") in found
     assert ("prompts", ids["p_empty"], "invalid_row") in found
+    assert ("assets", ids["a9_self"], "self_input") in found
 
 
 def test_the_command_prints_each_row_and_exits_zero_on_conflicts(source, filled, tracked):
@@ -435,7 +459,7 @@ def test_running_it_again_changes_nothing(source, filled, tracked, richard):
     state = [fields_of(a) for a in Asset.objects.order_by("id")]
     report = import_civitai_records(source_url=source.url)
     assert report.written == 0 and report.history_entries == 0
-    assert report.counts["assets"]["already_imported"] == 6
+    assert report.counts["assets"]["already_imported"] == 7
     assert table_counts() == before
     assert {m: m.history.count() for m in (Prompt, Post, Asset)} == history
     assert get_user_model().objects.count() == users
@@ -457,7 +481,7 @@ def test_merge_duplicates_links_them_instead(source, filled, tracked, richard):
     a8 = imported(Asset, ids["a8_from_dup"])
     assert set(a8.input_assets.all()) == {existing, imported(Asset, ids["a1"])}
     assert AssetStatsSnapshot.objects.get(legacy_id=ids["stats_a3"]).asset == existing
-    assert "assets: 8 read, 6 were imported, 0 already imported, 2 linked, 0 skipped" in output
+    assert "assets: 9 read, 7 were imported, 0 already imported, 2 linked, 0 skipped" in output
     again = import_civitai_records(source_url=source.url, merge_duplicates=True)
     assert again.written == 0
 
