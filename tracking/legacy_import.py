@@ -520,7 +520,10 @@ def convert_asset(row: dict, ctx: _Context, pending: set[int] = frozenset()) -> 
         conv.fields["sha256sum"] = sha.strip().lower()
     else:
         conv.refuse(
-            "sha256sum", sha, "invalid_sha256", "sha256sum is not 64 hexadecimal characters"
+            "sha256sum",
+            sha,
+            "invalid_sha256",
+            "sha256sum is not 64 hexadecimal characters; left empty",
         )
     raw_id = row.get("civitai_id")
     civitai_id = None
@@ -541,7 +544,8 @@ def convert_asset(row: dict, ctx: _Context, pending: set[int] = frozenset()) -> 
         try:
             check_page_url(url, civitai_id, "image")
         except InvalidInput as exc:
-            conv.refuse("civitai_url", url, "civitai_url_mismatch", f"{exc.message}; left empty")
+            message = exc.message if civitai_id else "a civitai_url without a valid civitai_id"
+            conv.refuse("civitai_url", url, "civitai_url_mismatch", f"{message}; left empty")
     _reference(conv, "post_id", row.get("post_id"), ctx.posts, "post")
     _reference(conv, "input_prompt_id", row.get("input_prompt_id"), ctx.prompts, "prompt")
     _reference(conv, "output_prompt_id", row.get("output_prompt_id"), ctx.prompts, "prompt")
@@ -922,9 +926,7 @@ class _Run:
             sha, civitai_id = conv.fields["sha256sum"], conv.fields["civitai_id"]
             hits = {by_sha.get(sha) if sha else None, by_civitai.get(civitai_id)} - {None}
             if hits:
-                what = (
-                    f"sha256 {sha}" if sha in by_sha else f"Civitai id {civitai_id}"
-                ) + f" (source asset {legacy_id})"
+                what = f"sha256 {sha}" if sha in by_sha else f"Civitai id {civitai_id}"
                 if len(hits) > 1:
                     self.report.add(
                         table, legacy_id, "duplicate",

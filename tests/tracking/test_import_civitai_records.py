@@ -417,7 +417,7 @@ def test_it_reports_each_conflict_with_both_ids(source, filled, tracked, richard
     found = {(p.table, p.legacy_id, p.kind): p for p in report.problems}
     dup = found["assets", ids["a3_dup_sha"], "duplicate"]
     assert dup.existing_id == tracked["asset_sha"].pk
-    assert f"sha256 {SHA_TRACKED} (source asset {ids['a3_dup_sha']})" in dup.message
+    assert f"sha256 {SHA_TRACKED} is already tracked" in dup.message
     assert f"already tracked as asset {tracked['asset_sha'].pk}; skipped" in dup.message
     dup = found["assets", ids["a4_dup_civitai"], "duplicate"]
     assert dup.existing_id == tracked["asset_civitai"].pk
