@@ -187,6 +187,7 @@ class ImportReport:
     problems: list[Problem] = field(default_factory=list)
     users_created: list[str] = field(default_factory=list)
     users: dict[str, str] = field(default_factory=dict)  # role -> username
+    imported: list[tuple[str, int, int]] = field(default_factory=list)  # table, source, ours
     history_entries: int = 0
     elapsed_seconds: float = 0.0
     phase_seconds: dict[str, float] = field(default_factory=dict)
@@ -205,6 +206,10 @@ class ImportReport:
             "problems": [p.as_dict() for p in self.problems],
             "users_created": self.users_created,
             "users": self.users,
+            "imported": [
+                {"table": t, "legacy_id": str(legacy), "id": None if self.dry_run else str(pk)}
+                for t, legacy, pk in self.imported
+            ],
             "history_entries": self.history_entries,
             "elapsed_seconds": round(self.elapsed_seconds, 2),
             "phase_seconds": {k: round(v, 2) for k, v in self.phase_seconds.items()},
@@ -820,6 +825,7 @@ class _Run:
                     self.ctx, self.report,
                 )  # fmt: skip
                 self.ctx.prompts.update((o.legacy_id, o.pk) for o in created)
+                self.report.imported += [(table, o.legacy_id, o.pk) for o in created]
                 counts["created"] += len(created)
             self.tick(len(batch))
 
@@ -871,6 +877,7 @@ class _Run:
                     self.ctx, self.report,
                 )  # fmt: skip
                 self.ctx.posts.update((o.legacy_id, o.pk) for o in created)
+                self.report.imported += [(table, o.legacy_id, o.pk) for o in created]
                 counts["created"] += len(created)
             self.tick(len(batch))
 
@@ -961,6 +968,7 @@ class _Run:
             rows[legacy_id] = row
         created = _create(Asset, table, objs, self.report)
         self.ctx.assets.update((o.legacy_id, o.pk) for o in created)
+        self.report.imported += [(table, o.legacy_id, o.pk) for o in created]
         events = self.src.events(table, [o.legacy_id for o in created])
         written = _history(
             Asset, created, rows, events, lambda d: convert_asset(d, self.ctx, pending),
@@ -1043,6 +1051,7 @@ class _Run:
                 )
             with transaction.atomic():
                 AssetStatsSnapshot.objects.bulk_create(objs)
+            self.report.imported += [(table, o.legacy_id, o.pk) for o in objs]
             counts["created"] += len(objs)
             self.tick(len(batch))
 

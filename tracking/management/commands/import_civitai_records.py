@@ -29,6 +29,8 @@ TABLE_LABELS = {
     "asset_stats": "stats snapshots",
 }
 
+LABELS = {"prompts": "prompt", "civitai_posts": "post", "assets": "asset", "asset_stats": "stats"}
+
 
 def timestamp(value: str) -> datetime:
     try:
@@ -125,14 +127,22 @@ class Command(BaseCommand):
         if options["as_json"]:
             self.stdout.write(json.dumps(report.as_dict(), indent=2))
         else:
-            self.render(report)
+            self.render(report, listing=report.dry_run or options["verbosity"] >= 2)
         errors = [p for p in report.problems if p.kind == "error"]
         if errors:
             raise CommandError(f"{len(errors)} source rows could not be written (listed above)")
 
-    def render(self, report: ImportReport) -> None:
+    def render(self, report: ImportReport, *, listing: bool = False) -> None:
+        if listing:  # a dry run lists what it would import; a real run with -v 2
+            for table, legacy_id, pk in report.imported:
+                label = LABELS[table]
+                target = "" if report.dry_run else f" -> {label} {pk}"
+                self.stdout.write(
+                    f"{'would import' if report.dry_run else 'imported':<20} "
+                    f"{label} {legacy_id}{target}"
+                )
         for problem in report.problems:
-            label = TABLE_LABELS[problem.table].rstrip("s").replace("stats snapshot", "stats")
+            label = LABELS[problem.table]
             self.stdout.write(f"{problem.kind:<20} {label} {problem.legacy_id}: {problem.message}")
         if report.users_created:
             self.stdout.write(
