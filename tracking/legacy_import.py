@@ -431,6 +431,7 @@ class _Converted:
 @dataclass
 class _Context:
     users: dict[str, int]  # role -> user id
+    usernames: dict[str, str]  # role -> username
     prompts: dict[int, int]  # legacy id -> civitrack id
     posts: dict[int, int]
     assets: dict[int, int]
@@ -445,10 +446,11 @@ def _common(conv: _Converted, row: dict, ctx: _Context) -> None:
     conv.fields["created_at"] = _timestamp(row.get("created_at"))
     conv.fields["updated_at"] = _timestamp(row.get("updated_at"))
     # Rows older than the original's on_behalf_of column were backfilled with their
-    # creator there; a row that escaped the backfill gets the same here.
-    conv.text(
-        "on_behalf_of", row.get("on_behalf_of") or row.get("created_by"), ON_BEHALF_OF_MAX_LENGTH
-    )
+    # creator there; one that escaped the backfill is made for its creator here too,
+    # named as civitrack knows them (Recorded.attribute_to's default).
+    creator = row.get("created_by")
+    on_behalf_of = row.get("on_behalf_of") or ctx.usernames.get(creator, creator)
+    conv.text("on_behalf_of", on_behalf_of, ON_BEHALF_OF_MAX_LENGTH)
 
 
 def _reference(conv: _Converted, name: str, value: Any, mapping: dict[int, int], what: str):
@@ -1094,6 +1096,7 @@ def import_civitai_records(
             with transaction.atomic() if dry_run else contextlib.nullcontext():
                 ctx = _Context(
                     users=resolve_users(src.roles(), user_map, report),
+                    usernames=report.users,
                     prompts=_map(Prompt),
                     posts=_map(Post),
                     assets=_map(Asset),

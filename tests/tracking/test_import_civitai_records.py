@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from io import StringIO
 
+import psycopg
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -232,6 +233,12 @@ def filled(source):
         " '2024-10-01T00:00:00Z')"
     )
     ids["p_old"] = db.conn.execute("SELECT max(id) FROM civitai.prompts").fetchone()[0]
+    db.without_triggers(
+        "INSERT INTO civitai.prompts (content, created_by, updated_by, created_at, updated_at)"
+        " VALUES ('another old prompt', 'carol', 'carol', '2024-10-02T00:00:00Z',"
+        " '2024-10-02T00:00:00Z')"
+    )
+    ids["p_old_carol"] = db.conn.execute("SELECT max(id) FROM civitai.prompts").fetchone()[0]
     ids["stats_a1"] = db.insert(
         "asset_stats",
         "richard",
@@ -303,6 +310,8 @@ def test_it_imports_every_field_of_every_record(source, filled, tracked, richard
     assert not Prompt.objects.filter(legacy_id=ids["p_empty"]).exists()
     p_old = imported(Prompt, ids["p_old"])
     assert (p_old.on_behalf_of, p_old.created_by) == ("richard", richard)
+    p_old_by_carol = imported(Prompt, ids["p_old_carol"])
+    assert (p_old_by_carol.on_behalf_of, p_old_by_carol.created_by) == ("bob", bob)
 
     post1 = imported(Post, ids["post1"])
     assert fields_of(post1) == {
@@ -407,7 +416,7 @@ def test_it_imports_every_field_of_every_record(source, filled, tracked, richard
     assert "Users created (inactive, no password): alice" in output
     assert not alice.is_active and not alice.has_usable_password()
     assert "role carol recorded as user bob" in output
-    assert "prompts: 5 read, 4 were imported, 0 already imported, 0 linked, 1 skipped" in output
+    assert "prompts: 6 read, 5 were imported, 0 already imported, 0 linked, 1 skipped" in output
     assert "assets: 9 read, 7 were imported, 0 already imported, 0 linked, 2 skipped" in output
 
 
@@ -622,3 +631,18 @@ def test_the_admin_shows_and_finds_records_by_their_civitai_records_id(
         url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
         found = client.get(url, {"q": str(legacy_id)}).context["cl"].result_list
         assert imported(model, legacy_id) in list(found), model
+
+
+def test_the_source_connection_is_read_only_and_one_snapshot(source, filled):
+    from tracking.legacy_import import Source
+
+    with Source(source.url) as src:
+        assert src.conn.read_only is True
+        before = src.count("assets", None)
+        source.insert(
+            "assets", "richard", "2025-05-01T00:00:00Z", asset_type="image",
+            asset_source="upload", uri="https://cdn.example.com/late.png",
+        )  # fmt: skip
+        assert src.count("assets", None) == before  # written after the snapshot began
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            src.conn.execute("DELETE FROM civitai.events")
