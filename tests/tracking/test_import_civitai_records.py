@@ -646,3 +646,30 @@ def test_the_source_connection_is_read_only_and_one_snapshot(source, filled):
         assert src.count("assets", None) == before  # written after the snapshot began
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
             src.conn.execute("DELETE FROM civitai.events")
+
+
+def test_one_row_the_database_refuses_is_reported_and_the_rest_imported(
+    source, filled, tracked, richard, monkeypatch
+):
+    from django.db import IntegrityError
+    from django.db.models import QuerySet
+
+    real_bulk_create, real_save = QuerySet.bulk_create, Prompt.save
+
+    def bulk_create(self, objs, *args, **kwargs):
+        if self.model is Prompt and any(o.prompt_text == "a cat" for o in objs):
+            raise IntegrityError("simulated refusal")
+        return real_bulk_create(self, objs, *args, **kwargs)
+
+    def save(self, *args, **kwargs):
+        if self.prompt_text == "a cat":
+            raise IntegrityError("value refused by a check")
+        return real_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(QuerySet, "bulk_create", bulk_create)
+    monkeypatch.setattr(Prompt, "save", save)
+    with pytest.raises(CommandError, match="1 source rows could not be written"):
+        run(source)
+    assert not Prompt.objects.filter(legacy_id=filled["p2"]).exists()
+    assert imported(Prompt, filled["p1"]).history.count() == 2  # history only from the source
+    assert Asset.objects.filter(legacy_id=filled["a1"]).exists()
