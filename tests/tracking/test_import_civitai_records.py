@@ -500,6 +500,7 @@ def test_dry_run_writes_nothing_and_reports_the_same(source, filled, tracked, ri
     users = get_user_model().objects.count()
     output = run(source, dry_run=True)
     assert "Dry run: nothing was written." in output
+    assert "Users that would be created (inactive, no password): alice, carol" in output
     assert f"would import         asset {filled['a1']}\n" in output
     assert f"asset {filled['a3_dup_sha']}: sha256" in output
     dry = import_civitai_records(source_url=source.url, dry_run=True)

@@ -145,9 +145,8 @@ class Command(BaseCommand):
             label = LABELS[problem.table]
             self.stdout.write(f"{problem.kind:<20} {label} {problem.legacy_id}: {problem.message}")
         if report.users_created:
-            self.stdout.write(
-                "Users created (inactive, no password): " + ", ".join(report.users_created)
-            )
+            head = "Users that would be created" if report.dry_run else "Users created"
+            self.stdout.write(f"{head} (inactive, no password): " + ", ".join(report.users_created))
         for role, username in sorted(report.users.items()):
             if role != username:
                 self.stdout.write(f"role {role} recorded as user {username}")
