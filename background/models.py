@@ -199,9 +199,14 @@ class ScheduleSlot(models.Model):
     kind = models.CharField(_("task"), max_length=50)
     slot_start = models.DateTimeField(_("slot"))
     run = models.OneToOneField(
-        TaskRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="schedule_slot"
+        TaskRun,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="schedule_slot",
+        verbose_name=_("run"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         ordering = ["-slot_start"]

@@ -1,12 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
+from django.views.i18n import JavaScriptCatalog
 
 from civitrack.views import healthz
 
 admin.site.site_header = "civitrack"
 admin.site.site_title = "civitrack"
-admin.site.index_title = "Records and moderation"
+admin.site.index_title = _("Records and moderation")
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False), name="home"),
@@ -15,4 +17,8 @@ urlpatterns = [
     path("orchestration/", include("orchestration.urls")),
     path("background/", include("background.urls")),
     path("healthz", healthz, name="healthz"),
+    # The language switcher posts to set_language (a cookie, then back to the page);
+    # page scripts read their words from the catalog (djangojs.po, docs/i18n.md).
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
 ]

@@ -9,6 +9,7 @@ signed media URLs of withheld blobs.
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from orchestration.media import redact_urls
 from orchestration.models import Blob, Job, RevealLog, ReviewDecision, ScanResult, Step, Workflow
@@ -25,7 +26,7 @@ class ReadOnlyMirrorAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="Raw JSON (URLs hidden)")
+    @admin.display(description=_("Raw JSON (URLs hidden)"))
     def raw_json(self, obj):
         return format_html("<pre>{}</pre>", redact_urls(obj.raw))
 
@@ -61,10 +62,10 @@ class WorkflowAdmin(ReadOnlyMirrorAdmin):
     exclude = ("raw", "tag_index")
     inlines = [StepInline]
 
-    @admin.display(description="Page")
+    @admin.display(description=_("Page"))
     def page_link(self, obj):
         url = reverse("orchestration:workflow_detail", args=[obj.civitai_id])
-        return format_html('<a href="{}">open</a>', url)
+        return format_html('<a href="{}">{}</a>', url, _("open"))
 
 
 @admin.register(Step)
@@ -157,15 +158,15 @@ class JobAdmin(ReadOnlyMirrorAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # decisions point at jobs and are never erased
 
-    @admin.display(description="CSAM max", ordering="scan__csam_score_max")
+    @admin.display(description=_("CSAM max"), ordering="scan__csam_score_max")
     def csam_max(self, obj):
         scan = obj.scan_or_none
         return None if scan is None else scan.csam_score_max
 
-    @admin.display(description="Page")
+    @admin.display(description=_("Page"))
     def page_link(self, obj):
         url = reverse("orchestration:job_detail", args=[obj.civitai_id])
-        return format_html('<a href="{}">open</a>', url)
+        return format_html('<a href="{}">{}</a>', url, _("open"))
 
 
 @admin.register(Blob)

@@ -7,6 +7,7 @@ import datetime as dt
 import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext_lazy as _
 
 from orchestration.models import (
     NSFW_RANK,
@@ -44,20 +45,20 @@ def _start_of_day(value: dt.date) -> dt.datetime:
 
 
 class WorkflowFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="search", label="Search id, tag or prompt")
+    q = django_filters.CharFilter(method="search", label=_("Search id, tag or prompt"))
     status = django_filters.ChoiceFilter(choices=Status.choices)
-    tag = django_filters.CharFilter(method="filter_tag", label="Tag (exact)")
+    tag = django_filters.CharFilter(method="filter_tag", label=_("Tag (exact)"))
     created_from = django_filters.DateFilter(
-        method="filter_from", label="Created from", widget=_date
+        method="filter_from", label=_("Created from"), widget=_date
     )
-    created_to = django_filters.DateFilter(method="filter_to", label="Created to", widget=_date)
+    created_to = django_filters.DateFilter(method="filter_to", label=_("Created to"), widget=_date)
     step_type = django_filters.ChoiceFilter(
-        method="filter_step_type", label="Step type", choices=[(t, t) for t in STEP_TYPES]
+        method="filter_step_type", label=_("Step type"), choices=[(t, t) for t in STEP_TYPES]
     )
     flagged = django_filters.BooleanFilter(
         method="filter_flagged",
-        label="Has flagged job",
-        widget=forms.Select(choices=[("", "Any"), ("true", "Yes"), ("false", "No")]),
+        label=_("Has flagged job"),
+        widget=forms.Select(choices=[("", _("Any")), ("true", _("Yes")), ("false", _("No"))]),
     )
 
     class Meta:
@@ -98,35 +99,35 @@ class WorkflowFilter(django_filters.FilterSet):
 class ReviewQueueFilter(django_filters.FilterSet):
     state = django_filters.ChoiceFilter(
         method="filter_state",
-        label="State",
-        empty_label="Needs decision (pending + escalated)",
+        label=_("State"),
+        empty_label=_("Needs decision (pending + escalated)"),
         choices=[
-            (ReviewStatus.PENDING, "Pending only"),
-            (ReviewStatus.ESCALATED, "Escalated only"),
+            (ReviewStatus.PENDING, _("Pending only")),
+            (ReviewStatus.ESCALATED, _("Escalated only")),
         ],
     )
     min_csam = django_filters.NumberFilter(
-        field_name="scan__csam_score_max", lookup_expr="gte", label="CSAM score ≥"
+        field_name="scan__csam_score_max", lookup_expr="gte", label=_("CSAM score ≥")
     )
     blocked = django_filters.BooleanFilter(
         field_name="scan__is_blocked",
-        label="Blocked",
-        widget=forms.Select(choices=[("", "Any"), ("true", "Yes"), ("false", "No")]),
+        label=_("Blocked"),
+        widget=forms.Select(choices=[("", _("Any")), ("true", _("Yes")), ("false", _("No"))]),
     )
     min_nsfw = django_filters.ChoiceFilter(
         method="filter_min_nsfw",
-        label="NSFW level ≥",
+        label=_("NSFW level ≥"),
         choices=[(k, k) for k in NSFW_RANK],
     )
     prompt_flagged = django_filters.BooleanFilter(
         field_name="scan__prompt_flagged",
-        label="Prompt flagged",
-        widget=forms.Select(choices=[("", "Any"), ("true", "Yes"), ("false", "No")]),
+        label=_("Prompt flagged"),
+        widget=forms.Select(choices=[("", _("Any")), ("true", _("Yes")), ("false", _("No"))]),
     )
     claim = django_filters.ChoiceFilter(
         method="filter_claim",
-        label="Claim",
-        choices=[("mine", "Claimed by me"), ("unclaimed", "Not claimed by anyone")],
+        label=_("Claim"),
+        choices=[("mine", _("Claimed by me")), ("unclaimed", _("Not claimed by anyone"))],
     )
 
     class Meta:

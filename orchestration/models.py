@@ -20,6 +20,8 @@ from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from civitrack.media import is_renderable_media_url
 from orchestration import scan as scanlib
@@ -39,14 +41,14 @@ def nsfw_rank(level: str | None) -> int:
 class Status(models.TextChoices):
     """Orchestration's WorkflowStatus, shared by workflows, steps and jobs (stored lower-case)."""
 
-    UNASSIGNED = "unassigned", "Unassigned"
-    PREPARING = "preparing", "Preparing"
-    SCHEDULED = "scheduled", "Scheduled"
-    PROCESSING = "processing", "Processing"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    EXPIRED = "expired", "Expired"
-    CANCELED = "canceled", "Canceled"
+    UNASSIGNED = "unassigned", _("Unassigned")
+    PREPARING = "preparing", _("Preparing")
+    SCHEDULED = "scheduled", _("Scheduled")
+    PROCESSING = "processing", _("Processing")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+    EXPIRED = "expired", _("Expired")
+    CANCELED = "canceled", _("Canceled")
 
 
 class NsfwLevel(models.TextChoices):
@@ -55,14 +57,16 @@ class NsfwLevel(models.TextChoices):
     R = "r", "R"
     X = "x", "X"
     XXX = "xxx", "XXX"
-    NA = "na", "N/A"
+    NA = "na", _("N/A")
 
 
 class Mirrored(models.Model):
     """Columns every mirrored record has: upstream JSON as received and when we stored it."""
 
-    raw = models.JSONField(default=dict, blank=True, help_text="The API's JSON, as received")
-    synced_at = models.DateTimeField(default=timezone.now, db_index=True)
+    raw = models.JSONField(
+        _("raw"), default=dict, blank=True, help_text=_("The API's JSON, as received")
+    )
+    synced_at = models.DateTimeField(_("synced at"), default=timezone.now, db_index=True)
 
     class Meta:
         abstract = True
@@ -86,21 +90,29 @@ class WorkflowQuerySet(models.QuerySet):
 class Workflow(Mirrored):
     """One Orchestration workflow (``GET /v2/consumer/workflows/{id}``)."""
 
-    civitai_id = models.CharField("workflow id", max_length=200, unique=True)
-    status = models.CharField(max_length=32, choices=Status.choices, db_index=True)
-    tags = models.JSONField(default=list, blank=True)
+    civitai_id = models.CharField(_("workflow id"), max_length=200, unique=True)
+    status = models.CharField(_("status"), max_length=32, choices=Status.choices, db_index=True)
+    tags = models.JSONField(_("tags"), default=list, blank=True)
     # "|tag1|tag2|": exact-tag filtering that works the same on SQLite and PostgreSQL.
-    tag_index = models.TextField(default="", blank=True, editable=False)
-    prompt = models.TextField(default="", blank=True, help_text="First prompt found in the steps")
-    nsfw_level = models.CharField(max_length=16, choices=NsfwLevel.choices, default="", blank=True)
-    cost_total = models.IntegerField(null=True, blank=True)
-    created_at = models.DateTimeField(null=True, blank=True, help_text="createdAt from the API")
-    started_at = models.DateTimeField(null=True, blank=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
+    tag_index = models.TextField(_("tag index"), default="", blank=True, editable=False)
+    prompt = models.TextField(
+        _("prompt"), default="", blank=True, help_text=_("First prompt found in the steps")
+    )
+    nsfw_level = models.CharField(
+        _("nsfw level"), max_length=16, choices=NsfwLevel.choices, default="", blank=True
+    )
+    cost_total = models.IntegerField(_("cost total"), null=True, blank=True)
+    created_at = models.DateTimeField(
+        _("created at"), null=True, blank=True, help_text=_("createdAt from the API")
+    )
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
 
     objects = WorkflowQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("workflow")
+        verbose_name_plural = _("workflows")
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["-created_at", "-id"], name="wf_created_idx"),
@@ -124,18 +136,22 @@ class Workflow(Mirrored):
 class Step(Mirrored):
     """One step of a workflow; steps have no id upstream, so (workflow, name) is the key."""
 
-    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="steps")
-    name = models.CharField(max_length=200)
-    position = models.PositiveIntegerField(default=0)
-    step_type = models.CharField("type", max_length=64, db_index=True, help_text="$type")
-    status = models.CharField(max_length=32, choices=Status.choices)
-    priority = models.CharField(max_length=16, default="", blank=True)
-    prompt = models.TextField(default="", blank=True)
-    negative_prompt = models.TextField(default="", blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
+    workflow = models.ForeignKey(
+        Workflow, on_delete=models.CASCADE, related_name="steps", verbose_name=_("workflow")
+    )
+    name = models.CharField(_("name"), max_length=200)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    step_type = models.CharField(_("type"), max_length=64, db_index=True, help_text="$type")
+    status = models.CharField(_("status"), max_length=32, choices=Status.choices)
+    priority = models.CharField(_("priority"), max_length=16, default="", blank=True)
+    prompt = models.TextField(_("prompt"), default="", blank=True)
+    negative_prompt = models.TextField(_("negative prompt"), default="", blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("step")
+        verbose_name_plural = _("steps")
         ordering = ["workflow", "position", "id"]
         constraints = [
             models.UniqueConstraint(fields=["workflow", "name"], name="step_workflow_name_unique")
@@ -177,10 +193,10 @@ REVIEW_PERMISSION = "orchestration.review_job"
 class ReviewStatus(models.TextChoices):
     """Where a job stands in review; mirrors its current (latest) decision."""
 
-    PENDING = "pending", "Needs review"
-    CLEARED = "cleared", "Cleared"
-    CONFIRMED_VIOLATION = "confirmed_violation", "Confirmed violation"
-    ESCALATED = "escalated", "Escalated"
+    PENDING = "pending", _("Needs review")
+    CLEARED = "cleared", _("Cleared")
+    CONFIRMED_VIOLATION = "confirmed_violation", _("Confirmed violation")
+    ESCALATED = "escalated", _("Escalated")
 
 
 class MediaWithheld(Exception):
@@ -193,7 +209,10 @@ class ClaimTaken(Exception):
     def __init__(self, job: Job, holder: str):
         self.job = job
         self.holder = holder
-        super().__init__(f"Job {job.civitai_id} is claimed by {holder}")
+        super().__init__(
+            gettext("Job %(job)s is claimed by %(holder)s")
+            % {"job": job.civitai_id, "holder": holder}
+        )
 
 
 class JobQuerySet(models.QuerySet):
@@ -235,22 +254,37 @@ class Job(Mirrored):
     step by ``decide`` so the queue can filter without a subquery).
     """
 
-    civitai_id = models.CharField("job id", max_length=200, unique=True)
+    civitai_id = models.CharField(_("job id"), max_length=200, unique=True)
     workflow = models.ForeignKey(
-        Workflow, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+        Workflow,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="jobs",
+        verbose_name=_("workflow"),
     )
     step = models.ForeignKey(
-        Step, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+        Step,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="jobs",
+        verbose_name=_("step"),
     )
-    status = models.CharField(max_length=32, choices=Status.choices, default="", blank=True)
-    job_type = models.CharField(max_length=100, default="", blank=True)
-    cost = models.FloatField(null=True, blank=True)
-    created_at = models.DateTimeField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=32, choices=Status.choices, default="", blank=True
+    )
+    job_type = models.CharField(_("job type"), max_length=100, default="", blank=True)
+    cost = models.FloatField(_("cost"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
 
     review_status = models.CharField(
-        max_length=32, choices=ReviewStatus.choices, default=ReviewStatus.PENDING
+        _("review status"),
+        max_length=32,
+        choices=ReviewStatus.choices,
+        default=ReviewStatus.PENDING,
     )
     claimed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -258,12 +292,15 @@ class Job(Mirrored):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="claimed_jobs",
+        verbose_name=_("claimed by"),
     )
-    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
 
     objects = JobQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("job")
+        verbose_name_plural = _("jobs")
         ordering = ["-created_at", "-id"]
         permissions = [("review_job", "Can review jobs: claim, decide, reveal media, export")]
         indexes = [
@@ -350,10 +387,10 @@ class Job(Mirrored):
 class ScanState(models.TextChoices):
     """Whether a job's scan could be read."""
 
-    READ = "read", "Read from the job"
+    READ = "read", _("Read from the job")
     # The v1 jobs API answered 404 for the job id a v2 blob named: nothing to read, and
     # the media behind it stays withheld (fail closed).
-    UNKNOWN = "unknown", "Unknown: the v1 jobs API has no record of the job"
+    UNKNOWN = "unknown", _("Unknown: the v1 jobs API has no record of the job")
 
 
 class ScanResult(models.Model):
@@ -365,31 +402,47 @@ class ScanResult(models.Model):
 
     State = ScanState
 
-    job = models.OneToOneField(Job, on_delete=models.CASCADE, primary_key=True, related_name="scan")
-    state = models.CharField(max_length=16, choices=ScanState.choices, default=ScanState.READ)
-    csam_scores = models.JSONField(default=list, blank=True, help_text="hive_csam_score per blob")
-    csam_score_max = models.FloatField(null=True, blank=True)
-    csam_score_unparsed = models.BooleanField(
-        default=False, help_text="A CSAM score was present but unreadable: treated as flagged"
+    job = models.OneToOneField(
+        Job, on_delete=models.CASCADE, primary_key=True, related_name="scan", verbose_name=_("job")
     )
-    vlm_summary = models.TextField(default="", blank=True)
-    blocked_reason = models.CharField(max_length=200, default="", blank=True)
-    is_blocked = models.BooleanField(default=False)
-    nsfw_level = models.CharField(max_length=16, default="", blank=True)
-    nsfw_rank = models.PositiveSmallIntegerField(default=0)
-    prompt_sexual = models.BooleanField(null=True)
-    prompt_young = models.BooleanField(null=True)
-    prompt_cr = models.BooleanField(null=True)
-    prompt_scan = models.BooleanField(null=True)
-    prompt_flagged = models.BooleanField(default=False, help_text="Any prompt flag set")
-    prompt = models.TextField(default="", blank=True)
-    negative_prompt = models.TextField(default="", blank=True)
-    event_type = models.CharField(max_length=32, default="", blank=True)
-    context = models.JSONField(default=dict, blank=True, help_text="lastEvent.context as received")
-    raw = models.JSONField(default=dict, blank=True, help_text="The v1 job JSON, as received")
-    fetched_at = models.DateTimeField(default=timezone.now)
+    state = models.CharField(
+        _("state"), max_length=16, choices=ScanState.choices, default=ScanState.READ
+    )
+    csam_scores = models.JSONField(
+        _("csam scores"), default=list, blank=True, help_text=_("hive_csam_score per blob")
+    )
+    csam_score_max = models.FloatField(_("csam score max"), null=True, blank=True)
+    csam_score_unparsed = models.BooleanField(
+        _("csam score unparsed"),
+        default=False,
+        help_text=_("A CSAM score was present but unreadable: treated as flagged"),
+    )
+    vlm_summary = models.TextField(_("vlm summary"), default="", blank=True)
+    blocked_reason = models.CharField(_("blocked reason"), max_length=200, default="", blank=True)
+    is_blocked = models.BooleanField(_("is blocked"), default=False)
+    nsfw_level = models.CharField(_("nsfw level"), max_length=16, default="", blank=True)
+    nsfw_rank = models.PositiveSmallIntegerField(_("nsfw rank"), default=0)
+    prompt_sexual = models.BooleanField(_("prompt sexual"), null=True)
+    prompt_young = models.BooleanField(_("prompt young"), null=True)
+    prompt_cr = models.BooleanField(_("prompt cr"), null=True)
+    prompt_scan = models.BooleanField(_("prompt scan"), null=True)
+    prompt_flagged = models.BooleanField(
+        _("prompt flagged"), default=False, help_text=_("Any prompt flag set")
+    )
+    prompt = models.TextField(_("prompt"), default="", blank=True)
+    negative_prompt = models.TextField(_("negative prompt"), default="", blank=True)
+    event_type = models.CharField(_("event type"), max_length=32, default="", blank=True)
+    context = models.JSONField(
+        _("context"), default=dict, blank=True, help_text=_("lastEvent.context as received")
+    )
+    raw = models.JSONField(
+        _("raw"), default=dict, blank=True, help_text=_("The v1 job JSON, as received")
+    )
+    fetched_at = models.DateTimeField(_("fetched at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("scan result")
+        verbose_name_plural = _("scan results")
         indexes = [
             models.Index(
                 fields=["-csam_score_max", "-is_blocked", "-nsfw_rank"], name="scan_risk_idx"
@@ -485,42 +538,68 @@ class Blob(Mirrored):
     """A step output (image, video, ...), keyed by its storage id (e.g. ``<hex>.jpeg``)."""
 
     class Kind(models.TextChoices):
-        IMAGE = "image", "Image"
-        VIDEO = "video", "Video"
-        AUDIO = "audio", "Audio"
-        MODEL3D = "model3d", "3D model"
-        OTHER = "other", "Other"
+        IMAGE = "image", _("Image")
+        VIDEO = "video", _("Video")
+        AUDIO = "audio", _("Audio")
+        MODEL3D = "model3d", _("3D model")
+        OTHER = "other", _("Other")
 
-    civitai_id = models.CharField("blob id", max_length=300, unique=True)
+    civitai_id = models.CharField(_("blob id"), max_length=300, unique=True)
     workflow = models.ForeignKey(
-        Workflow, null=True, blank=True, on_delete=models.SET_NULL, related_name="blobs"
+        Workflow,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="blobs",
+        verbose_name=_("workflow"),
     )
     step = models.ForeignKey(
-        Step, null=True, blank=True, on_delete=models.SET_NULL, related_name="blobs"
+        Step,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="blobs",
+        verbose_name=_("step"),
     )
     job = models.ForeignKey(
-        Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="blobs"
+        Job,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="blobs",
+        verbose_name=_("job"),
     )
-    position = models.PositiveIntegerField(default=0)
-    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.OTHER)
-    available = models.BooleanField(default=False)
-    url = models.TextField(default="", blank=True, help_text="Signed URL; expires")
-    url_expires_at = models.DateTimeField(null=True, blank=True)
-    preview_url = models.TextField(default="", blank=True)
-    nsfw_level = models.CharField(max_length=16, default="", blank=True)
-    blocked_reason = models.CharField(max_length=200, default="", blank=True)
-    width = models.PositiveIntegerField(null=True, blank=True)
-    height = models.PositiveIntegerField(null=True, blank=True)
-    csam_score = models.FloatField(null=True, blank=True, help_text="From the job's scan")
+    position = models.PositiveIntegerField(_("position"), default=0)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.OTHER)
+    available = models.BooleanField(_("available"), default=False)
+    url = models.TextField(_("url"), default="", blank=True, help_text=_("Signed URL; expires"))
+    url_expires_at = models.DateTimeField(_("url expires at"), null=True, blank=True)
+    preview_url = models.TextField(_("preview url"), default="", blank=True)
+    nsfw_level = models.CharField(_("nsfw level"), max_length=16, default="", blank=True)
+    blocked_reason = models.CharField(_("blocked reason"), max_length=200, default="", blank=True)
+    width = models.PositiveIntegerField(_("width"), null=True, blank=True)
+    height = models.PositiveIntegerField(_("height"), null=True, blank=True)
+    csam_score = models.FloatField(
+        _("csam score"), null=True, blank=True, help_text=_("From the job's scan")
+    )
     # What the v1 job's ``result`` says about this blob (set by a scan fetch only, so a
     # workflow re-sync cannot undo it): it may know better that a blob is gone or blocked.
-    result_available = models.BooleanField(null=True, blank=True)
-    result_blocked_reason = models.CharField(max_length=200, default="", blank=True)
+    result_available = models.BooleanField(_("result available"), null=True, blank=True)
+    result_blocked_reason = models.CharField(
+        _("result blocked reason"), max_length=200, default="", blank=True
+    )
     sha256 = models.CharField(  # noqa: DJ001 - NULL means unknown; "" would collide in lookups
-        max_length=64, null=True, blank=True, db_index=True, help_text="Content hash, when known"
+        _("sha256"),
+        max_length=64,
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text=_("Content hash, when known"),
     )
 
     class Meta:
+        verbose_name = _("blob")
+        verbose_name_plural = _("blobs")
         ordering = ["workflow", "step", "position", "id"]
         constraints = [
             models.CheckConstraint(
@@ -554,39 +633,43 @@ class Blob(Mirrored):
         if decision is None and self.job_id is not None:
             decision = self.job.review_status
         if self.csam_score is not None and self.csam_score >= threshold:
-            return MediaPolicy(True, False, "Withheld: possible CSAM (this image's scan score)")
+            return MediaPolicy(
+                True, False, gettext("Withheld: possible CSAM (this image's scan score)")
+            )
         if scan is not None and scan.is_unknown:
             return MediaPolicy(
-                True, False, "Withheld: scan unknown (the v1 jobs API has no record of the job)"
+                True,
+                False,
+                gettext("Withheld: scan unknown (the v1 jobs API has no record of the job)"),
             )
         refuse, why = scanlib.blob_must_not_be_fetched(
             _BlobView(self), _ScanView(scan) if scan else None
         )
         if refuse:
-            return MediaPolicy(True, False, f"Withheld: {why}")
+            return MediaPolicy(True, False, gettext("Withheld: %(why)s") % {"why": why})
         if self.job_id is None:
             return MediaPolicy(
-                True, False, "Withheld: no job is known for this output, so it has no scan"
+                True, False, gettext("Withheld: no job is known for this output, so it has no scan")
             )
         if scan is None:
             return MediaPolicy(
-                True, False, "Withheld until scanned: refresh the job to fetch its scan"
+                True, False, gettext("Withheld until scanned: refresh the job to fetch its scan")
             )
         if not scan.csam_scores_list and scan.csam_score_max is None:
             return MediaPolicy(
-                True, False, "Withheld: the job's scan has no CSAM score (scan unknown)"
+                True, False, gettext("Withheld: the job's scan has no CSAM score (scan unknown)")
             )
         if scan.is_blocked:
-            return MediaPolicy(True, False, "Withheld: blocked by the job's scan")
+            return MediaPolicy(True, False, gettext("Withheld: blocked by the job's scan"))
         if decision == ReviewStatus.CONFIRMED_VIOLATION:
-            return MediaPolicy(True, False, "Withheld: confirmed violation")
+            return MediaPolicy(True, False, gettext("Withheld: confirmed violation"))
         if not is_renderable_media_url(self.url):
-            return MediaPolicy(True, False, "Withheld: no http(s) media URL")
+            return MediaPolicy(True, False, gettext("Withheld: no http(s) media URL"))
         level = max(nsfw_rank(self.nsfw_level), scan.nsfw_rank)
         if level >= MATURE_RANK:
-            return MediaPolicy(False, True, "Mature content: click to reveal (logged)")
+            return MediaPolicy(False, True, gettext("Mature content: click to reveal (logged)"))
         if level == 0:
-            return MediaPolicy(False, True, "Not rated: click to reveal (logged)")
+            return MediaPolicy(False, True, gettext("Not rated: click to reveal (logged)"))
         return MediaPolicy(False, False, "")
 
     @property
@@ -631,28 +714,36 @@ class ReviewDecision(models.Model):
     """
 
     class Decision(models.TextChoices):
-        CLEARED = "cleared", "Cleared"
-        CONFIRMED_VIOLATION = "confirmed_violation", "Confirmed violation"
-        ESCALATED = "escalated", "Escalated"
+        CLEARED = "cleared", _("Cleared")
+        CONFIRMED_VIOLATION = "confirmed_violation", _("Confirmed violation")
+        ESCALATED = "escalated", _("Escalated")
 
-    job = models.ForeignKey(Job, on_delete=models.PROTECT, related_name="decisions")
-    decision = models.CharField(max_length=32, choices=Decision.choices)
-    note = models.TextField(blank=True, default="")
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="review_decisions"
+    job = models.ForeignKey(
+        Job, on_delete=models.PROTECT, related_name="decisions", verbose_name=_("job")
     )
-    decided_at = models.DateTimeField(default=timezone.now, db_index=True)
+    decision = models.CharField(_("decision"), max_length=32, choices=Decision.choices)
+    note = models.TextField(_("note"), blank=True, default="")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="review_decisions",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), default=timezone.now, db_index=True)
     supersedes = models.OneToOneField(
         "self",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="superseded_by",
+        verbose_name=_("supersedes"),
     )
 
     objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("review decision")
+        verbose_name_plural = _("review decisions")
         ordering = ["-decided_at", "-id"]
         get_latest_by = ["decided_at", "id"]
         indexes = [models.Index(fields=["job", "-decided_at"], name="decision_job_idx")]
@@ -688,7 +779,7 @@ class ReviewDecision(models.Model):
             )
         note = (note or "").strip()
         if decision != cls.Decision.CLEARED and not note:
-            raise DecisionRefused("A note is required for a violation or an escalation")
+            raise DecisionRefused(gettext("A note is required for a violation or an escalation"))
         with transaction.atomic():
             locked = Job.objects.select_for_update().get(pk=job.pk)
             if locked.claim_is_live() and locked.claimed_by_id != user.pk:
@@ -707,15 +798,22 @@ class ReviewDecision(models.Model):
 class RevealLog(models.Model):
     """Who revealed which blurred media, and when. Append-only."""
 
-    blob = models.ForeignKey(Blob, on_delete=models.PROTECT, related_name="reveals")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="media_reveals"
+    blob = models.ForeignKey(
+        Blob, on_delete=models.PROTECT, related_name="reveals", verbose_name=_("blob")
     )
-    revealed_at = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="media_reveals",
+        verbose_name=_("user"),
+    )
+    revealed_at = models.DateTimeField(_("revealed at"), default=timezone.now, db_index=True)
 
     objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("reveal log")
+        verbose_name_plural = _("reveal logs")
         ordering = ["-revealed_at", "-id"]
         indexes = [
             models.Index(fields=["user", "blob", "-revealed_at"], name="reveal_user_blob_idx")

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 # Keys of ``lastEvent.context`` that ScanResult lifts into named fields.
 CSAM_SCORE_KEYS = ("hive_csam_score", "csam_score", "csamScore")
@@ -210,23 +211,27 @@ def blob_must_not_be_fetched(
     ``""`` when the blob may be fetched.
     """
     if blob.blocked_reason:
-        return True, f"blocked ({blob.blocked_reason})"
+        return True, gettext("blocked (%(reason)s)") % {"reason": blob.blocked_reason}
     if getattr(blob, "blocked", False):
-        return True, "blocked"
+        return True, gettext("blocked")
     if not blob.available:
-        return True, "not available"
+        return True, gettext("not available")
     if job_scan is not None:
         limit = default_threshold() if threshold is None else threshold
         if is_csam_flagged(job_scan, limit):
             if job_scan.csam_score_unparsed:
-                return True, "possible CSAM: the job's CSAM score could not be read"
+                return True, gettext("possible CSAM: the job's CSAM score could not be read")
             score = job_scan.max_csam_score
             if score is not None and score >= limit:
-                return True, (
-                    f"possible CSAM: the job's scan score {score:.4f} is at or over"
-                    f" the threshold {limit:g}"
-                )
-            return True, f"possible CSAM: blocked by the job's scan ({job_scan.blocked_reason})"
+                return True, gettext(
+                    "possible CSAM: the job's scan score %(score).4f is at or over"
+                    " the threshold %(limit)g"
+                ) % {"score": score, "limit": limit}
+            return True, gettext("possible CSAM: blocked by the job's scan (%(reason)s)") % {
+                "reason": job_scan.blocked_reason
+            }
         if job_scan.blocked_reason:
-            return True, f"blocked by the job's scan ({job_scan.blocked_reason})"
+            return True, gettext("blocked by the job's scan (%(reason)s)") % {
+                "reason": job_scan.blocked_reason
+            }
     return False, ""

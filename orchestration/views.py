@@ -27,6 +27,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -176,7 +178,7 @@ def blob_media(request, blob_id: str):
         return HttpResponse(policy.reason, status=403, content_type="text/plain")
     if policy.needs_reveal and blob.pk not in RevealLog.recent_blob_ids(request.user, [blob.pk]):
         return HttpResponse(
-            "Reveal this media first (reviewers only; each reveal is logged)",
+            gettext("Reveal this media first (reviewers only; each reveal is logged)"),
             status=403,
             content_type="text/plain",
         )
@@ -185,7 +187,7 @@ def blob_media(request, blob_id: str):
     if blob.url_expires_at and blob.url_expires_at <= timezone.now():
         return _fresh_media_redirect(blob)
     if not is_http_url(blob.url):  # media_policy already refuses this; belt and braces
-        return HttpResponse("No http(s) media URL", status=403, content_type="text/plain")
+        return HttpResponse(gettext("No http(s) media URL"), status=403, content_type="text/plain")
     return redirect(blob.url)
 
 
@@ -201,18 +203,21 @@ def _fresh_media_redirect(blob: Blob):
             workflow_id=blob.workflow.civitai_id if blob.workflow_id else None,
         )
     except NotFound:
-        return HttpResponse("The blob is gone upstream", status=410, content_type="text/plain")
+        return HttpResponse(
+            gettext("The blob is gone upstream"), status=410, content_type="text/plain"
+        )
     except (UpstreamError, ImproperlyConfigured) as exc:
         return HttpResponse(
-            f"The signed URL expired and the API could not renew it: {exc}",
+            gettext("The signed URL expired and the API could not renew it: %(error)s")
+            % {"error": exc},
             status=502,
             content_type="text/plain",
         )
     if location.blocked:
         Blob.objects.filter(pk=blob.pk).update(blocked_reason="blocked upstream")
-        return HttpResponse("Blocked upstream", status=403, content_type="text/plain")
+        return HttpResponse(gettext("Blocked upstream"), status=403, content_type="text/plain")
     if not is_http_url(location.url):
-        return HttpResponse("No http(s) media URL", status=403, content_type="text/plain")
+        return HttpResponse(gettext("No http(s) media URL"), status=403, content_type="text/plain")
     return redirect(location.url)
 
 
@@ -261,7 +266,7 @@ def workflow_list(request):
         request,
         "orchestration/workflow_list.html",
         {
-            "title": "Orchestration workflows",
+            "title": gettext("Orchestration workflows"),
             "filter": filterset,
             "run": _shown_run(request),
             "page_obj": page,
@@ -291,7 +296,7 @@ def workflow_detail(request, workflow_id: str):
         request,
         "orchestration/workflow_detail.html",
         {
-            "title": f"Workflow {workflow.civitai_id}",
+            "title": gettext("Workflow %(id)s") % {"id": workflow.civitai_id},
             "workflow": workflow,
             "step_rows": step_rows,
             "run": _shown_run(request),
@@ -329,13 +334,17 @@ def _shown_run(request):
 
 class DecisionForm(forms.Form):
     decision = forms.ChoiceField(
-        choices=ReviewDecision.Decision.choices, widget=forms.RadioSelect, required=True
+        label=_("Decision"),
+        choices=ReviewDecision.Decision.choices,
+        widget=forms.RadioSelect,
+        required=True,
     )
     note = forms.CharField(
+        label=_("Note"),
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
         required=False,
         max_length=5000,
-        help_text="Required for a violation or an escalation.",
+        help_text=_("Required for a violation or an escalation."),
     )
 
 
@@ -352,7 +361,7 @@ def job_detail(request, job_id: str):
         request,
         "orchestration/job_detail.html",
         {
-            "title": f"Job {job.civitai_id}",
+            "title": gettext("Job %(id)s") % {"id": job.civitai_id},
             "job": job,
             "scan": scan,
             "items": media_items(request, blobs),
@@ -385,7 +394,7 @@ def job_claim(request, job_id: str):
     except ClaimTaken as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"You claimed job {job.civitai_id}")
+        messages.success(request, gettext("You claimed job %(id)s") % {"id": job.civitai_id})
     return redirect(_safe_next(request, reverse("orchestration:job_detail", args=[job_id])))
 
 
@@ -394,9 +403,9 @@ def job_claim(request, job_id: str):
 def job_release(request, job_id: str):
     job = _get_job(job_id)
     if job.release(request.user):
-        messages.success(request, f"You released job {job.civitai_id}")
+        messages.success(request, gettext("You released job %(id)s") % {"id": job.civitai_id})
     else:
-        messages.warning(request, "You did not hold a claim on this job")
+        messages.warning(request, gettext("You did not hold a claim on this job"))
     return redirect(_safe_next(request, reverse("orchestration:job_detail", args=[job_id])))
 
 
@@ -411,9 +420,15 @@ def job_decide(request, job_id: str):
         except (DecisionRefused, ClaimTaken) as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, f"Decision recorded for job {job.civitai_id}")
+            messages.success(
+                request, gettext("Decision recorded for job %(id)s") % {"id": job.civitai_id}
+            )
     else:
-        messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+        labels = {name: field.label for name, field in form.fields.items()}
+        messages.error(
+            request,
+            "; ".join(f"{labels.get(k, k)}: {' '.join(v)}" for k, v in form.errors.items()),
+        )
     return redirect("orchestration:job_detail", job_id)
 
 
@@ -446,7 +461,7 @@ def review_queue(request):
         request,
         "orchestration/review_queue.html",
         {
-            "title": "Review queue",
+            "title": gettext("Review queue"),
             "filter": filterset,
             "page_obj": page,
             "rows": rows,
@@ -463,7 +478,9 @@ def _parse_date(value: str | None, name: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise InvalidArgument(f"{name} must be a date like 2026-09-12") from None
+        raise InvalidArgument(
+            gettext("%(name)s must be a date like 2026-09-12") % {"name": name}
+        ) from None
 
 
 def _csv_cell(value) -> str:
@@ -482,7 +499,9 @@ def review_export(request):
     except InvalidArgument as exc:
         return HttpResponseBadRequest(str(exc), content_type="text/plain")
     if start and end and start > end:
-        return HttpResponseBadRequest("from must not be after to", content_type="text/plain")
+        return HttpResponseBadRequest(
+            gettext("from must not be after to"), content_type="text/plain"
+        )
     qs = ReviewDecision.objects.select_related("job__workflow", "decided_by").order_by(
         "decided_at", "id"
     )
@@ -550,15 +569,18 @@ def lookup(request):
     back = reverse("orchestration:workflow_list")
     kind = classify_id(value)
     if kind is None:
-        messages.error(request, "Paste a workflow id, a job id (GUID) or a blob id")
+        messages.error(request, gettext("Paste a workflow id, a job id (GUID) or a blob id"))
         return redirect(back)
     if kind == "blob":
         blob = Blob.objects.select_related("workflow", "job").filter(civitai_id=value).first()
         if blob is None:
             messages.error(
                 request,
-                f"Blob {value} is not in the mirror. Blobs are found through their workflow or "
-                "job: look up that id (or run sync_workflows) first.",
+                gettext(
+                    "Blob %(id)s is not in the mirror. Blobs are found through their workflow or "
+                    "job: look up that id (or run sync_workflows) first."
+                )
+                % {"id": value},
             )
             return redirect(back)
         if blob.workflow_id:
@@ -572,12 +594,38 @@ def lookup(request):
     try:
         if row is None:
             row = sync.sync_job(value) if kind == "job" else sync.sync_workflow(value)
-            messages.info(request, f"Fetched {kind} {value} from the API and stored it")
+            messages.info(
+                request,
+                (
+                    gettext("Fetched job %(id)s from the API and stored it")
+                    if kind == "job"
+                    else gettext("Fetched workflow %(id)s from the API and stored it")
+                )
+                % {"id": value},
+            )
     except NotFound:
-        messages.error(request, f"No {kind} {value} upstream: it may have expired or been deleted")
+        messages.error(
+            request,
+            (
+                gettext("No job %(id)s upstream: it may have expired or been deleted")
+                if kind == "job"
+                else gettext("No workflow %(id)s upstream: it may have expired or been deleted")
+            )
+            % {"id": value},
+        )
         return redirect(back)
     except (UpstreamError, ImproperlyConfigured, OrchestrationRefusal) as exc:
-        messages.error(request, f"Could not fetch {kind} {value} from the Orchestration API: {exc}")
+        messages.error(
+            request,
+            (
+                gettext("Could not fetch job %(id)s from the Orchestration API: %(error)s")
+                if kind == "job"
+                else gettext(
+                    "Could not fetch workflow %(id)s from the Orchestration API: %(error)s"
+                )
+            )
+            % {"id": value, "error": exc},
+        )
         return redirect(back)
     name = "orchestration:job_detail" if kind == "job" else "orchestration:workflow_detail"
     return redirect(name, row.civitai_id)

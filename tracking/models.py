@@ -61,8 +61,10 @@ def legacy_id_field() -> models.BigIntegerField:
 
 
 class TimeStamped(models.Model):
-    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(
+        _("created at"), default=timezone.now, editable=False, db_index=True
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         abstract = True
@@ -79,7 +81,7 @@ class Recorded(TimeStamped):
     for new records.
     """
 
-    metadata = models.JSONField(default=dict, blank=True)
+    metadata = models.JSONField(_("metadata"), default=dict, blank=True)
     legacy_id = legacy_id_field()
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -87,8 +89,10 @@ class Recorded(TimeStamped):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="%(class)ss",
+        verbose_name=_("created by"),
     )
     on_behalf_of = models.CharField(  # noqa: DJ001 (null: records older than the field)
+        _("on behalf of"),
         max_length=ON_BEHALF_OF_MAX_LENGTH,
         null=True,
         blank=True,
@@ -129,12 +133,16 @@ class AssetSource(models.TextChoices):
 class Prompt(Recorded):
     """A text prompt: what generated an asset, or what was derived from one (a caption)."""
 
-    prompt_text = models.TextField()
-    llm_model_provider = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
-    llm_model = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
-    purpose = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
+    prompt_text = models.TextField(_("prompt text"))
+    llm_model_provider = models.CharField(  # noqa: DJ001
+        _("llm model provider"), max_length=100, null=True, blank=True
+    )
+    llm_model = models.CharField(_("llm model"), max_length=200, null=True, blank=True)  # noqa: DJ001
+    purpose = models.CharField(_("purpose"), max_length=100, null=True, blank=True)  # noqa: DJ001
 
     class Meta:
+        verbose_name = _("prompt")
+        verbose_name_plural = _("prompts")
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["purpose"], name="prompt_purpose_idx"),
@@ -155,17 +163,26 @@ class Post(Recorded):
     Status = PostStatus
 
     civitai_id = models.BigIntegerField(
+        _("civitai id"),
         unique=True,
         validators=[civitai_id_validator],
-        help_text="Numeric id from the post URL, e.g. 23602354 for https://civitai.com/posts/23602354",
+        help_text=_(
+            "Numeric id from the post URL, e.g. 23602354 for https://civitai.com/posts/23602354"
+        ),
     )
-    civitai_url = models.URLField(max_length=500)
-    civitai_account = models.CharField(max_length=100, default=default_civitai_account)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PUBLISHED)
-    title = models.CharField(max_length=300, null=True, blank=True)  # noqa: DJ001
-    description = models.TextField(null=True, blank=True)  # noqa: DJ001
+    civitai_url = models.URLField(_("civitai url"), max_length=500)
+    civitai_account = models.CharField(
+        _("civitai account"), max_length=100, default=default_civitai_account
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PUBLISHED
+    )
+    title = models.CharField(_("title"), max_length=300, null=True, blank=True)  # noqa: DJ001
+    description = models.TextField(_("description"), null=True, blank=True)  # noqa: DJ001
 
     class Meta:
+        verbose_name = _("post")
+        verbose_name_plural = _("posts")
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["status", "-created_at"], name="post_status_created_idx"),
@@ -199,10 +216,16 @@ class AssetInput(models.Model):
     Declared before ``Asset`` because the history of the lineage needs the class itself.
     """
 
-    from_asset = models.ForeignKey("Asset", on_delete=models.CASCADE, related_name="input_links")
-    to_asset = models.ForeignKey("Asset", on_delete=models.CASCADE, related_name="+")
+    from_asset = models.ForeignKey(
+        "Asset", on_delete=models.CASCADE, related_name="input_links", verbose_name=_("from asset")
+    )
+    to_asset = models.ForeignKey(
+        "Asset", on_delete=models.CASCADE, related_name="+", verbose_name=_("to asset")
+    )
 
     class Meta:
+        verbose_name = _("asset input")
+        verbose_name_plural = _("asset inputs")
         db_table = "tracking_asset_input_assets"
         unique_together = [("from_asset", "to_asset")]  # as Django's automatic through had
         constraints = [
@@ -224,24 +247,31 @@ class Asset(Recorded):
     Source = AssetSource
 
     asset_url = models.CharField(
-        max_length=2000, help_text="Where the file lives: https://…, s3://…, or a local path"
+        _("asset url"),
+        max_length=2000,
+        help_text=_("Where the file lives: https://…, s3://…, or a local path"),
     )
-    asset_type = models.CharField(max_length=8, choices=Type.choices)
-    asset_source = models.CharField(max_length=16, choices=Source.choices)
+    asset_type = models.CharField(_("asset type"), max_length=8, choices=Type.choices)
+    asset_source = models.CharField(_("asset source"), max_length=16, choices=Source.choices)
     sha256sum = models.CharField(
         max_length=64,
         null=True,
         blank=True,
         unique=True,
         validators=[sha256_validator],
-        verbose_name="sha256",
+        verbose_name=_("sha256"),
     )
     civitai_id = models.BigIntegerField(
-        null=True, blank=True, unique=True, validators=[civitai_id_validator]
+        _("civitai id"), null=True, blank=True, unique=True, validators=[civitai_id_validator]
     )
-    civitai_url = models.URLField(max_length=500, null=True, blank=True)  # noqa: DJ001
+    civitai_url = models.URLField(_("civitai url"), max_length=500, null=True, blank=True)  # noqa: DJ001
     post = models.ForeignKey(
-        Post, null=True, blank=True, on_delete=models.SET_NULL, related_name="assets"
+        Post,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assets",
+        verbose_name=_("post"),
     )
     input_prompt = models.ForeignKey(
         Prompt,
@@ -249,7 +279,8 @@ class Asset(Recorded):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="generated_assets",
-        help_text="The prompt that generated this asset",
+        help_text=_("The prompt that generated this asset"),
+        verbose_name=_("input prompt"),
     )
     output_prompt = models.ForeignKey(
         Prompt,
@@ -257,7 +288,8 @@ class Asset(Recorded):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="derived_from_assets",
-        help_text="A prompt derived from this asset (e.g. a caption)",
+        help_text=_("A prompt derived from this asset (e.g. a caption)"),
+        verbose_name=_("output prompt"),
     )
     input_assets = models.ManyToManyField(
         "self",
@@ -266,12 +298,15 @@ class Asset(Recorded):
         symmetrical=False,
         blank=True,
         related_name="derived_assets",
-        help_text="The assets this one was made from",
+        help_text=_("The assets this one was made from"),
+        verbose_name=_("input assets"),
     )
     # The lineage is part of the history too (Recorded's HistoricalRecords reads this).
     _history_m2m_fields = ["input_assets"]
 
     class Meta:
+        verbose_name = _("asset")
+        verbose_name_plural = _("assets")
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["asset_type", "asset_source"], name="asset_type_source_idx"),
@@ -323,17 +358,21 @@ class Asset(Recorded):
 class AssetStatsSnapshot(models.Model):
     """Engagement counts of one asset on Civitai at one moment; history is kept, not overwritten."""
 
-    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="stats_snapshots")
-    captured_at = models.DateTimeField(default=timezone.now)
-    like_count = models.PositiveIntegerField(default=0)
-    heart_count = models.PositiveIntegerField(default=0)
-    laugh_count = models.PositiveIntegerField(default=0)
-    cry_count = models.PositiveIntegerField(default=0)
-    dislike_count = models.PositiveIntegerField(default=0)
-    comment_count = models.PositiveIntegerField(default=0)
+    asset = models.ForeignKey(
+        Asset, on_delete=models.CASCADE, related_name="stats_snapshots", verbose_name=_("asset")
+    )
+    captured_at = models.DateTimeField(_("captured at"), default=timezone.now)
+    like_count = models.PositiveIntegerField(_("like count"), default=0)
+    heart_count = models.PositiveIntegerField(_("heart count"), default=0)
+    laugh_count = models.PositiveIntegerField(_("laugh count"), default=0)
+    cry_count = models.PositiveIntegerField(_("cry count"), default=0)
+    dislike_count = models.PositiveIntegerField(_("dislike count"), default=0)
+    comment_count = models.PositiveIntegerField(_("comment count"), default=0)
     legacy_id = legacy_id_field()
 
     class Meta:
+        verbose_name = _("asset stats snapshot")
+        verbose_name_plural = _("asset stats snapshots")
         ordering = ["-captured_at", "-id"]
         get_latest_by = "captured_at"
         indexes = [models.Index(fields=["asset", "-captured_at"], name="stats_asset_captured_idx")]
@@ -361,20 +400,28 @@ class ApiToken(models.Model):
     PREFIX = "ct_"
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+        verbose_name=_("user"),
     )
-    name = models.CharField(max_length=100, blank=True)
-    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True, editable=False)
     hint = models.CharField(
-        max_length=12, editable=False, help_text="First characters, to tell tokens apart"
+        _("hint"),
+        max_length=12,
+        editable=False,
+        help_text=_("First characters, to tell tokens apart"),
     )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
 
     objects = ApiTokenQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:

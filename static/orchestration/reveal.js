@@ -1,6 +1,10 @@
 // Reveal blurred media: POST to the reveal endpoint (which logs the reveal), then
 // load the media URL it returns. Without JavaScript the form posts and the page
-// reloads with the media shown.
+// reloads with the media shown. Words come from Django's JavaScript catalog
+// (djangojs.po, loaded by templates/admin/base_site.html); English without it.
+{
+const gettext = window.gettext || ((text) => text);
+const interpolate = window.interpolate || ((fmt, obj) => fmt.replace(/%\(id\)s/g, obj.id));
 document.addEventListener("submit", async (event) => {
   const form = event.target.closest("form.orch-reveal");
   if (!form) return;
@@ -16,7 +20,7 @@ document.addEventListener("submit", async (event) => {
   const placeholder = form.closest(".orch-placeholder");
   const data = await response.json().catch(() => ({}));
   if (!response.ok || !data.url || !data.url.startsWith("/")) {
-    placeholder.querySelector("span").textContent = data.error || "Reveal refused";
+    placeholder.querySelector("span").textContent = data.error || gettext("Reveal refused");
     return;
   }
   const media = document.createElement(data.kind === "video" ? "video" : "img");
@@ -25,7 +29,7 @@ document.addEventListener("submit", async (event) => {
     media.controls = true;
   } else {
     media.loading = "lazy";
-    media.alt = "blob " + figure.dataset.blob;
+    media.alt = interpolate(gettext("blob %(id)s"), { id: figure.dataset.blob }, true);
   }
   media.width = 240;
   media.src = data.url;
@@ -33,3 +37,4 @@ document.addEventListener("submit", async (event) => {
   figure.classList.remove("blurred");
   figure.classList.add("revealed");
 });
+}

@@ -29,8 +29,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import localtime
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from background.tasks import enqueue as enqueue_task
 from tracking.civitai_import import import_civitai_post
@@ -39,12 +39,12 @@ from tracking.errors import ToolError
 from tracking.models import AssetStatsSnapshot
 
 COUNT_FIELDS = (
-    ("like_count", "Likes"),
-    ("heart_count", "Hearts"),
-    ("laugh_count", "Laughs"),
-    ("cry_count", "Cries"),
-    ("dislike_count", "Dislikes"),
-    ("comment_count", "Comments"),
+    ("like_count", _("Likes")),
+    ("heart_count", _("Hearts")),
+    ("laugh_count", _("Laughs")),
+    ("cry_count", _("Cries")),
+    ("dislike_count", _("Dislikes")),
+    ("comment_count", _("Comments")),
 )
 CHART_POINTS = 60
 WIDTH, HEIGHT, PAD = 320, 90, 8
@@ -134,7 +134,7 @@ def stats_chart_html(snapshots: Iterable[Any], *, label: str = "") -> SafeString
     if not points:
         return format_html(
             '<p class="civitai-stats-empty">{}</p>',
-            "No stats yet: run “Sync Civitai stats” on the post.",
+            gettext("No stats yet: run “Sync Civitai stats” on the post."),
         )
     t0 = points[0].captured_at.timestamp()
     span = points[-1].captured_at.timestamp() - t0
@@ -147,10 +147,24 @@ def stats_chart_html(snapshots: Iterable[Any], *, label: str = "") -> SafeString
     polyline = " ".join(f"{x:.1f},{y:.1f}" for x, y, _p in coords)
     dots = format_html_join(
         "",
-        '<circle cx="{}" cy="{}" r="2.5"><title>{}: {} reactions</title></circle>',
-        ((f"{x:.1f}", f"{y:.1f}", _when(p.captured_at), p.reactions) for x, y, p in coords),
+        '<circle cx="{}" cy="{}" r="2.5"><title>{}</title></circle>',
+        (
+            (
+                f"{x:.1f}",
+                f"{y:.1f}",
+                ngettext(
+                    "%(when)s: %(count)s reaction", "%(when)s: %(count)s reactions", p.reactions
+                )
+                % {"when": _when(p.captured_at), "count": p.reactions},
+            )
+            for x, y, p in coords
+        ),
     )
-    title = f"Reactions over time — {label}" if label else "Reactions over time"
+    title = (
+        gettext("Reactions over time — %(label)s") % {"label": label}
+        if label
+        else gettext("Reactions over time")
+    )
     svg = format_html(
         '<svg class="civitai-stats-chart" xmlns="http://www.w3.org/2000/svg" width="{w}" '
         'height="{h}" viewBox="0 0 {w} {h}" role="img" aria-label="{title}">'
@@ -171,13 +185,17 @@ def stats_chart_html(snapshots: Iterable[Any], *, label: str = "") -> SafeString
     header = format_html_join("", "<th>{}</th>", ((name,) for _f, name in COUNT_FIELDS))
     cells = format_html_join("", "<td>{}</td>", ((getattr(latest, f),) for f, _n in COUNT_FIELDS))
     table = format_html(
-        '<table class="civitai-stats-latest"><caption>Latest, {} ({} snapshot{})</caption>'
-        "<thead><tr>{}<th>Reactions</th></tr></thead>"
+        '<table class="civitai-stats-latest"><caption>{}</caption>'
+        "<thead><tr>{}<th>{}</th></tr></thead>"
         "<tbody><tr>{}<td>{}</td></tr></tbody></table>",
-        _when(latest.captured_at),
-        len(points),
-        "" if len(points) == 1 else "s",
+        ngettext(
+            "Latest, %(when)s (%(count)d snapshot)",
+            "Latest, %(when)s (%(count)d snapshots)",
+            len(points),
+        )
+        % {"when": _when(latest.captured_at), "count": len(points)},
         header,
+        gettext("Reactions"),
         cells,
         latest.reactions,
     )
@@ -210,7 +228,7 @@ def stats_for_post(post) -> SafeString:
 
 class ImportPostForm(forms.Form):
     post = forms.CharField(
-        label="Civitai post URL or id",
+        label=_("Civitai post URL or id"),
         max_length=500,
         widget=forms.TextInput(
             attrs={"size": 60, "placeholder": "https://civitai.com/posts/23602354"}
@@ -268,7 +286,7 @@ def import_post_view(request):
                 )
     context = {
         **admin.site.each_context(request),
-        "title": "Import a Civitai post",
+        "title": gettext("Import a Civitai post"),
         "form": form,
         "result": result,
         "run": run,

@@ -16,6 +16,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from tracking import services
@@ -24,7 +25,7 @@ from tracking.models import ApiToken, Asset, Post
 
 
 class RevokedFilter(admin.SimpleListFilter):
-    title = "state"
+    title = _("state")
     parameter_name = "state"
 
     def lookups(self, request, model_admin):
@@ -38,7 +39,7 @@ class RevokedFilter(admin.SimpleListFilter):
         return queryset
 
 
-@admin.action(description="Revoke selected tokens", permissions=["change"])
+@admin.action(description=_("Revoke selected tokens"), permissions=["change"])
 def revoke_tokens_action(modeladmin, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
     count = 0
     for token in queryset.filter(revoked_at__isnull=True):
@@ -62,7 +63,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     actions = [revoke_tokens_action]
     ordering = ["-created_at"]
 
-    @admin.display(boolean=True, description="revoked", ordering="revoked_at")
+    @admin.display(boolean=True, description=_("revoked"), ordering="revoked_at")
     def is_revoked(self, obj: ApiToken) -> bool:
         return obj.revoked_at is not None
 
@@ -81,7 +82,7 @@ def _report(modeladmin, request, done: str | None, failures: list[str], skipped:
 
 
 @admin.action(
-    description="Compute sha256 of selected assets that have none", permissions=["change"]
+    description=_("Compute sha256 of selected assets that have none"), permissions=["change"]
 )
 def compute_sha256_action(modeladmin, request: HttpRequest, queryset: QuerySet[Asset]) -> None:
     """Hash each selected asset without a sha256 (files under HASH_ALLOWED_ROOTS or URLs)."""
@@ -114,7 +115,7 @@ def compute_sha256_action(modeladmin, request: HttpRequest, queryset: QuerySet[A
     )
 
 
-@admin.action(description="Mark selected posts as published", permissions=["change"])
+@admin.action(description=_("Mark selected posts as published"), permissions=["change"])
 def mark_published_action(modeladmin, request: HttpRequest, queryset: QuerySet[Post]) -> None:
     """Set status "published" through ``update_post`` (which checks who may change a post)."""
     done, skipped, failures = 0, 0, []
