@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export DEBUG ?= true
 
-.PHONY: run test lint format bench lock clean
+.PHONY: run test lint format bench lock clean messages
 
 $(VENV)/.base-installed: requirements.lock
 	@test -x $(PY) || $$(scripts/find-python) -m venv $(VENV)
@@ -32,6 +32,12 @@ lint: $(VENV)/.dev-installed
 format: $(VENV)/.dev-installed
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
+
+# Update the Chinese catalogs from the code and compile them (needs GNU gettext:
+# apt-get install gettext). The compiled .mo files are committed; docs/i18n.md.
+messages: $(VENV)/.base-installed
+	@command -v msgfmt >/dev/null 2>&1 || { echo "messages: install GNU gettext first (apt-get install gettext)"; exit 2; }
+	PY=$(PY) scripts/messages
 
 bench: $(VENV)/.dev-installed
 	$(PY) bench/run_all.py
