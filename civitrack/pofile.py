@@ -122,9 +122,11 @@ def write(path: Path | str, entries: list[Entry]) -> None:
     """Write entries back (no line wrapping; ``msgmerge`` re-wraps on the next update)."""
     out: list[str] = []
     for e in entries:
-        out.extend(e.comments)
+        out.extend(c for c in e.comments if not c.startswith("#|"))
         if e.flags:
             out.append("#, " + ", ".join(sorted(e.flags)))
+        if e.fuzzy:  # the previous msgid only matters while the entry is fuzzy
+            out.extend(c for c in e.comments if c.startswith("#|"))
         if e.msgctxt is not None:
             out.append(f"msgctxt {_quote(e.msgctxt)}")
         out.append(f"msgid {_quote(e.msgid)}")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from civitrack.http import NotFound, UpstreamError
 from civitrack.logging import replace_secrets
@@ -205,18 +206,22 @@ def step_lines(step: Step, indent: str = "  ") -> list[str]:
 
 def workflow_lines(wf: Workflow) -> list[str]:
     lines = [
-        f"Workflow {wf.id}",
-        f"  Status: {wf.status or '?'}",
-        f"  Created: {when(wf.created_at)}",
-        f"  Started: {when(wf.started_at)}",
-        f"  Completed: {when(wf.completed_at)}{duration(wf.started_at, wf.completed_at)}",
-        f"  Tags: {', '.join(wf.tags) or '-'}",
-        f"  Cost: {wf.cost_total if wf.cost_total is not None else '-'}",
-        f"  NSFW level: {wf.nsfw_level or '-'}",
+        _("Workflow %(id)s") % {"id": wf.id},
+        "  " + _("Status") + f": {wf.status or '?'}",
+        "  " + _("Created") + f": {when(wf.created_at)}",
+        "  " + _("Started") + f": {when(wf.started_at)}",
+        "  "
+        + _("Completed")
+        + f": {when(wf.completed_at)}{duration(wf.started_at, wf.completed_at)}",
+        "  " + _("Tags") + f": {', '.join(wf.tags) or '-'}",
+        "  " + _("Cost") + f": {wf.cost_total if wf.cost_total is not None else '-'}",
+        "  " + _("NSFW level") + f": {wf.nsfw_level or '-'}",
     ]
     if wf.metadata:
-        lines.append(f"  Metadata: {shorten(json.dumps(wf.metadata, default=str), 300)}")
-    lines.append(f"Steps ({len(wf.steps)}):")
+        lines.append(
+            "  " + _("Metadata") + f": {shorten(json.dumps(wf.metadata, default=str), 300)}"
+        )
+    lines.append(_("Steps (%(count)d):") % {"count": len(wf.steps)})
     for step in wf.steps:
         lines += step_lines(step)
     return lines
@@ -224,72 +229,106 @@ def workflow_lines(wf: Workflow) -> list[str]:
 
 def scan_lines(scan: ScanResult, threshold: float) -> list[str]:
     """Scan values highlighted with ``**``; zero scores are shown, never hidden."""
-    lines = ["Event Context (scan results, metrics):"]
+    lines = [_("Event Context (scan results, metrics):")]
     if not scan.raw:
-        lines.append("  (no context)")
+        lines.append("  " + _("(no context)"))
         return lines
     for key, value in scan.raw.items():
         marker = "**" if key in SCAN_KEYS else "  "
         shown = "null" if value is None else value
         lines.append(f"  {marker} {key}: {shown}")
-    lines.append("Scan:")
+    lines.append(_("Scan:"))
     if scan.csam_score_present and not scan.csam_score_unparsed:
         scores = ", ".join(percent(s) for s in scan.csam_scores)
         lines.append(
-            f"  ** CSAM score: {scores} (max {percent(scan.max_csam_score or 0.0)},"
-            f" threshold {percent(threshold)})"
+            "  ** "
+            + _("CSAM score: %(scores)s (max %(max)s, threshold %(threshold)s)")
+            % {
+                "scores": scores,
+                "max": percent(scan.max_csam_score or 0.0),
+                "threshold": percent(threshold),
+            }
         )
     elif scan.csam_score_unparsed:
-        lines.append(f"  ** CSAM score: unreadable ({scan.csam_score_raw!r}) - treated as flagged")
+        lines.append(
+            "  ** "
+            + _("CSAM score: unreadable (%(raw)s) - treated as flagged")
+            % {"raw": repr(scan.csam_score_raw)}
+        )
     else:
-        lines.append("  ** CSAM score: not reported")
+        lines.append("  ** " + _("CSAM score: not reported"))
     lines.append(f"  ** VLM summary: {scan.vlm_summary or '-'}")
     lines.append(f"  ** Blocked reason: {scan.blocked_reason or '-'}")
     lines.append(f"  ** NSFW level: {scan.nsfw_level or '-'}")
     if is_csam_flagged(scan, threshold):
-        lines.append("  !! POSSIBLE CSAM - this job's media is never fetched or shown")
+        lines.append("  !! " + _("POSSIBLE CSAM - this job's media is never fetched or shown"))
     return lines
 
 
 def job_lines(job: Job, threshold: float) -> list[str]:
     lines = [
-        "Job Summary:",
-        f"  ID: {job.job_id}",
-        f"  Type: {job.type or '-'}",
-        f"  Workflow ID: {job.workflow_id or '-'}",
-        f"  Created: {when(job.created_at)}",
-        f"  Cost: {job.cost if job.cost is not None else '-'}",
+        _("Job Summary:"),
+        "  " + _("ID") + f": {job.job_id}",
+        "  " + _("Type") + f": {job.type or '-'}",
+        "  " + _("Workflow ID") + f": {job.workflow_id or '-'}",
+        "  " + _("Created") + f": {when(job.created_at)}",
+        "  " + _("Cost") + f": {job.cost if job.cost is not None else '-'}",
     ]
     if job.prompt:
-        lines.append(f"  Prompt: {shorten(job.prompt, 400)}")
+        lines.append("  " + _("Prompt") + f": {shorten(job.prompt, 400)}")
     if job.negative_prompt:
-        lines.append(f"  Negative prompt: {shorten(job.negative_prompt, 400)}")
+        lines.append("  " + _("Negative prompt") + f": {shorten(job.negative_prompt, 400)}")
     lines.append("")
     if job.prompt_classification is None:
-        lines.append("Prompt Classification: not reported")
+        lines.append(_("Prompt Classification: not reported"))
     else:
         flags = job.prompt_classification.flags
-        lines.append(f"Prompt Classification: {', '.join(flags) if flags else 'none'}")
+        lines.append(
+            "" + _("Prompt Classification") + f": {', '.join(flags) if flags else _('none')}"
+        )
     lines.append("")
-    lines.append(f"Results ({len(job.results)} blob(s)):")
+    lines.append(_("Results (%(count)d blob(s)):") % {"count": len(job.results)})
     for result in job.results:
-        lines.append(f"  - {result.blob_key} (available: {str(result.available).lower()})")
+        available = _("available")
+        lines.append(f"  - {result.blob_key} ({available}: {str(result.available).lower()})")
     lines.append("")
     if job.last_event:
         event = job.last_event
         lines += [
-            "Last Event:",
-            f"  Type: {event.type or '-'}",
-            f"  Provider: {event.provider or '-'}",
-            f"  Worker: {event.worker_id or '-'}",
-            f"  Job duration: {event.job_duration or '-'}",
-            f"  Date: {when(event.date_time)}",
+            _("Last Event:"),
+            "  " + _("Type") + f": {event.type or '-'}",
+            "  " + _("Provider") + f": {event.provider or '-'}",
+            "  " + _("Worker") + f": {event.worker_id or '-'}",
+            "  " + _("Job duration") + f": {event.job_duration or '-'}",
+            "  " + _("Date") + f": {when(event.date_time)}",
             "",
         ]
     else:
-        lines += ["Last Event: none", ""]
+        lines += [_("Last Event: none"), ""]
     lines += scan_lines(job.scan, threshold)
     return lines
+
+
+def language_from_environment(environ: dict[str, str]) -> str:
+    """``zh-hans`` when the locale asks for Simplified Chinese, else ``en``.
+
+    GNU order: ``LANGUAGE`` (a colon list, honoured unless the locale is C/POSIX),
+    then ``LC_ALL``, ``LC_MESSAGES``, ``LANG``. ``zh_CN``, ``zh_SG``, ``zh_Hans`` and a
+    bare ``zh`` mean Simplified Chinese; ``zh_TW``/``zh_HK``/``zh_Hant`` are not
+    translated and stay English.
+    """
+    locale = next((environ[v] for v in ("LC_ALL", "LC_MESSAGES", "LANG") if environ.get(v)), "")
+    wanted = []
+    if environ.get("LANGUAGE") and locale.split(".")[0] not in ("C", "POSIX"):
+        wanted += environ["LANGUAGE"].split(":")
+    wanted.append(locale)
+    for item in wanted:
+        code = item.split(".")[0].split("@")[0].replace("-", "_").lower()
+        if code in ("zh", "zh_cn", "zh_sg", "zh_hans", "zh_hans_cn", "zh_hans_sg"):
+            return "zh-hans"
+        if code.startswith("zh") or code.startswith("en") or code in ("c", "posix"):
+            return "en"
+    return "en"
 
 
 # -- the commands ---------------------------------------------------------------------

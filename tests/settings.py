@@ -13,7 +13,13 @@ os.environ.setdefault(
     "TASKS_ENGINE", "immediate"
 )  # tests about the work; worker tests start real workers
 
-from civitrack.settings import *  # noqa: F403
+# Tests that read English CLI output run in English whatever the developer's locale;
+# tests/i18n/test_cli_language.py sets a Chinese one where it means to.
+for _name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+    os.environ.pop(_name, None)
+os.environ["LANG"] = "C.UTF-8"
+
+from civitrack.settings import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {

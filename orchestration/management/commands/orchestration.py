@@ -9,11 +9,21 @@ retries), 2 bad usage or missing configuration. The seed's spellings (``--take=5
 from __future__ import annotations
 
 import argparse
+import os
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from civitrack.http import UpstreamError
-from orchestration.cli import DATE_HELP, DEFAULT_DOWNLOAD_DIR, OrchestrationCLI, UsageError
+from orchestration.cli import (
+    DATE_HELP,
+    DEFAULT_DOWNLOAD_DIR,
+    OrchestrationCLI,
+    UsageError,
+    language_from_environment,
+)
 from orchestration.client import HIGHEST_NSFW_LEVEL, NSFW_LEVELS, MissingToken, OrchestrationClient
 from orchestration.errors import OrchestrationRefusal
 
@@ -67,19 +77,19 @@ def add_filters(parser: argparse.ArgumentParser, *, take_default: int) -> None:
         action="append",
         default=[],
         metavar="T",
-        help="filter by tag; repeat for several (all must match)",
+        help=_("filter by tag; repeat for several (all must match)"),
     )
-    parser.add_argument("--query", help="search workflow metadata")
+    parser.add_argument("--query", help=_("search workflow metadata"))
     parser.add_argument(
         "--exclude-failed",
         "--excludeFailed",
         dest="exclude_failed",
         action="store_true",
-        help="leave out failed, expired and canceled workflows",
+        help=_("leave out failed, expired and canceled workflows"),
     )
-    parser.add_argument("--oldest", action="store_true", help="oldest first")
-    parser.add_argument("--cursor", help="the `next` cursor printed by the previous page")
-    parser.add_argument("--json", dest="as_json", action="store_true", help="print JSON")
+    parser.add_argument("--oldest", action="store_true", help=_("oldest first"))
+    parser.add_argument("--cursor", help=_("the `next` cursor printed by the previous page"))
+    parser.add_argument("--json", dest="as_json", action="store_true", help=_("print JSON"))
 
 
 def add_nsfw(parser: argparse.ArgumentParser) -> None:
@@ -102,12 +112,24 @@ def add_nsfw(parser: argparse.ArgumentParser) -> None:
 
 
 class Command(BaseCommand):
-    help = (
+    help = gettext_lazy(
         "Query Civitai Orchestration workflows, steps, jobs and blobs "
         "(CIVITAI_API_URL, CIVITAI_API_TOKEN). Exit status: 0 ok, 1 API/network failure, "
         "2 bad usage."
     )
     requires_system_checks: list = []
+
+    # Help and human output follow the user's locale (LANGUAGE, LC_ALL, LC_MESSAGES,
+    # LANG; docs/i18n.md); --json stays English and byte-for-byte what it was.
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        with translation.override(language_from_environment(os.environ)):
+            self.help = str(type(self).help)  # argparse wants a str, not a lazy one
+            return super().create_parser(prog_name, subcommand, **kwargs)
+
+    def execute(self, *args, **options):
+        language = "en" if options.get("as_json") else language_from_environment(os.environ)
+        with translation.override(language):
+            return super().execute(*args, **options)
 
     def add_arguments(self, parser):
         # Usage errors must carry exit status 2 under call_command as well; the class swap
@@ -115,37 +137,39 @@ class Command(BaseCommand):
         parser.__class__ = UsageParser
         sub = parser.add_subparsers(dest="command", required=True, metavar="command")
 
-        sub.add_parser("test", help="check the API URL and token")
+        sub.add_parser("test", help=_("check the API URL and token"))
 
-        user = sub.add_parser("user", help="a user's workflows (manager token)")
+        user = sub.add_parser("user", help=_("a user's workflows (manager token)"))
         user.add_argument("user_id", metavar="userId")
         add_filters(user, take_default=10)
 
-        workflows = sub.add_parser("workflows", help="list and search workflows")
+        workflows = sub.add_parser("workflows", help=_("list and search workflows"))
         add_filters(workflows, take_default=20)
         workflows.add_argument("--from", dest="from_text", metavar="D", help=DATE_HELP)
         workflows.add_argument(
             "--to", dest="to_text", metavar="D", help=DATE_HELP + "; a date alone = end of day"
         )
 
-        workflow = sub.add_parser("workflow", help="one workflow")
+        workflow = sub.add_parser("workflow", help=_("one workflow"))
         workflow.add_argument("workflow_id", metavar="workflowId")
-        workflow.add_argument("--wait", action="store_true", help="poll until it finishes")
+        workflow.add_argument("--wait", action="store_true", help=_("poll until it finishes"))
         workflow.add_argument(
-            "--timeout", type=positive_float, default=300.0, help="--wait limit in seconds (300)"
+            "--timeout", type=positive_float, default=300.0, help=_("--wait limit in seconds (300)")
         )
         workflow.add_argument("--json", "--raw", dest="as_json", action="store_true")
 
-        job = sub.add_parser("job", help="a v1 job with its scan results")
+        job = sub.add_parser("job", help=_("a v1 job with its scan results"))
         job.add_argument("job_id", metavar="jobId")
         job.add_argument("--raw", "--json", dest="as_json", action="store_true")
 
-        step = sub.add_parser("step", help="one step of a workflow")
+        step = sub.add_parser("step", help=_("one step of a workflow"))
         step.add_argument("workflow_id", metavar="workflowId")
         step.add_argument("step_name", metavar="stepName")
         step.add_argument("--json", "--raw", dest="as_json", action="store_true")
 
-        results = sub.add_parser("results", help="a workflow's result blobs; --download saves them")
+        results = sub.add_parser(
+            "results", help=_("a workflow's result blobs; --download saves them")
+        )
         results.add_argument("workflow_id", metavar="workflowId")
         results.add_argument("--download", action="store_true")
         results.add_argument(
@@ -154,19 +178,21 @@ class Command(BaseCommand):
         add_nsfw(results)
         results.add_argument("--json", dest="as_json", action="store_true")
 
-        blob = sub.add_parser("blob", help="resolve or download one blob")
+        blob = sub.add_parser("blob", help=_("resolve or download one blob"))
         blob.add_argument("blob_id", metavar="blobId")
         blob.add_argument("--download", action="store_true")
         add_nsfw(blob)
         blob.add_argument(
             "--dir", dest="directory", metavar="PATH", help=f"default ./{DEFAULT_DOWNLOAD_DIR}"
         )
-        blob.add_argument("--job", dest="job_id", metavar="JOB", help="check this job's scan first")
+        blob.add_argument(
+            "--job", dest="job_id", metavar="JOB", help=_("check this job's scan first")
+        )
         blob.add_argument(
             "--workflow",
             dest="workflow_id",
             metavar="WORKFLOW",
-            help="the workflow the blob belongs to (its job and scan are read from it)",
+            help=_("the workflow the blob belongs to (its job and scan are read from it)"),
         )
         blob.add_argument("--json", dest="as_json", action="store_true")
 
