@@ -156,7 +156,8 @@ def _plan(site_post: SitePost, images: list[SiteImage], user, *, lock: bool) -> 
     post = posts.filter(civitai_id=site_post.id).first()
     post_action = "update" if post else "create"
     if post is None:
-        post = Post(civitai_id=site_post.id, created_by=recorded_user(user))
+        post = Post(civitai_id=site_post.id)
+        post.attribute_to(recorded_user(user))
     else:
         check_can_change(user, post, field="post_id")
     before = _snapshot(post, _POST_FIELDS)
@@ -180,7 +181,7 @@ def _plan(site_post: SitePost, images: list[SiteImage], user, *, lock: bool) -> 
         )
     }
     for image in images:
-        if image.type not in (Asset.Type.IMAGE, Asset.Type.VIDEO):
+        if image.type not in Asset.Type.values:
             plan.skipped.append(
                 {
                     "civitai_id": str(image.id),
@@ -201,8 +202,8 @@ def _plan(site_post: SitePost, images: list[SiteImage], user, *, lock: bool) -> 
                 asset_source=Asset.Source.UPLOAD,
                 asset_url=image.url,
                 asset_type=image.type,
-                created_by=recorded_user(user),
             )
+            asset.attribute_to(recorded_user(user))
             action = "create"
         else:
             check_can_change(user, asset, field="asset_id")
@@ -223,9 +224,8 @@ def _plan(site_post: SitePost, images: list[SiteImage], user, *, lock: bool) -> 
         if image.prompt:
             prompt = asset.input_prompt if action == "update" else None
             if prompt is None:
-                item.prompt = Prompt(
-                    purpose=PROMPT_PURPOSE, created_by=recorded_user(user), **_prompt_values(image)
-                )
+                item.prompt = Prompt(purpose=PROMPT_PURPOSE, **_prompt_values(image))
+                item.prompt.attribute_to(recorded_user(user))
                 item.prompt_changed = True
             elif prompt.purpose == PROMPT_PURPOSE:
                 check_can_change(user, prompt, field="input_prompt_id")

@@ -29,7 +29,7 @@ from django.db import IntegrityError, transaction
 from tracking import hashing
 from tracking.civitai_urls import check_page_url
 from tracking.errors import Duplicate, InvalidInput, RecordNotFound, ToolError
-from tracking.models import Asset, Post, Prompt
+from tracking.models import ON_BEHALF_OF_MAX_LENGTH, Asset, Post, Prompt
 from tracking.permissions import check_can_change
 from tracking.serializers import asset_dict, post_dict, posts_with_details, prompt_dict
 
@@ -258,6 +258,10 @@ def _id_list(field: str, value: Any) -> list[int]:
     return sorted({parse_id(field, item) for item in value})
 
 
+def _on_behalf_of(value: Any) -> str | None:
+    return _text("on_behalf_of", value, max_length=ON_BEHALF_OF_MAX_LENGTH)
+
+
 def _get(model, field: str, pk: int, *, lock: bool = False):
     """The record with ``pk`` or ``RecordNotFound`` naming the parameter as the caller sent it."""
     qs = model.objects.all()
@@ -336,6 +340,7 @@ def create_prompt(
     llm_model: Any = None,
     purpose: Any = None,
     metadata: Any = None,
+    on_behalf_of: Any = None,
 ) -> dict[str, Any]:
     """Record a prompt (what generated an asset, or a caption derived from one)."""
     prompt = Prompt(
@@ -344,8 +349,8 @@ def create_prompt(
         llm_model=_text("llm_model", llm_model, max_length=200),
         purpose=_text("purpose", purpose, max_length=100),
         metadata=_metadata(metadata),
-        created_by=user,
     )
+    prompt.attribute_to(user, _on_behalf_of(on_behalf_of))
     _attribute(prompt, user)
     with transaction.atomic():
         prompt.save()
@@ -367,6 +372,7 @@ def create_asset(
     sha256sum: Any = None,
     input_asset_ids: Any = None,
     metadata: Any = None,
+    on_behalf_of: Any = None,
 ) -> dict[str, Any]:
     """Record an image or video, refusing a second asset with the same sha256sum or civitai_id.
 
@@ -390,6 +396,7 @@ def create_asset(
     sha = None if sha256sum is None else parse_sha256(sha256sum)
     inputs = _id_list("input_asset_ids", input_asset_ids)
     meta = _metadata(metadata)
+    behalf = _on_behalf_of(on_behalf_of)
 
     if sha is None and hashing.can_hash(url):
         try:
@@ -412,8 +419,8 @@ def create_asset(
             ),
             post=None if post is None else _get(Post, "post_id", post),
             metadata=meta,
-            created_by=user,
         )
+        asset.attribute_to(user, behalf)
         linked = _existing_assets(inputs)
         _save_asset(asset, user)
         if linked:
@@ -435,6 +442,7 @@ def create_civitai_post(
     title: Any = None,
     description: Any = None,
     metadata: Any = None,
+    on_behalf_of: Any = None,
 ) -> dict[str, Any]:
     """Record a Civitai post; ``civitai_url`` must be the post URL of ``civitai_id``."""
     cid = parse_id("civitai_id", _required("civitai_id", civitai_id))
@@ -447,8 +455,8 @@ def create_civitai_post(
         title=_text("title", title, max_length=300),
         description=_text("description", description),
         metadata=_metadata(metadata),
-        created_by=user,
     )
+    post.attribute_to(user, _on_behalf_of(on_behalf_of))
     _attribute(post, user)
     with transaction.atomic():
         try:
@@ -474,6 +482,7 @@ def update_asset(
     output_prompt_id: Any = UNSET,
     input_asset_ids: Any = UNSET,
     metadata: Any = UNSET,
+    on_behalf_of: Any = UNSET,
 ) -> dict[str, Any]:
     """Change an asset's links and Civitai fields: omitted keeps, ``null`` clears, a value sets.
 
@@ -496,8 +505,7 @@ def update_asset(
     )
     inputs = UNSET if input_asset_ids is UNSET else _id_list("input_asset_ids", input_asset_ids)
     meta = UNSET if metadata is UNSET else _metadata(metadata)
-    if inputs is not UNSET and pk in inputs:
-        raise InvalidInput("input_asset_ids must not include the asset itself")
+    behalf = UNSET if on_behalf_of is UNSET else _on_behalf_of(on_behalf_of)
 
     with transaction.atomic():
         asset = _get(Asset, "asset_id", pk, lock=True)
@@ -520,6 +528,10 @@ def update_asset(
             check_page_url(asset.civitai_url, asset.civitai_id, "image")
         if meta is not UNSET:
             asset.metadata = meta
+        if behalf is not UNSET:
+            asset.on_behalf_of = behalf
+        if inputs is not UNSET:
+            asset.check_inputs(inputs)
         linked = None if inputs is UNSET else _existing_assets(inputs)
         _save_asset(asset, user)
         if linked is not None:
@@ -609,6 +621,7 @@ def list_civitai_posts(
     civitai_id: Any = None,
     status: Any = None,
     created_by: Any = None,
+    on_behalf_of: Any = None,
     start_time: Any = None,
     end_time: Any = None,
     limit: Any = None,
@@ -618,7 +631,8 @@ def list_civitai_posts(
     """Posts newest first, filtered and paged; ``include_details`` nests assets and prompts.
 
     ``start_time``/``end_time`` bound ``created_at`` inclusively. ``created_by`` is a
-    username; an unknown one simply matches nothing. The query count is fixed (2, or
+    username and ``on_behalf_of`` a name, both matched without regard to case (agents
+    of the original server send them as they were typed); an unknown one matches nothing. The query count is fixed (2, or
     3 with details) whatever the page size.
     """
     page_size = DEFAULT_LIMIT if limit is None else bounded_int("limit", limit, 1, MAX_LIMIT)
@@ -636,7 +650,11 @@ def list_civitai_posts(
         if not isinstance(created_by, str) or not created_by or "\x00" in created_by:
             raise InvalidInput("created_by must be a username")
         field = get_user_model().USERNAME_FIELD
-        qs = qs.filter(**{f"created_by__{field}": created_by})
+        qs = qs.filter(**{f"created_by__{field}__iexact": created_by})
+    if on_behalf_of is not None:
+        if not isinstance(on_behalf_of, str) or not on_behalf_of or "\x00" in on_behalf_of:
+            raise InvalidInput("on_behalf_of must be a non-empty string")
+        qs = qs.filter(on_behalf_of__iexact=on_behalf_of)
     after = None if start_time is None else parse_timestamp("start_time", start_time)
     before = None if end_time is None else parse_timestamp("end_time", end_time)
     if after and before and after > before:

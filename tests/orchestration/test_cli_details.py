@@ -121,11 +121,52 @@ def test_it_highlights_a_csam_flagged_job(fake_orchestration):
     assert "Type: Failed" in result.out
 
 
-def test_it_prints_the_raw_job(fake_orchestration):
+def test_it_prints_the_raw_job_exactly_as_received(fake_orchestration):
+    # The default answer is the {token, jobs} envelope of both generated clients.
+    assert json.loads(run("job", data.JOB_OK, "--raw").out) == {
+        "token": "tok-fake-1",
+        "jobs": [data.job_ok()],
+    }
+    fake_orchestration.job_envelope = "bare"
     assert json.loads(run("job", data.JOB_OK, "--raw").out) == data.job_ok()
+
+
+@pytest.mark.parametrize("envelope", ["jobs", "bare"])
+def test_it_shows_the_worker_duration_and_type_of_a_job(fake_orchestration, envelope):
+    fake_orchestration.job_envelope = envelope
+    result = run("job", data.JOB_OK)
+    assert result.code == 0, result.text
+    assert "Worker: wrk-eu-17" in result.out
+    assert "Job duration: 00:00:12.8150000" in result.out
+    assert "Type: TextToImageV2" in result.out
+
+
+def test_it_reads_the_job_type_from_the_last_event(fake_orchestration):
+    job = data.job_ok()
+    del job["job"]["type"]
+    job["lastEvent"]["jobType"] = "VideoGen"
+    fake_orchestration.add_job(job)
+    assert "Type: VideoGen" in run("job", data.JOB_OK).out
 
 
 def test_it_maps_a_missing_job_to_exit_1(fake_orchestration):
     result = run("job", "0000")
     assert result.code == 1
     assert "Job 0000: HTTP 404 not found" in result.error
+
+
+def test_it_shows_a_step_without_jobs_and_the_newer_step_fields(fake_orchestration):
+    fake_orchestration.add_workflow(data.workflow_new_shape())
+    result = run("workflow", data.WF_NEW)
+    assert result.code == 0, result.text
+    assert (
+        f"Jobs (from the blobs, 2):\n      - {data.JOB_NEW}\n      - {data.JOB_GONE}" in result.out
+    )
+    assert "Queue: available, 3 job(s) ahead, start about 2026-10-05T12:36:00Z" in result.out
+    assert "Preparing: urn:air:flux1:checkpoint:civitai:111@222 25%, about 90 s left" in result.out
+    assert "Warning: flux2 dev is scheduled for retirement (retires 2027-01-01T00:00:00Z)" in (
+        result.out
+    )
+    old = run("workflow", data.WF_DONE)
+    assert f"Jobs (1):\n      - {data.JOB_OK} (succeeded, cost 4)" in old.out
+    assert "from the blobs" not in old.out
