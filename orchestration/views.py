@@ -36,7 +36,7 @@ from civitrack.http import NotFound, UpstreamError
 from civitrack.media import is_http_url, is_local_static_url
 from orchestration import sync
 from orchestration.client import HIGHEST_NSFW_LEVEL
-from orchestration.errors import DecisionRefused, OrchestrationRefusal
+from orchestration.errors import DecisionRefused, InvalidArgument, OrchestrationRefusal
 from orchestration.filters import ReviewQueueFilter, WorkflowFilter
 from orchestration.media import redact_urls
 from orchestration.models import (
@@ -463,11 +463,11 @@ def _parse_date(value: str | None, name: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"{name} must be a date like 2026-09-12") from None
+        raise InvalidArgument(f"{name} must be a date like 2026-09-12") from None
 
 
 def _csv_cell(value) -> str:
-    """Neutralise spreadsheet formulas in free text (CSV injection)."""
+    """Neutralise spreadsheet formulas (CSV injection); applied to every cell of an export."""
     text = "" if value is None else str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
@@ -479,7 +479,7 @@ def review_export(request):
     try:
         start = _parse_date(request.GET.get("from"), "from")
         end = _parse_date(request.GET.get("to"), "to")
-    except ValueError as exc:
+    except InvalidArgument as exc:
         return HttpResponseBadRequest(str(exc), content_type="text/plain")
     if start and end and start > end:
         return HttpResponseBadRequest("from must not be after to", content_type="text/plain")
@@ -513,19 +513,18 @@ def review_export(request):
             current = d.superseded_by is None
         except ReviewDecision.DoesNotExist:
             current = True
-        writer.writerow(
-            [
-                d.pk,
-                d.decided_at.isoformat(),
-                d.job.civitai_id,
-                d.job.workflow.civitai_id if d.job.workflow_id else "",
-                d.decision,
-                _csv_cell(d.note),
-                d.decided_by.get_username(),
-                d.supersedes_id or "",
-                "yes" if current else "no",
-            ]
-        )
+        row = [
+            d.pk,
+            d.decided_at.isoformat(),
+            d.job.civitai_id,
+            d.job.workflow.civitai_id if d.job.workflow_id else "",
+            d.decision,
+            d.note,
+            d.decided_by.get_username(),  # usernames may start with "-", "+" or "@"
+            d.supersedes_id or "",
+            "yes" if current else "no",
+        ]
+        writer.writerow([_csv_cell(cell) for cell in row])
     return response
 
 
