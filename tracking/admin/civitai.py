@@ -30,9 +30,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import localtime
 
-from tracking.civitai_import import import_civitai_post, sync_post_asset_stats
+from tracking.civitai_import import import_civitai_post
 from tracking.errors import ToolError
 from tracking.models import AssetStatsSnapshot
+from tracking.services import sync_post_asset_stats
 
 COUNT_FIELDS = (
     ("like_count", "Likes"),
@@ -54,7 +55,7 @@ def sync_stats_action(modeladmin, request, queryset) -> None:
     """Snapshot the engagement counts of each selected post's assets; one message per post."""
     for post in queryset.order_by("id"):
         try:
-            result = sync_post_asset_stats(post_id=str(post.pk), user=request.user)
+            result = sync_post_asset_stats(user=request.user, post_id=post.pk)
         except ToolError as exc:
             modeladmin.message_user(request, f"{post}: {exc.message}", messages.ERROR)
             continue
