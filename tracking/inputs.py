@@ -73,6 +73,7 @@ ERROR_PHRASES: dict[str, str] = {
     # pydantic's own
     "missing": "{field} is required",
     "extra_forbidden": "Unknown {noun} for {tool}: {names}. Allowed: {allowed}",
+    "extra_forbidden_none": "Unknown {noun} for {tool}: {names}. It takes no parameters",
     "model_type": "The tool arguments must be a JSON object",
     # ours
     "integer_id": "{field} must be a valid integer ID",
@@ -119,11 +120,12 @@ def format_first_error(exc: ValidationError, tool: str, allowed: Iterable[str]) 
     errors = exc.errors(include_url=False)
     unknown = sorted(str(e["loc"][0]) for e in errors if e["type"] == "extra_forbidden")
     if unknown:
-        return ERROR_PHRASES["extra_forbidden"].format(
+        allowed = sorted(allowed)
+        return ERROR_PHRASES["extra_forbidden" if allowed else "extra_forbidden_none"].format(
             noun="parameter" if len(unknown) == 1 else "parameters",
             tool=tool,
             names=", ".join(unknown),
-            allowed=", ".join(sorted(allowed)),
+            allowed=", ".join(allowed),
         )
     first = errors[0]
     kind = first["type"]
