@@ -1,6 +1,6 @@
 """Services that read Civitai's public API and record what it says: import a post, refresh stats.
 
-Same habits as the recording services (contract §3): keyword arguments, the
+Same habits as the recording services (docs/contract.md, "Recording tools"): keyword arguments, the
 acting ``user`` recorded as ``created_by``, one ``transaction.atomic()`` per call,
 contract-shaped dicts out, ``tracking.errors`` raised. The Civitai client has
 already checked every answer against the request (right ids, right post, typed

@@ -586,7 +586,7 @@ class FindAssetInput(ToolInput):
     @model_validator(mode="after")
     def _one_key_at_least(self) -> FindAssetInput:
         if all(getattr(self, key) is None for key in FIND_KEYS):
-            # The contract's phrase names the two keys of the seed; the rest follow.
+            # The contract's phrase names the first two keys; the rest follow it.
             raise refusal(
                 "one_of_required",
                 None,

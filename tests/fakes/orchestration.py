@@ -1,6 +1,6 @@
 """A fake Civitai Orchestration API: real HTTP on 127.0.0.1, in a thread.
 
-Serves the routes of civitai-api.md §1 with the fixtures of §4.1
+Serves the routes the orchestration client calls, with the fixtures
 (``tests.fakes.orchestration_data``), records every request (method, path, query as a
 multi-dict, headers) so tests can assert parameters, retries and what was *not*
 requested, and has knobs for the behaviours the docs leave open or that clients get
@@ -144,7 +144,7 @@ class FakeOrchestration:
     # -- data ---------------------------------------------------------------------------
 
     def load_fixtures(self) -> None:
-        """The §4.1 fixtures: O1-O3/O5 workflows, O9 jobs, O10 manager rows, O7 blobs."""
+        """The fixtures of ``orchestration_data``: O1-O3/O5 workflows, O9 jobs, O10 manager rows, O7 blobs."""
         for wf in (
             data.workflow_done(),
             data.workflow_running(),

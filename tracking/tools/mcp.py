@@ -36,7 +36,9 @@ GUIDE_PROMPT = "recording-guide"
 INSTRUCTIONS = (
     "Record prompts, assets and Civitai posts. Follow the workflow in the"
     f" '{GUIDE_PROMPT}' prompt: hash → find_asset → create_prompt → create_asset →"
-    " create_civitai_post → update_asset. IDs are strings of digits."
+    " create_civitai_post → update_asset. IDs are strings of digits. Clients without"
+    " prompt support can read the guides with get_workflow_guide and"
+    " get_media_engagement_guide."
 )
 
 

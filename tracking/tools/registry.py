@@ -203,7 +203,8 @@ register(
         title="List Civitai posts",
         description=(
             "List recorded posts, newest first. Filters: civitai_id, status, created_by"
-            " (username), start_time and end_time (ISO 8601 with zone, bounding created_at)."
+            " (username) and on_behalf_of, both in any case,"
+            " start_time and end_time (ISO 8601 with zone, bounding created_at)."
             " Pagination: limit (1-100, default 20), offset. include_details: true nests each"
             " post's assets with their input and output prompts."
         ),
