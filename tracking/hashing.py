@@ -11,9 +11,13 @@ path or URL is untrusted input. What could go wrong, and what stops it here:
   public unless ``HASH_ALLOW_PRIVATE_URLS``. Link-local addresses (the cloud
   metadata service 169.254.169.254) are refused even then. Redirects are followed
   here, at most ``MAX_REDIRECTS``, each hop checked like the first URL.
-- Exhaustion: connect/read timeouts from the shared session, a ``HASH_MAX_BYTES``
-  cap (refused early from ``Content-Length``, enforced while streaming), and 1 MiB
-  chunks so memory stays flat whatever the size.
+- Exhaustion: connect/read timeouts from the shared session, one ``HASH_TIMEOUT``
+  deadline for the whole hash (redirects, retries, pauses and the body: a server
+  dribbling one byte a second is cut off), at most ``HASH_MAX_CONCURRENT`` URL hashes
+  at once per process (one more is ``Busy``, 503 with ``Retry-After``) so slow
+  upstreams cannot take every web thread, a ``HASH_MAX_BYTES`` cap (refused early
+  from ``Content-Length``, enforced while streaming), and 1 MiB chunks so memory
+  stays flat whatever the size.
 - Hashing the wrong thing: a non-2xx answer or an HTML page (a login wall, a
   Civitai image *page* instead of the image) is an error, never a digest.
 
@@ -28,6 +32,9 @@ import os
 import re
 import socket
 import stat
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -39,9 +46,15 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util.timeout import _DEFAULT_TIMEOUT
 
-from civitrack.http import build_session
+from civitrack.http import (
+    Deadline,
+    DeadlineExceeded,
+    WatchedConnectionMixin,
+    build_session,
+    current_deadline,
+)
 from civitrack.logging import REDACTED, redact
-from tracking.errors import InvalidInput, UpstreamFailure
+from tracking.errors import Busy, InvalidInput, UpstreamFailure
 from tracking.media_types import HEAD_BYTES
 
 CHUNK_SIZE = 1024 * 1024
@@ -230,11 +243,11 @@ class _GuardedConnectionMixin:
         raise NewConnectionError(self, f"Failed to establish a new connection: {last_error}")
 
 
-class GuardedHTTPConnection(_GuardedConnectionMixin, HTTPConnection):
+class GuardedHTTPConnection(_GuardedConnectionMixin, WatchedConnectionMixin, HTTPConnection):
     pass
 
 
-class GuardedHTTPSConnection(_GuardedConnectionMixin, HTTPSConnection):
+class GuardedHTTPSConnection(_GuardedConnectionMixin, WatchedConnectionMixin, HTTPSConnection):
     pass
 
 
@@ -311,6 +324,45 @@ def hash_url(url: str) -> HashResult:
     """
     shown = display(url)
     max_bytes = _max_bytes()
+    with _hash_slot(), Deadline(settings.HASH_TIMEOUT, "HASH_TIMEOUT") as deadline:
+        try:
+            result = _hash_url(url, shown, max_bytes, deadline)
+        except DeadlineExceeded as exc:
+            raise UpstreamFailure(f"Could not fetch {shown}: {exc}") from None
+        if deadline.expired:  # a body cut short by the watchdog may look complete
+            raise UpstreamFailure(f"Could not fetch {shown}: {deadline.error()}")
+        return result
+
+
+_running = 0
+_running_lock = threading.Lock()
+
+
+@contextmanager
+def _hash_slot() -> Iterator[None]:
+    """Hold one of the process's ``HASH_MAX_CONCURRENT`` URL-hash slots, or raise ``Busy``.
+
+    Per process, so with threaded web workers a burst of slow hashes leaves threads
+    for every other request (``/healthz`` included); the caller is told when to retry.
+    """
+    global _running
+    limit = settings.HASH_MAX_CONCURRENT
+    with _running_lock:
+        if _running >= limit:
+            wait = max(1, min(30, int(settings.HASH_TIMEOUT)))
+            raise Busy(
+                f"Too many URL hashes running ({limit}, HASH_MAX_CONCURRENT); retry in {wait}s",
+                retry_after=wait,
+            )
+        _running += 1
+    try:
+        yield
+    finally:
+        with _running_lock:
+            _running -= 1
+
+
+def _hash_url(url: str, shown: str, max_bytes: int, deadline: Deadline) -> HashResult:
     session = build_hash_session()
     timeouts = session.default_timeout
     current = url
@@ -323,6 +375,8 @@ def hash_url(url: str) -> HashResult:
                 response = session.get(current, stream=True, allow_redirects=False)
             except AddressRefused as exc:
                 raise InvalidInput(f"Cannot hash {where}: {exc}") from None
+            except DeadlineExceeded:
+                raise
             except requests.exceptions.Timeout:
                 raise UpstreamFailure(
                     f"Could not fetch {where}: timed out (connect {timeouts[0]:g}s,"
@@ -396,6 +450,9 @@ def _hash_response(
                 )
             digest.update(chunk)
     except requests.exceptions.RequestException as exc:
+        deadline = current_deadline()
+        if deadline is not None and deadline.expired:
+            raise deadline.error() from None
         reason = _network_reason(exc)
         if "timed out" in reason:
             reason = f"timed out while reading the body (read timeout {timeouts[1]:g}s)"

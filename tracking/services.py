@@ -21,8 +21,9 @@ from django.db import IntegrityError, transaction
 
 from tracking import civitai_import, guides, hashing, inputs, media_types
 from tracking.civitai_urls import check_page_url, parse_image_ref
-from tracking.errors import Duplicate, Forbidden, InvalidInput, RecordNotFound, ToolError
+from tracking.errors import Duplicate, InvalidInput, RecordNotFound, ToolError
 from tracking.models import Asset, Post, Prompt
+from tracking.permissions import check_can_change
 from tracking.serializers import (
     asset_dict,
     asset_with_links,
@@ -113,10 +114,6 @@ def _save_asset(asset: Asset, user) -> None:
         if error is None:
             raise
         raise error from None
-
-
-def _username(user) -> str | None:
-    return None if user is None else user.get_username()
 
 
 # --- tools ----------------------------------------------------------------------
@@ -255,11 +252,13 @@ def update_asset(*, user, params: inputs.UpdateAssetInput) -> dict[str, Any]:
     ``metadata`` sent as ``null`` becomes ``{}`` and ``input_asset_ids`` as ``null``
     becomes ``[]`` (neither is nullable). Every referenced record must exist, and the
     resulting ``civitai_url``/``civitai_id`` pair must agree; otherwise nothing changes.
+    Only the asset's creator or staff allowed to change assets may change it.
     """
     pk = params.asset_id
     sent = params.sent
     with transaction.atomic():
         asset = _get(Asset, "asset_id", pk, lock=True)
+        check_can_change(user, asset, field="asset_id")
         if sent("input_asset_ids"):
             asset.check_inputs(params.input_asset_ids or [])
         if sent("post_id"):
@@ -287,18 +286,14 @@ def update_asset(*, user, params: inputs.UpdateAssetInput) -> dict[str, Any]:
 def update_post(*, user, params: inputs.UpdatePostInput) -> dict[str, Any]:
     """Change a post's status, title, description or metadata (omitted keeps, null clears).
 
-    Only the post's creator or a staff user may change it: an agent acting for one
-    user cannot, for instance, mark another user's pending post as published.
+    Only the post's creator or staff allowed to change posts may change it
+    (``tracking.permissions``): an agent acting for one user cannot, for instance,
+    mark another user's pending post as published.
     """
     pk = params.post_id
     with transaction.atomic():
         post = _get(Post, "post_id", pk, lock=True)
-        is_staff = user is not None and (user.is_staff or user.is_superuser)
-        if not is_staff and (user is None or post.created_by_id != user.pk):
-            raise Forbidden(
-                f"Only the post's creator or staff can change post_id {pk}"
-                f" (created by {_username(post.created_by) or 'nobody'})"
-            )
+        check_can_change(user, post, field="post_id")
         for field in ("status", "title", "description"):
             if params.sent(field):
                 setattr(post, field, getattr(params, field))
@@ -445,6 +440,7 @@ def fill_asset_sha256(*, user, asset_id: int | str) -> dict[str, Any]:
     """
     pk = inputs.check_id(asset_id, "asset_id")
     asset = _get(Asset, "asset_id", pk)
+    check_can_change(user, asset, field="asset_id")  # before the (slow) download too
     if asset.sha256sum:
         return {"asset": asset_dict(asset), "changed": False}
     if not hashing.can_hash(asset.asset_url):
@@ -455,6 +451,7 @@ def fill_asset_sha256(*, user, asset_id: int | str) -> dict[str, Any]:
     sha = hashing.hash_path(asset.asset_url).sha256sum
     with transaction.atomic():
         asset = _get(Asset, "asset_id", pk, lock=True)
+        check_can_change(user, asset, field="asset_id")
         changed = asset.sha256sum is None
         if changed:
             asset.sha256sum = sha

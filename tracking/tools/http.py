@@ -142,7 +142,9 @@ def _authenticated_tool_view(request: HttpRequest, tool_name: str) -> JsonRespon
     try:
         result = spec.call(user=request.api_user, arguments=arguments)
     except ToolError as exc:
-        return error(exc.status, exc.code, exc.message)
+        retry_after = getattr(exc, "retry_after", None)
+        headers = {"Retry_After": str(retry_after)} if retry_after is not None else {}
+        return error(exc.status, exc.code, exc.message, **headers)
     except Exception:
         logger.exception("Tool %s failed unexpectedly", spec.name)
         return error(500, "internal_error", "Internal error; the failure was logged")
@@ -168,6 +170,7 @@ ERROR_RESPONSES = {
     "409": "Duplicate: the message names the existing id",
     "413": "Request body too large",
     "502": "Upstream (Civitai or a fetched URL) failed",
+    "503": "Too many URL hashes running in this process: retry after Retry-After seconds",
 }
 
 
