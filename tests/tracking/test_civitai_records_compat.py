@@ -290,3 +290,16 @@ def test_the_civitai_image_of_the_fake_is_findable_after_import(tool, fake_site)
     tool.ok("import_civitai_post", {"post": str(POST_ID)})
     found = tool.ok("find_asset", {"civitai_url": f"https://civitai.com/images/{IMAGE_ID}"})
     assert found["asset"]["post"]["civitai_id"] == str(POST_ID)
+
+
+def test_an_asset_is_never_its_own_input(tool):
+    created = tool.ok(
+        "create_asset",
+        {"asset_url": "s3://b/self.png", "asset_type": "image", "asset_source": "upload"},
+    )
+    tool.refused(
+        "update_asset",
+        {"asset_id": created["asset_id"], "input_asset_ids": [created["asset_id"]]},
+        400,
+        "input_asset_ids must not include the asset itself",
+    )
