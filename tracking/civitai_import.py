@@ -41,8 +41,6 @@ STAT_FIELDS = {
     "dislikeCount": "dislike_count",
     "commentCount": "comment_count",
 }
-FETCH_DEFAULT_LIMIT = 20
-FETCH_MAX_LIMIT = 100
 # Keys of Civitai's meta that may name the LLM that wrote a prompt. Civitai's meta
 # usually describes the image generator, not a prompt writer, so these are rarely set.
 _LLM_PROVIDER_KEYS = ("llmModelProvider", "llm_model_provider")

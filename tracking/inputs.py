@@ -38,23 +38,10 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from tracking import models as records
 from tracking.civitai_urls import parse_post_ref
 from tracking.errors import InvalidInput
-from tracking.models import (
-    ON_BEHALF_OF_MAX_LENGTH,
-    AssetSource,
-    AssetType,
-    PostStatus,
-)
-from tracking.models import (
-    Asset as AssetModel,
-)
-from tracking.models import (
-    Post as PostModel,
-)
-from tracking.models import (
-    Prompt as PromptModel,
-)
+from tracking.models import ON_BEHALF_OF_MAX_LENGTH, AssetSource, AssetType, PostStatus
 
 MAX_ID = 2**63 - 1  # BigAutoField / BigIntegerField upper bound on every backend
 DEFAULT_LIMIT = 20
@@ -439,9 +426,9 @@ def describe(text: str, *, default: Any = None) -> Any:
     return Field(description=text, json_schema_extra=extra)
 
 
-TITLE_LENGTH = field_length(PostModel, "title")
-URL_LENGTH = field_length(AssetModel, "asset_url")
-CIVITAI_URL_LENGTH = field_length(AssetModel, "civitai_url")
+TITLE_LENGTH = field_length(records.Post, "title")
+URL_LENGTH = field_length(records.Asset, "asset_url")
+CIVITAI_URL_LENGTH = field_length(records.Asset, "civitai_url")
 
 OnBehalfOf = Annotated[
     TextType(max_length=ON_BEHALF_OF_MAX_LENGTH),
@@ -466,15 +453,15 @@ class CalculateSha256Input(ToolInput):
 class CreatePromptInput(ToolInput):
     prompt_text: Annotated[TextType(required=True), describe("The prompt text")]
     llm_model_provider: Annotated[
-        TextType(max_length=field_length(PromptModel, "llm_model_provider")),
+        TextType(max_length=field_length(records.Prompt, "llm_model_provider")),
         describe("Provider of the model, e.g. openai"),
     ] = None
     llm_model: Annotated[
-        TextType(max_length=field_length(PromptModel, "llm_model")),
+        TextType(max_length=field_length(records.Prompt, "llm_model")),
         describe("Model name, e.g. dall-e-3"),
     ] = None
     purpose: Annotated[
-        TextType(max_length=field_length(PromptModel, "purpose")),
+        TextType(max_length=field_length(records.Prompt, "purpose")),
         describe("What the prompt is for, e.g. image_generation"),
     ] = None
     metadata: MetadataField = None
@@ -514,7 +501,7 @@ class CreateAssetInput(ToolInput):
 class CreateCivitaiPostInput(ToolInput):
     civitai_id: Annotated[IdType(), describe('Civitai post id, e.g. "23602354"')]
     civitai_url: Annotated[
-        TextType(max_length=field_length(PostModel, "civitai_url"), required=True),
+        TextType(max_length=field_length(records.Post, "civitai_url"), required=True),
         describe("https://civitai.com/posts/<civitai_id>"),
     ]
     status: Annotated[
@@ -594,11 +581,6 @@ class FindAssetInput(ToolInput):
                 more=" (or civitai_id, civitai_url, post_id)",
             )
         return self
-
-
-def _or_list(names: Iterable[str]) -> str:
-    names = list(names)
-    return ", ".join(names[:-1]) + " or " + names[-1]
 
 
 class ListCivitaiPostsInput(ToolInput):
