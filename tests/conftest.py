@@ -126,7 +126,7 @@ def fake_site(settings):
 
 @pytest.fixture
 def fake_orchestration(settings):
-    """A running fake Orchestration API with the §4.1 fixtures; settings point at it.
+    """A running fake Orchestration API with the fixtures of tests/fakes/orchestration_data.py; settings point at it.
 
     Yields the ``FakeOrchestration`` controller: its ``requests`` log and knobs
     (``fail``, ``slow``, envelopes, casing, redirects) are described in

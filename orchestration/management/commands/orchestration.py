@@ -1,8 +1,8 @@
-"""``python manage.py orchestration <command>``: the Civitai Orchestration CLI (contract §5).
+"""``python manage.py orchestration <command>``: the Civitai Orchestration CLI (docs/contract.md).
 
 Thin adapter: parse argv, build the client, call ``orchestration.cli.OrchestrationCLI``,
 map errors to exit statuses - 0 success, 1 API or network failure (after the session's
-retries), 2 bad usage or missing configuration. The seed's spellings (``--take=5``,
+retries), 2 bad usage or missing configuration. The node client's spellings (``--take=5``,
 ``--excludeFailed``, ``--tag=a --tag=b``) are accepted as aliases.
 """
 
