@@ -327,3 +327,68 @@ def hash_blobs(*, progress: Progress, limit: int | None = None) -> Outcome:
     if retryable:
         raise RunFailed(outcome)
     return outcome
+
+
+# --- civitai-records import (issue 18) ---------------------------------------------
+
+
+def import_civitai_records(
+    *,
+    progress: Progress,
+    source_url: str,
+    since: str | None = None,
+    merge_duplicates: bool = False,
+    user_map: dict[str, str] | None = None,
+    schema: str = "civitai",
+    batch_size: int = 500,
+) -> Outcome:
+    """Import a civitai-records database (tracking/legacy_import.py) with progress.
+
+    A run that dies part-way is simply run again: the import skips what is already
+    here (docs/moving-from-civitai-records.md).
+    """
+    from tracking.legacy_import import import_civitai_records as run_import
+
+    class Bar:
+        done = total = 0
+
+        def update(self, n: int) -> None:
+            self.done += n
+            progress(self.done, self.total)
+
+        def close(self) -> None:
+            pass
+
+    bar = Bar()
+
+    def start(total: int) -> Bar:
+        bar.total = total
+        progress(0, total)
+        return bar
+
+    try:
+        with kind_lock("import_civitai_records"):
+            report = run_import(
+                source_url=source_url,
+                since=dt.datetime.fromisoformat(since) if since else None,
+                merge_duplicates=merge_duplicates,
+                user_map=user_map or {},
+                schema=schema,
+                batch_size=batch_size,
+                progress=start,
+            )
+    except LockBusy:
+        return Outcome("Skipped: another civitai-records import is in progress", skipped=True)
+    created = {table: c["created"] for table, c in report.counts.items()}
+    result = report.as_dict()
+    result.pop("imported")  # one row per record: the counts say it
+    result["problems"] = result["problems"][:1000]
+    return Outcome(
+        f"Imported from civitai-records: {created['prompts']} prompt(s),"
+        f" {created['civitai_posts']} post(s), {created['assets']} asset(s),"
+        f" {created['asset_stats']} stats snapshot(s); {len(report.problems)} row(s) reported",
+        result=result,
+        item_errors=[
+            f"{p.table} {p.legacy_id}: {p.message}" for p in report.problems if p.kind == "error"
+        ],
+    )
