@@ -44,6 +44,11 @@ KINDS: dict[str, Kind] = {
         Kind("sync_stats", _("Sync Civitai engagement stats"), work.sync_stats),
         Kind("hash_assets", _("Hash assets without sha256"), work.hash_assets),
         Kind("hash_blobs", _("Hash mirrored blobs"), work.hash_blobs),
+        Kind(
+            "import_civitai_records",
+            _("Import a civitai-records database"),
+            work.import_civitai_records,
+        ),
     )
 }
 
@@ -119,6 +124,11 @@ def hash_blobs(run_id: int) -> str:
     return execute(run_id)
 
 
+@task
+def import_civitai_records(run_id: int) -> str:
+    return execute(run_id)
+
+
 TASKS = {
     "sync_workflows": sync_workflows,
     "refresh_workflow": refresh_workflow,
@@ -127,6 +137,7 @@ TASKS = {
     "sync_stats": sync_stats,
     "hash_assets": hash_assets,
     "hash_blobs": hash_blobs,
+    "import_civitai_records": import_civitai_records,
 }
 
 
@@ -159,3 +170,11 @@ def run_now(kind: str, *, user=None, origin: str = "command", echo=None, **argum
     execute(run.pk, echo=echo)
     run.refresh_from_db()
     return run
+
+
+@task
+def ping(sent_at: float) -> float:
+    """An empty task for benchmarks and checks: seconds from ``sent_at`` (epoch) to its start."""
+    import time
+
+    return time.time() - sent_at

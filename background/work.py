@@ -154,7 +154,7 @@ def sync_workflows(
 
 
 def refresh_workflow(*, progress: Progress, workflow_id: str) -> Outcome:
-    """ "Refresh from API" on a workflow page."""
+    """The "Refresh from API" button of a workflow page."""
     from orchestration import sync
 
     progress(0, 1)
@@ -164,7 +164,11 @@ def refresh_workflow(*, progress: Progress, workflow_id: str) -> Outcome:
 
 
 def refresh_job(*, progress: Progress, job_id: str) -> Outcome:
-    """ "Refresh from API" on a job page: the job, its scan, its workflow if new."""
+    """The "Refresh from API" button of a job page: the job, its scan, its workflow if new.
+
+    A job the API no longer knows keeps what was read earlier, and its scan is marked
+    unknown, so its media stays withheld (fail closed).
+    """
     from civitrack.http import NotFound
     from orchestration import sync
     from orchestration.models import Job
@@ -173,8 +177,6 @@ def refresh_job(*, progress: Progress, job_id: str) -> Outcome:
     try:
         sync.sync_job(job_id)
     except NotFound:
-        # Expired or deleted upstream: the scan becomes unknown, so the media stays
-        # withheld (a scan read earlier is kept); the run still fails with NotFound.
         if job := Job.objects.filter(civitai_id=job_id).first():
             sync.mark_scan_unknown(job)
         raise
@@ -325,3 +327,68 @@ def hash_blobs(*, progress: Progress, limit: int | None = None) -> Outcome:
     if retryable:
         raise RunFailed(outcome)
     return outcome
+
+
+# --- civitai-records import (issue 18) ---------------------------------------------
+
+
+def import_civitai_records(
+    *,
+    progress: Progress,
+    source_url: str,
+    since: str | None = None,
+    merge_duplicates: bool = False,
+    user_map: dict[str, str] | None = None,
+    schema: str = "civitai",
+    batch_size: int = 500,
+) -> Outcome:
+    """Import a civitai-records database (tracking/legacy_import.py) with progress.
+
+    A run that dies part-way is simply run again: the import skips what is already
+    here (docs/moving-from-civitai-records.md).
+    """
+    from tracking.legacy_import import import_civitai_records as run_import
+
+    class Bar:
+        done = total = 0
+
+        def update(self, n: int) -> None:
+            self.done += n
+            progress(self.done, self.total)
+
+        def close(self) -> None:
+            pass
+
+    bar = Bar()
+
+    def start(total: int) -> Bar:
+        bar.total = total
+        progress(0, total)
+        return bar
+
+    try:
+        with kind_lock("import_civitai_records"):
+            report = run_import(
+                source_url=source_url,
+                since=dt.datetime.fromisoformat(since) if since else None,
+                merge_duplicates=merge_duplicates,
+                user_map=user_map or {},
+                schema=schema,
+                batch_size=batch_size,
+                progress=start,
+            )
+    except LockBusy:
+        return Outcome("Skipped: another civitai-records import is in progress", skipped=True)
+    created = {table: c["created"] for table, c in report.counts.items()}
+    result = report.as_dict()
+    result.pop("imported")  # one row per record: the counts say it
+    result["problems"] = result["problems"][:1000]
+    return Outcome(
+        f"Imported from civitai-records: {created['prompts']} prompt(s),"
+        f" {created['civitai_posts']} post(s), {created['assets']} asset(s),"
+        f" {created['asset_stats']} stats snapshot(s); {len(report.problems)} row(s) reported",
+        result=result,
+        item_errors=[
+            f"{p.table} {p.legacy_id}: {p.message}" for p in report.problems if p.kind == "error"
+        ],
+    )

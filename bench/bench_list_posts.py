@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """list_civitai_posts with include_details over 100 posts, against one JSON-building SQL query.
 
-The tool's promise (contract §3) is a fixed number of queries whatever the page size.
+The tool's promise (docs/contract.md, "Recording tools") is a fixed number of queries whatever the page size.
 This measures how many, and how long the call takes next to the floor: a single
 PostgreSQL query that builds the very same JSON document (posts, their assets, each
 asset's prompts and lineage ids, usernames, ISO timestamps, the total) with

@@ -126,7 +126,7 @@ def _job(
 
 
 def demo_payloads(now: dt.datetime | None = None) -> tuple[list[dict], list[dict]]:
-    """The invented workflow and v1 job payloads (API shapes of civitai-api.md §1)."""
+    """The invented workflow and v1 job payloads (the API's shapes, as the fake in tests/fakes/orchestration_data.py serves them)."""
     now = (now or timezone.now()).replace(microsecond=0)
     t_clean, t_mature = now - dt.timedelta(hours=3), now - dt.timedelta(hours=2)
     t_blocked, t_running = now - dt.timedelta(hours=1), now - dt.timedelta(minutes=5)

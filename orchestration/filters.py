@@ -36,7 +36,7 @@ _date = forms.DateInput(attrs={"type": "date"})
 
 
 def _end_of_day(value: dt.date) -> dt.datetime:
-    """A date-only "to" bound means the whole day (contract §5), in UTC."""
+    """A date-only "to" bound means the whole day (docs/contract.md, "Orchestration command line"), in UTC."""
     return dt.datetime.combine(value, dt.time.max, tzinfo=dt.UTC)
 
 

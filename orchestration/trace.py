@@ -6,7 +6,7 @@ policy allows). From an asset: the workflow, step, job, prompt and scan behind e
 blob with that hash. From a job: the tracked assets with its blobs' hashes and the
 Civitai posts they were published in. Nothing here returns media URLs.
 
-``trace_asset`` is the tool of contract §3 (MCP and HTTP, via the tool registry);
+``trace_asset`` is a recording tool (docs/contract.md; MCP and HTTP via the registry);
 the asset admin page and the job page use ``trace_for_sha`` and ``assets_for_job``.
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from orchestration.models import Blob, Job
-from tracking.errors import InvalidInput, RecordNotFound
+from tracking.errors import RecordNotFound
 from tracking.serializers import asset_dict, iso, post_dict
 
 
@@ -70,33 +70,25 @@ def trace_for_sha(sha256: str) -> list[dict[str, Any]]:
     return rows
 
 
-def trace_asset(*, user=None, asset_id: Any = None, sha256sum: Any = None) -> dict[str, Any]:
+def trace_asset(*, asset_id: int | None = None, sha256sum: str | None = None) -> dict[str, Any]:
     """The Orchestration workflow/step/job/scan that produced a file, and the post it is in.
 
     By ``asset_id`` (a tracked asset), ``sha256sum`` (any file), or both (both must
-    match). ``found`` tells whether any Orchestration result has the file's hash.
+    match); the tool's declaration (``tracking.inputs.TraceAssetInput``) has checked
+    them. ``found`` tells whether any Orchestration result has the file's hash.
     """
     from tracking.models import Asset
-    from tracking.services import parse_id, parse_sha256
 
-    if asset_id is None and sha256sum is None:
-        raise InvalidInput("At least one of asset_id or sha256sum is required")
     asset = None
-    sha = parse_sha256(sha256sum) if sha256sum is not None else None
+    sha = sha256sum
+    qs = Asset.objects.select_related("post", "created_by").prefetch_related("input_assets")
     if asset_id is not None:
-        pk = parse_id("asset_id", asset_id)
-        qs = Asset.objects.select_related("post", "created_by").prefetch_related("input_assets")
-        asset = qs.filter(pk=pk).first()
+        asset = qs.filter(pk=asset_id).first()
         if asset is None or (sha is not None and asset.sha256sum != sha):
-            raise RecordNotFound(f"Record not found: asset_id {pk}")
+            raise RecordNotFound(f"Record not found: asset_id {asset_id}")
         sha = asset.sha256sum
     elif sha is not None:
-        asset = (
-            Asset.objects.select_related("post", "created_by")
-            .prefetch_related("input_assets")
-            .filter(sha256sum=sha)
-            .first()
-        )
+        asset = qs.filter(sha256sum=sha).first()
     results = trace_for_sha(sha) if sha else []
     return {
         "sha256sum": sha,

@@ -1,6 +1,6 @@
 """Services that read Civitai's public API and record what it says: import a post, refresh stats.
 
-Same habits as the recording services (contract §3): keyword arguments, the
+Same habits as the recording services (docs/contract.md, "Recording tools"): keyword arguments, the
 acting ``user`` recorded as ``created_by``, one ``transaction.atomic()`` per call,
 contract-shaped dicts out, ``tracking.errors`` raised. The Civitai client has
 already checked every answer against the request (right ids, right post, typed
@@ -30,7 +30,6 @@ from tracking.errors import Duplicate, InvalidInput, RecordNotFound, UpstreamFai
 from tracking.models import Asset, AssetStatsSnapshot, Post, Prompt
 from tracking.permissions import OPERATOR, check_can_change, recorded_user
 from tracking.serializers import asset_dict, iso, post_dict, prompt_dict
-from tracking.services import bounded_int, parse_id
 
 PROMPT_PURPOSE = "civitai_import"
 # Civitai stats key -> AssetStatsSnapshot field
@@ -42,8 +41,6 @@ STAT_FIELDS = {
     "dislikeCount": "dislike_count",
     "commentCount": "comment_count",
 }
-FETCH_DEFAULT_LIMIT = 20
-FETCH_MAX_LIMIT = 100
 # Keys of Civitai's meta that may name the LLM that wrote a prompt. Civitai's meta
 # usually describes the image generator, not a prompt writer, so these are rarely set.
 _LLM_PROVIDER_KEYS = ("llmModelProvider", "llm_model_provider")
@@ -344,7 +341,7 @@ def site_image_dict(image: SiteImage, *, recorded_asset_id: int | None = None) -
 
 
 def fetch_civitai_post_assets(
-    *, post_id: str, limit: int | None = None, page: int | None = None, user=None
+    *, post_id: str | int, limit: int = 20, page: int = 1, user=None
 ) -> dict[str, Any]:
     """The live, validated images of a Civitai post with their engagement counts; writes nothing.
 
@@ -354,10 +351,6 @@ def fetch_civitai_post_assets(
     ``recorded_asset_id`` says which images are already recorded as assets.
     """
     civitai_id = parse_post_ref(post_id, field="post_id")
-    limit = (
-        FETCH_DEFAULT_LIMIT if limit is None else bounded_int("limit", limit, 1, FETCH_MAX_LIMIT)
-    )
-    page = 1 if page is None else bounded_int("page", page, 1, None)
     with upstream_errors():
         images = site_client().get_post_images(civitai_id)
     window = images[(page - 1) * limit : page * limit]
@@ -375,18 +368,27 @@ def fetch_civitai_post_assets(
     }
 
 
-def sync_post_asset_stats(*, post_id: str, user=OPERATOR) -> dict[str, Any]:
+def sync_post_asset_stats(
+    *, post_id: int | None = None, civitai_post_id: int | None = None, user=OPERATOR
+) -> dict[str, Any]:
     """Store a time-stamped engagement snapshot for every recorded asset of one of our posts.
 
-    ``post_id`` is civitrack's Post id. The post's images are fetched live and
+    ``post_id`` is civitrack's Post id, ``civitai_post_id`` Civitai's id of a post
+    recorded here (both given must name the same post). The post's images are fetched live and
     validated; each asset of the post whose ``civitai_id`` is listed gets a new
     ``AssetStatsSnapshot`` (history is kept, never overwritten), all with the same
     ``captured_at`` so a post's totals can be summed per sync.
     """
-    pk = parse_id("post_id", post_id)
-    post = Post.objects.filter(pk=pk).first()
+    posts = Post.objects.all()
+    if post_id is not None:
+        posts = posts.filter(pk=post_id)
+    if civitai_post_id is not None:
+        posts = posts.filter(civitai_id=civitai_post_id)
+    post = posts.first()
     if post is None:
-        raise RecordNotFound(f"Record not found: post_id {pk}")
+        if post_id is not None:
+            raise RecordNotFound(f"Record not found: post_id {post_id}")
+        raise RecordNotFound(f"Record not found: civitai_post_id {civitai_post_id}")
     check_can_change(user, post, field="post_id")  # before the upstream calls
     with upstream_errors():
         images = site_client().get_post_images(post.civitai_id)

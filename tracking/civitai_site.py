@@ -44,7 +44,7 @@ from civitrack.logging import known_secrets, replace_secrets
 log = logging.getLogger(__name__)
 
 MEDIA_TYPES = ("image", "video", "audio")
-ALL_BROWSING_LEVELS = 31  # PG|PG13|R|X|XXX: everything visible (civitai-api.md §2.5)
+ALL_BROWSING_LEVELS = 31  # PG|PG13|R|X|XXX: everything visible (Civitai's browsingLevel bit mask)
 PAGE_SIZE = 100
 MAX_PAGES = 50
 STAT_KEYS = ("likeCount", "heartCount", "laughCount", "cryCount", "dislikeCount", "commentCount")

@@ -1,6 +1,6 @@
 """The small family of errors every service raises and every adapter maps once.
 
-Each error carries a machine ``code`` and the HTTP ``status`` of contract §3; the
+Each error carries a machine ``code`` and the HTTP ``status`` of docs/contract.md ("Recording tools"); the
 message is the user-facing text (the contract's phrases), safe to show as is.
 MCP turns any of them into a tool error, the HTTP API into ``{"error": {...}}``
 with ``status``, commands into ``CommandError``, the admin into a message.

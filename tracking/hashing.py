@@ -35,7 +35,7 @@ import stat
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -55,6 +55,7 @@ from civitrack.http import (
 )
 from civitrack.logging import redact
 from tracking.errors import Busy, InvalidInput, UpstreamFailure
+from tracking.media_types import HEAD_BYTES
 
 CHUNK_SIZE = 1024 * 1024
 MAX_REDIRECTS = 5
@@ -81,6 +82,9 @@ class HashResult:
 
     sha256sum: str
     size_bytes: int
+    # The first bytes, for tracking.media_types (create_asset's type check); not part of
+    # the result's identity.
+    head: bytes = field(default=b"", compare=False, repr=False)
 
 
 # --- display -------------------------------------------------------------------
@@ -459,8 +463,11 @@ def _hash_response(
         )
     digest = hashlib.sha256()
     size = 0
+    head = b""
     try:
         for chunk in response.iter_content(CHUNK_SIZE):
+            if len(head) < HEAD_BYTES:
+                head += chunk[: HEAD_BYTES - len(head)]
             size += len(chunk)
             if size > max_bytes:
                 raise InvalidInput(
@@ -476,7 +483,7 @@ def _hash_response(
         if "timed out" in reason:
             reason = f"timed out while reading the body (read timeout {timeouts[1]:g}s)"
         raise UpstreamFailure(f"Could not fetch {where}: {reason}") from None
-    return HashResult(digest.hexdigest(), size)
+    return HashResult(digest.hexdigest(), size, head)
 
 
 # --- local files ---------------------------------------------------------------
@@ -513,11 +520,14 @@ def hash_open_file(fd: int, shown: str, *, max_bytes: int | None) -> HashResult:
     buffer = bytearray(CHUNK_SIZE)
     view = memoryview(buffer)
     size = 0
+    head = b""
     try:
         while True:
             n = os.readv(fd, [buffer])
             if not n:
                 break
+            if len(head) < HEAD_BYTES:
+                head += bytes(view[: min(n, HEAD_BYTES - len(head))])
             size += n
             if max_bytes is not None and size > max_bytes:  # the file grew while read
                 raise InvalidInput(
@@ -527,7 +537,7 @@ def hash_open_file(fd: int, shown: str, *, max_bytes: int | None) -> HashResult:
             digest.update(view[:n])
     except OSError as exc:
         raise InvalidInput(f"Cannot hash {shown}: read failed ({exc.strerror})") from None
-    return HashResult(digest.hexdigest(), size)
+    return HashResult(digest.hexdigest(), size, head)
 
 
 def open_for_hashing(path: str, shown: str, *, follow_symlinks: bool) -> int:

@@ -1,4 +1,4 @@
-"""Records to the contract's JSON shapes (contract §3).
+"""Records to the contract's JSON shapes (docs/contract.md, "Shapes").
 
 All keys are always present; absent values are ``None``. Ids travel as strings of
 digits and timestamps as ISO 8601 with zone. The ``*_dict`` functions read only what
@@ -68,6 +68,20 @@ def asset_dict(asset: Asset, *, input_asset_ids: list[int] | None = None) -> dic
         "on_behalf_of": asset.on_behalf_of,
         "created_at": iso(asset.created_at),
         "updated_at": iso(asset.updated_at),
+    }
+
+
+def asset_with_links(asset: Asset) -> dict[str, Any]:
+    """The Asset shape with ``input_prompt``, ``output_prompt`` and ``post`` nested (or null).
+
+    What ``find_asset`` returns: the original civitai-records server nested the same
+    three, and agents written for it read them. Load the asset with those relations
+    (and their creators) selected.
+    """
+    return asset_dict(asset) | {
+        "input_prompt": prompt_dict(asset.input_prompt) if asset.input_prompt else None,
+        "output_prompt": prompt_dict(asset.output_prompt) if asset.output_prompt else None,
+        "post": post_dict(asset.post) if asset.post else None,
     }
 
 

@@ -7,6 +7,7 @@ from devdata import orchestration_demo, tracking_demo
 from orchestration.models import Blob, Job
 from tracking.errors import InvalidInput, RecordNotFound
 from tracking.models import Asset, Post
+from tracking.shapes import TraceAssetResult
 from tracking.tools.registry import TOOLS
 
 pytestmark = pytest.mark.django_db
@@ -36,6 +37,7 @@ def test_it_traces_an_asset_to_the_job_that_made_it(demo, superuser):
     assert row["step"]["name"] and row["prompt"]
     assert row["scan"] is not None and row["scan"]["is_blocked"] is False
     assert "url" not in str(row.keys())
+    TraceAssetResult.model_validate(result)  # the declared result shape
 
 
 def test_it_traces_by_sha256_alone_and_both_must_match(demo, superuser):

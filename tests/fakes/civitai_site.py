@@ -1,7 +1,7 @@
 """A loopback fake of Civitai's public site API (``/api/v1/images``, ``/api/v1/posts/{id}``).
 
-Real HTTP on 127.0.0.1 (stdlib ``ThreadingHTTPServer`` in a thread), serving the
-fixtures of civitai-api.md §4.2: post 880001 with two images and a video spread
+Real HTTP on 127.0.0.1 (stdlib ``ThreadingHTTPServer`` in a thread), serving these
+fixtures: post 880001 with two images and a video spread
 over three cursor pages, the middle one empty but not final; nested meta on
 ``imageId`` lookups (the DB path); ``/images/{id}`` always 404 (not a route).
 
@@ -289,7 +289,7 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/api/v1/images":
             self._images(query)
         elif path.startswith("/api/v1/images/"):
-            self._json(404, {"error": "Not Found"})  # not a route on the real site (§2.4)
+            self._json(404, {"error": "Not Found"})  # not a route on the real site
         elif path.startswith("/api/v1/posts/"):
             self._post(path.rsplit("/", 1)[1])
         else:

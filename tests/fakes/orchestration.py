@@ -1,6 +1,6 @@
 """A fake Civitai Orchestration API: real HTTP on 127.0.0.1, in a thread.
 
-Serves the routes of civitai-api.md §1 with the fixtures of §4.1
+Serves the routes the orchestration client calls, with the fixtures
 (``tests.fakes.orchestration_data``), records every request (method, path, query as a
 multi-dict, headers) so tests can assert parameters, retries and what was *not*
 requested, and has knobs for the behaviours the docs leave open or that clients get
@@ -131,7 +131,7 @@ class FakeOrchestration:
     redirect_mode: str = "relative"  # or "absolute"
     # What `next` is on the last page: the schema types it as a string, so "" for v2;
     # None (null, off the schema) only when a test asks. The manager list (not in the
-    # schema) ends with null as in the moderation app's fixtures (civitai-api.md §1.7).
+    # schema) ends with null as in the moderation app's fixtures.
     end_cursor: str | None = ""
     repeat_cursor: bool = False  # every page answers the cursor it was given (loop bug)
     # What the fake got or said that the published schema does not describe (see
@@ -186,7 +186,7 @@ class FakeOrchestration:
     # -- data ---------------------------------------------------------------------------
 
     def load_fixtures(self) -> None:
-        """The §4.1 fixtures: O1-O3/O5 workflows, O9 jobs, O10 manager rows, O7 blobs."""
+        """The fixtures of ``orchestration_data``: O1-O3/O5 workflows, O9 jobs, O10 manager rows, O7 blobs."""
         for wf in (
             data.workflow_done(),
             data.workflow_running(),

@@ -1,4 +1,4 @@
-"""Orchestration API payloads from civitai-api.md §4.1 (all values invented).
+"""Orchestration API payloads in the shapes the real API answers (all values invented).
 
 Every function returns a fresh deep copy, so a test may mutate what it gets. The fake
 server (``tests.fakes.orchestration``) serves these; type and CLI tests parse them.
@@ -378,7 +378,7 @@ def job_ok() -> dict[str, Any]:
 
 
 def job_zero_percent() -> dict[str, Any]:
-    """The seed's example: scores as a percentage string, all zero, classifiers fired."""
+    """The documented example: scores as a percentage string, all zero, classifiers fired."""
     data = job_ok()
     data["lastEvent"]["context"]["hive_csam_score"] = "0.00 %, 0.00 %"
     data["lastEvent"]["context"]["hive_vlm_summary"] = "X, No_Child"

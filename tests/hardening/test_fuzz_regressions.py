@@ -90,19 +90,19 @@ def test_it_still_accepts_real_astral_characters(client, token):
 
 
 @pytest.mark.parametrize(
-    ("tool", "field"),
+    ("tool", "message"),
     [
-        ("import_civitai_post", "post"),
-        ("fetch_civitai_post_assets", "post_id"),
-        ("sync_post_asset_stats", "post_id"),
+        ("import_civitai_post", "post is required"),
+        ("fetch_civitai_post_assets", "post_id is required"),
+        ("sync_post_asset_stats", "At least one of post_id or civitai_post_id is required"),
     ],
 )
 def test_it_answers_400_when_a_civitai_tool_misses_its_required_parameter(
-    client, token, tool, field
+    client, token, tool, message
 ):
     """The Civitai services have no default for it: a TypeError (a 500) before the fix."""
     error = error_of(call(client, token, tool, b"{}"), 400)
-    assert error == {"code": "invalid_input", "message": f"{field} is required"}
+    assert error == {"code": "invalid_input", "message": message}
 
 
 def test_it_calls_a_missing_required_parameter_by_name_in_the_service_too(alice):

@@ -301,6 +301,10 @@ def field_hints(tool: str, seeds: Seeds, urls: list[str]) -> dict[str, st.Search
         "path": st.sampled_from(urls),
         "start_time": timestamps(),
         "end_time": timestamps(),
+        "on_behalf_of": st.sampled_from(
+            [*seeds.usernames, "ALICE", "Bob Smith", "", " ", "x" * 255, "x" * 256, "é" * 10]
+        ),
+        "civitai_post_id": civitai_post_ids.flatmap(lambda n: st.sampled_from([str(n), n])),
     }
     if tool in ("create_civitai_post", "list_civitai_posts"):
         hints["civitai_id"] = civitai_post_ids.flatmap(lambda n: st.sampled_from([str(n), n]))
@@ -350,6 +354,8 @@ def good_values(tool: str, seeds: Seeds, urls: list[str]) -> dict[str, st.Search
     good["asset_url"] = st.sampled_from(urls)
     good["path"] = st.sampled_from(urls)
     good["created_by"] = st.sampled_from(seeds.usernames)
+    good["on_behalf_of"] = st.sampled_from([*seeds.usernames, "Bob Smith"])
+    good["civitai_post_id"] = st.sampled_from(seeds.civitai_post_ids).map(str)
     if tool in ("fetch_civitai_post_assets", "import_civitai_post"):
         good["post_id" if tool.startswith("fetch") else "post"] = st.sampled_from(
             [site.POST_ID, site.SINGLE_POST_ID, str(site.OTHER_POST_ID)]

@@ -43,7 +43,7 @@ def demo(db):
 
 @pytest.fixture
 def mirrored(db, fake_orchestration):
-    """The fake's §4.1 fixtures mirrored through a real sync; yields the fake."""
+    """The fake's fixtures mirrored through a real sync; yields the fake."""
     from orchestration.sync import sync_workflows
 
     sync_workflows()

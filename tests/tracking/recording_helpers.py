@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 
 from tracking import services
 
@@ -19,8 +20,16 @@ def post(user, civitai_id: int = 23602354, **extra) -> dict:
     )["post"]
 
 
+_urls = itertools.count(1)
+
+
 def asset(user, **extra) -> dict:
-    params = {"asset_url": "s3://bucket/a.png", "asset_type": "image", "asset_source": "generated"}
+    # A new URL each time: without a sha256, the same asset_url twice is a duplicate.
+    params = {
+        "asset_url": f"s3://bucket/asset-{next(_urls)}.png",
+        "asset_type": "image",
+        "asset_source": "generated",
+    }
     params.update(extra)
     return services.create_asset(user=user, **params)["asset"]
 

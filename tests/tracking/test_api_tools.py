@@ -57,7 +57,8 @@ def test_it_answers_200_for_a_read(client, alice, token):
     stored = asset(alice, sha256sum=SHA_A)
     response = call(client, "find_asset", {"sha256sum": SHA_A}, token)
     assert response.status_code == 200
-    assert response.json() == {"found": True, "asset": stored}
+    nested = {"input_prompt": None, "output_prompt": None, "post": None}
+    assert response.json() == {"found": True, "asset": stored | nested}
 
 
 def test_it_records_the_last_use_of_a_token(client, token):

@@ -4,15 +4,21 @@ import pytest
 
 from tests.conftest import table_counts
 from tests.fakes.civitai_site import IMAGE_ID, OTHER_IMAGE_ID, POST_ID, SECOND_IMAGE_ID, VIDEO_ID
-from tracking.civitai_import import (
-    fetch_civitai_post_assets,
-    import_civitai_post,
-    sync_post_asset_stats,
-)
+from tracking import services
+from tracking.civitai_import import import_civitai_post
 from tracking.errors import InvalidInput, RecordNotFound, UpstreamFailure
 from tracking.models import Asset, AssetStatsSnapshot, Post
+from tracking.permissions import OPERATOR
 
 pytestmark = pytest.mark.django_db
+
+
+def fetch_civitai_post_assets(**params):
+    return services.fetch_civitai_post_assets(user=OPERATOR, **params)
+
+
+def sync_post_asset_stats(**params):
+    return services.sync_post_asset_stats(user=OPERATOR, **params)
 
 
 def test_it_lists_live_images_with_stats_and_writes_nothing(fake_site, django_assert_num_queries):

@@ -1,4 +1,4 @@
-"""Civitai post/image references in the forms users paste (civitai-api.md §3)."""
+"""Civitai post/image references in the forms users paste (docs/civitai-import.md)."""
 
 import pytest
 

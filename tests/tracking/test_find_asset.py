@@ -15,7 +15,7 @@ def stored(alice):
 def test_it_finds_by_id(alice, stored):
     assert services.find_asset(user=alice, asset_id=stored["asset_id"]) == {
         "found": True,
-        "asset": stored,
+        "asset": stored | {"input_prompt": None, "output_prompt": None, "post": None},
     }
 
 
@@ -52,7 +52,8 @@ def test_it_answers_not_found_without_an_error(alice, stored):
         ({"asset_id": "12x"}, "asset_id must be a valid integer ID"),
         ({"asset_id": "12x", "sha256sum": SHA_A}, "asset_id must be a valid integer ID"),
         ({"sha256sum": "abc"}, "sha256sum must be 64 hexadecimal characters"),
-        ({"civitai_id": "1"}, "Unknown parameter for find_asset: civitai_id"),
+        ({"civitai_id": "x"}, "civitai_id must be a valid integer ID"),
+        ({"asset_id": "1", "sha": "1"}, "Unknown parameter for find_asset: sha"),
     ],
 )
 def test_it_refuses_malformed_lookups(alice, params, message):

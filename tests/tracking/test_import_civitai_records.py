@@ -674,3 +674,40 @@ def test_one_row_the_database_refuses_is_reported_and_the_rest_imported(
     assert not Prompt.objects.filter(legacy_id=filled["p2"]).exists()
     assert imported(Prompt, filled["p1"]).history.count() == 2  # history only from the source
     assert Asset.objects.filter(legacy_id=filled["a1"]).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_runs_as_a_background_task_with_progress(source, filled, tracked, richard):
+    from background.models import TaskRun
+    from background.tasks import run_now
+
+    run = run_now("import_civitai_records", source_url=source.url, merge_duplicates=True)
+    assert run.status == TaskRun.Status.SUCCEEDED
+    total = 6 + 4 + 9 + 2
+    assert (run.progress_done, run.progress_total) == (total, total)
+    assert run.summary == (
+        "Imported from civitai-records: 5 prompt(s), 2 post(s), 7 asset(s), 2 stats snapshot(s);"
+        " 12 row(s) reported"
+    )
+    assert run.result["counts"]["assets"]["linked"] == 2
+    assert imported(Asset, filled["a1"]).history.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_enqueue_hands_it_to_a_worker_without_storing_a_password(source, filled, tracked):
+    from background.models import TaskRun
+
+    output = run(source, enqueue=True)
+    run_record = TaskRun.objects.get(kind="import_civitai_records")
+    assert f"as run {run_record.pk}" in output
+    assert run_record.arguments["source_url"] == source.url
+    assert run_record.status == TaskRun.Status.SUCCEEDED  # the immediate backend of the tests
+    assert Asset.objects.filter(legacy_id=filled["a1"]).exists()
+    with pytest.raises(CommandError, match="must not contain a password"):
+        call_command(
+            "import_civitai_records", "--from", "postgres://u:secret@127.0.0.1:5432/x", "--enqueue"
+        )
+    with pytest.raises(CommandError, match="must not contain a password"):
+        call_command(
+            "import_civitai_records", "--from", "postgres://127.0.0.1/x?password=s", "--enqueue"
+        )

@@ -137,7 +137,11 @@ def test_it_offers_the_recording_guide_as_a_prompt(alice):
         return listed, got
 
     listed, got = session(alice, steps)
-    assert [p.name for p in listed.prompts] == [GUIDE_PROMPT]
+    assert [p.name for p in listed.prompts] == [
+        GUIDE_PROMPT,
+        "record_civitai_workflow",
+        "civitai_media_engagement",
+    ]
     text = got.messages[0].content.text
     assert text == recording_guide()
     assert "## Workflow Overview" in text and "create_civitai_post" in text

@@ -164,3 +164,21 @@ def test_the_admin_actions_call_the_same_rule(
     Asset.objects.filter(pk=asset.pk).update(sha256sum=None)
     with pytest.raises(Forbidden):
         services.fill_asset_sha256(user=people["member"], asset_id=str(asset.pk))
+
+
+def test_the_user_a_record_was_made_on_behalf_of_may_change_it(people):
+    agent, alice = people["member"], people["owner"]
+    made = services.create_asset(
+        user=agent,
+        asset_url="s3://bucket/for-alice.png",
+        asset_type="image",
+        asset_source="generated",
+        on_behalf_of="alice",
+    )
+
+    services.update_asset(user=alice, asset_id=made["asset_id"], metadata={"ok": True})
+
+    with pytest.raises(Forbidden):
+        services.update_asset(
+            user=people["staff without permission"], asset_id=made["asset_id"], metadata={}
+        )

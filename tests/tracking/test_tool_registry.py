@@ -27,8 +27,9 @@ def test_it_describes_each_tool_with_a_valid_schema_matching_its_function(name):
     assert spec.input_schema["type"] == "object"
     assert spec.input_schema["additionalProperties"] is False
     assert spec.description and spec.name == name
-    # The schema's parameters are exactly the service function's keyword arguments.
-    assert set(spec.parameters) == set(spec.function.parameters)
+    # The schema's parameters are exactly the fields of the service's declaration.
+    assert spec.input_model is spec.function.input_model
+    assert set(spec.input_schema["properties"]) == set(spec.input_model.model_fields)
     assert set(spec.input_schema.get("required", [])) <= set(spec.parameters)
 
 
@@ -55,12 +56,12 @@ def test_it_lists_the_enums_of_the_contract():
     assert props["asset_type"]["enum"] == ["image", "video"]
     assert props["asset_source"]["enum"] == ["generated", "upload"]
     status = TOOLS["create_civitai_post"].input_schema["properties"]["status"]
-    assert status["enum"] == ["pending", "published", "failed"]
+    assert status["enum"] == ["pending", "published", "failed", None]  # null: the default
 
 
 def test_it_refuses_a_second_tool_with_a_taken_name():
     with pytest.raises(ValueError, match="already registered"):
-        register(ToolSpec("find_asset", "dup", {"type": "object"}, services.find_asset))
+        register(ToolSpec("find_asset", "dup", services.find_asset))
 
 
 def test_it_refuses_an_unknown_tool():

@@ -20,7 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from tracking.errors import ToolError
 from tracking.models import ApiToken
-from tracking.tools.registry import TOOLS, call_tool, get_tool
+from tracking.tools.registry import TOOLS, get_tool
 
 logger = logging.getLogger(__name__)
 
@@ -149,7 +149,7 @@ def _authenticated_tool_view(request: HttpRequest, tool_name: str) -> JsonRespon
     if not isinstance(arguments, dict):
         return error(400, "invalid_input", "Request body must be a JSON object")
     try:
-        result = call_tool(spec.name, user=request.api_user, arguments=arguments)
+        result = spec.call(user=request.api_user, arguments=arguments)
     except ToolError as exc:
         retry_after = getattr(exc, "retry_after", None)
         headers = {"Retry_After": str(retry_after)} if retry_after is not None else {}
@@ -185,13 +185,22 @@ ERROR_RESPONSES = {
 
 
 def openapi_document() -> dict[str, Any]:
-    """OpenAPI 3.1 description of every tool endpoint, generated from the registry."""
+    """OpenAPI 3.1 description of every tool endpoint, generated from the declarations:
+    request bodies from each tool's input model, responses from its result model."""
     paths: dict[str, Any] = {}
+    schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
     for spec in TOOLS.values():
+        result_schema = (
+            spec.result_model.model_json_schema(ref_template="#/components/schemas/{model}")
+            if spec.result_model
+            else {"type": "object"}
+        )
+        for name, definition in result_schema.pop("$defs", {}).items():
+            schemas[name] = definition
         responses: dict[str, Any] = {
             str(spec.success_status): {
                 "description": "Success: the tool's JSON object",
-                "content": {"application/json": {"schema": {"type": "object"}}},
+                "content": {"application/json": {"schema": result_schema}},
             }
         }
         for status, description in ERROR_RESPONSES.items():
@@ -223,7 +232,7 @@ def openapi_document() -> dict[str, Any]:
         },
         "paths": paths,
         "components": {
-            "schemas": {"Error": ERROR_SCHEMA},
+            "schemas": schemas,
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
         },
         "security": [{"bearerAuth": []}],

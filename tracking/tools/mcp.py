@@ -1,7 +1,7 @@
-"""MCP adapter: the recording tools and the recording guide over the official ``mcp`` SDK.
+"""MCP adapter: the recording tools and the guides (as prompts) over the official ``mcp`` SDK.
 
 Built on the SDK's low-level ``Server`` because the tools' input schemas come from
-the registry (``tracking.tools.registry``) as raw JSON Schema; the high-level ``MCPServer``
+the declarations (``tracking.tools.registry``) as JSON Schema; the high-level ``MCPServer``
 derives schemas from Python signatures instead. Every call runs the service in
 Django's thread-sensitive worker thread (the ORM is synchronous), with stale
 connections closed before and after, as Django does around a request.
@@ -17,7 +17,6 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import mcp_types as types
@@ -26,6 +25,7 @@ from django.db import close_old_connections, connections
 from mcp.server import Server
 from mcp.shared.exceptions import MCPError
 
+from tracking import guides
 from tracking.errors import ToolError
 from tracking.tools.registry import TOOLS, call_tool
 
@@ -33,16 +33,17 @@ logger = logging.getLogger(__name__)
 
 SERVER_NAME = "civitrack"
 GUIDE_PROMPT = "recording-guide"
-GUIDE_PATH = Path(__file__).resolve().parent.parent / "docs" / "recording-guide.md"
 INSTRUCTIONS = (
     "Record prompts, assets and Civitai posts. Follow the workflow in the"
     f" '{GUIDE_PROMPT}' prompt: hash → find_asset → create_prompt → create_asset →"
-    " create_civitai_post → update_asset. IDs are strings of digits."
+    " create_civitai_post → update_asset. IDs are strings of digits. Clients without"
+    " prompt support can read the guides with get_workflow_guide and"
+    " get_media_engagement_guide."
 )
 
 
 def recording_guide() -> str:
-    return GUIDE_PATH.read_text(encoding="utf-8")
+    return guides.text("recording")
 
 
 def _run_tool(name: str, user, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -114,23 +115,22 @@ def build_server(user) -> Server:
     async def list_prompts(ctx, params) -> types.ListPromptsResult:
         return types.ListPromptsResult(
             prompts=[
-                types.Prompt(
-                    name=GUIDE_PROMPT,
-                    title="Civitai content recording workflow",
-                    description="How to record prompts, assets and Civitai posts with these"
-                    " tools, step by step",
-                )
+                types.Prompt(name=name, title=guide.title, description=guide.description)
+                for guide in guides.GUIDES.values()
+                for name in guide.prompt_names
             ]
         )
 
     async def get_prompt(ctx, params: types.GetPromptRequestParams) -> types.GetPromptResult:
-        if params.name != GUIDE_PROMPT:
+        guide = guides.by_prompt_name(params.name)
+        if guide is None:
             raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown prompt: {params.name}")
         return types.GetPromptResult(
-            description="Civitai content recording workflow",
+            description=guide.title,
             messages=[
                 types.PromptMessage(
-                    role="user", content=types.TextContent(type="text", text=recording_guide())
+                    role="user",
+                    content=types.TextContent(type="text", text=guides.text(guide.key)),
                 )
             ],
         )

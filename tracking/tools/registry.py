@@ -1,83 +1,56 @@
 """The tool registry: one entry per recording tool, from which every adapter is generated.
 
-Each ``ToolSpec`` holds the tool's name, its description (the recording guide's
-words), the JSON Schema of its input, the service function that implements it and
-the HTTP status of a success. The MCP server lists and calls tools from here, the
-HTTP API routes ``POST /api/v1/tools/<name>`` through here and ``openapi.json`` is
-generated from here. Adding a tool is one ``register(ToolSpec(...))`` call.
+Each ``ToolSpec`` names a tool, describes it (the recording guide's words), and points
+at the service that implements it; the service's input declaration
+(``tracking.inputs``, via ``@services.takes``) gives the parameters, their checks and
+the JSON Schema, and ``result_model`` (``tracking.shapes``) the answer's shape. The
+MCP server lists and calls tools from here, the HTTP API routes
+``POST /api/v1/tools/<name>`` through here, and ``openapi.json`` and the parameter
+table of ``docs/recording-tools.md`` are generated from here. Adding a tool is one
+``register(ToolSpec(...))`` call.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tracking import civitai_import, services
-from tracking.errors import InvalidInput, RecordNotFound
+from pydantic import BaseModel
+
+from tracking import inputs, services, shapes
+from tracking.errors import RecordNotFound
 
 
 @dataclass(frozen=True)
 class ToolSpec:
     name: str
     description: str
-    input_schema: Mapping[str, Any]
     function: Callable[..., dict[str, Any]]
+    result_model: type[BaseModel] | None = None
     success_status: int = 200
     title: str | None = None
     annotations: Mapping[str, Any] = field(default_factory=dict)
 
     @property
+    def input_model(self) -> type[inputs.ToolInput]:
+        return self.function.input_model  # type: ignore[attr-defined]
+
+    @functools.cached_property
+    def input_schema(self) -> dict[str, Any]:
+        return inputs.input_schema(self.input_model)
+
+    @property
     def parameters(self) -> tuple[str, ...]:
-        return tuple(self.input_schema.get("properties", {}))
+        return tuple(self.input_model.model_fields)
 
+    def call(self, *, user, arguments: Any) -> dict[str, Any]:
+        """Check ``arguments`` against the declaration once, then run the service."""
+        inputs.refuse_invalid_unicode(arguments)
+        params = inputs.validate(self.input_model, arguments, self.name)
+        return self.function(user=user, params=params)
 
-# --- schema building blocks -----------------------------------------------------
-
-
-def id_schema(description: str, *, nullable: bool = False) -> dict[str, Any]:
-    """An id: a string of digits (preferred) or a positive JSON integer; null if clearable."""
-    types = ["string", "integer"] + (["null"] if nullable else [])
-    return {"type": types, "pattern": "^[0-9]+$", "minimum": 1, "description": description}
-
-
-def text_schema(description: str, *, nullable: bool = False, **extra: Any) -> dict[str, Any]:
-    return {
-        "type": ["string", "null"] if nullable else "string",
-        "description": description,
-    } | extra
-
-
-METADATA = {
-    "type": "object",
-    "description": "Additional information: API responses, engagement metrics, tags, workflow"
-    " details or custom tracking fields",
-}
-SHA256 = {
-    "type": "string",
-    "pattern": "^[0-9a-fA-F]{64}$",
-    "description": "SHA256 of the file, 64 hexadecimal characters (stored lower-case)",
-}
-TIMESTAMP = "ISO 8601 timestamp with zone, e.g. 2025-01-15T10:00:00Z"
-ON_BEHALF_OF = text_schema(
-    "Who the record is made for (a person's name or username); defaults to the creator",
-    nullable=True,
-    maxLength=255,
-)
-
-
-def _object(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
-    schema: dict[str, Any] = {
-        "type": "object",
-        "properties": properties,
-        "additionalProperties": False,
-    }
-    if required:
-        schema["required"] = required
-    return schema
-
-
-# --- the tools ------------------------------------------------------------------
 
 TOOLS: dict[str, ToolSpec] = {}
 
@@ -98,17 +71,11 @@ def get_tool(name: str) -> ToolSpec:
 
 
 def call_tool(name: str, *, user, arguments: Any) -> dict[str, Any]:
-    """Validate the argument object's shape against the tool's parameters and run the tool."""
-    spec = get_tool(name)
-    if arguments is None:
-        arguments = {}
-    if not isinstance(arguments, dict):
-        raise InvalidInput("The tool arguments must be a JSON object")
-    services.refuse_invalid_unicode(arguments)
-    allowed = spec.parameters
-    services.refuse_unknown(name, set(arguments) - set(allowed), allowed)
-    return spec.function(user=user, **arguments)
+    """Look the tool up and run it: the one path of every adapter."""
+    return get_tool(name).call(user=user, arguments=arguments)
 
+
+# --- the tools ------------------------------------------------------------------
 
 register(
     ToolSpec(
@@ -120,14 +87,12 @@ register(
             " size_bytes. path is an http(s) URL or a file under the server's"
             " HASH_ALLOWED_ROOTS."
         ),
-        input_schema=_object(
-            {"path": text_schema("File path (under HASH_ALLOWED_ROOTS) or http(s) URL")},
-            ["path"],
-        ),
         function=services.calculate_sha256,
+        result_model=shapes.CalculateSha256Result,
         annotations={"readOnlyHint": True},
     )
 )
+
 
 register(
     ToolSpec(
@@ -138,25 +103,12 @@ register(
             " save. Returns prompt_id: link it as input_prompt_id (the prompt that GENERATED"
             " an asset) or output_prompt_id (a prompt derived FROM an asset, e.g. a caption)."
         ),
-        input_schema=_object(
-            {
-                "prompt_text": text_schema("The prompt text", minLength=1),
-                "llm_model_provider": text_schema(
-                    "Provider of the model, e.g. openai", nullable=True, maxLength=100
-                ),
-                "llm_model": text_schema("Model name, e.g. dall-e-3", nullable=True, maxLength=200),
-                "purpose": text_schema(
-                    "What the prompt is for, e.g. image_generation", nullable=True, maxLength=100
-                ),
-                "metadata": METADATA,
-                "on_behalf_of": ON_BEHALF_OF,
-            },
-            ["prompt_text"],
-        ),
         function=services.create_prompt,
+        result_model=shapes.CreatePromptResult,
         success_status=201,
     )
 )
+
 
 register(
     ToolSpec(
@@ -172,37 +124,12 @@ register(
             " asset with the same sha256sum or civitai_id is refused, naming the existing"
             " asset_id: check with find_asset first."
         ),
-        input_schema=_object(
-            {
-                "asset_url": text_schema(
-                    "Where the file lives: https://…, s3://… or a local path", maxLength=2000
-                ),
-                "asset_type": {"type": "string", "enum": ["image", "video"]},
-                "asset_source": {"type": "string", "enum": ["generated", "upload"]},
-                "input_prompt_id": id_schema("prompt that generated this asset", nullable=True),
-                "output_prompt_id": id_schema(
-                    "prompt derived from this asset (e.g. a caption)", nullable=True
-                ),
-                "post_id": id_schema("post_id of the Civitai post record", nullable=True),
-                "civitai_id": id_schema("Civitai image id", nullable=True),
-                "civitai_url": text_schema(
-                    "Civitai image URL whose id equals civitai_id", nullable=True
-                ),
-                "sha256sum": SHA256 | {"type": ["string", "null"]},
-                "input_asset_ids": {
-                    "type": ["array", "null"],
-                    "items": id_schema("asset_id"),
-                    "description": "Assets this one was made from",
-                },
-                "metadata": METADATA,
-                "on_behalf_of": ON_BEHALF_OF,
-            },
-            ["asset_url", "asset_type", "asset_source"],
-        ),
         function=services.create_asset,
+        result_model=shapes.CreateAssetResult,
         success_status=201,
     )
 )
+
 
 register(
     ToolSpec(
@@ -214,26 +141,12 @@ register(
             ' the post URL: https://civitai.com/posts/23602354 → "23602354". The account'
             " is set from CIVITAI_ACCOUNT. A second post with the same civitai_id is refused."
         ),
-        input_schema=_object(
-            {
-                "civitai_id": id_schema('Civitai post id, e.g. "23602354"'),
-                "civitai_url": text_schema("https://civitai.com/posts/<civitai_id>"),
-                "status": {
-                    "type": "string",
-                    "enum": ["pending", "published", "failed"],
-                    "default": "published",
-                },
-                "title": text_schema("Post title", nullable=True, maxLength=300),
-                "description": text_schema("Post description", nullable=True),
-                "metadata": METADATA,
-                "on_behalf_of": ON_BEHALF_OF,
-            },
-            ["civitai_id", "civitai_url"],
-        ),
         function=services.create_civitai_post,
+        result_model=shapes.CreateCivitaiPostResult,
         success_status=201,
     )
 )
+
 
 register(
     ToolSpec(
@@ -244,29 +157,11 @@ register(
             " post. Leave a key out to keep its value, send null to clear it, or a value to"
             " set it. Linking to a record that does not exist is refused and changes nothing."
         ),
-        input_schema=_object(
-            {
-                "asset_id": id_schema("The asset to update"),
-                "post_id": id_schema("Civitai post record to link, null to unlink", nullable=True),
-                "civitai_id": id_schema("Civitai image id", nullable=True),
-                "civitai_url": text_schema(
-                    "Civitai image URL whose id equals civitai_id", nullable=True
-                ),
-                "input_prompt_id": id_schema("prompt that generated this asset", nullable=True),
-                "output_prompt_id": id_schema("prompt derived from this asset", nullable=True),
-                "input_asset_ids": {
-                    "type": ["array", "null"],
-                    "items": id_schema("asset_id"),
-                    "description": "Assets this one was made from (replaces the list)",
-                },
-                "metadata": METADATA | {"type": ["object", "null"]},
-                "on_behalf_of": ON_BEHALF_OF,
-            },
-            ["asset_id"],
-        ),
         function=services.update_asset,
+        result_model=shapes.UpdateAssetResult,
     )
 )
+
 
 register(
     ToolSpec(
@@ -277,37 +172,30 @@ register(
             " published). Leave a key out to keep it, send null to clear title, description"
             " or metadata. Only the post's creator or staff may change a post."
         ),
-        input_schema=_object(
-            {
-                "post_id": id_schema("The post record to update"),
-                "status": {"type": "string", "enum": ["pending", "published", "failed"]},
-                "title": text_schema("Post title", nullable=True, maxLength=300),
-                "description": text_schema("Post description", nullable=True),
-                "metadata": METADATA | {"type": ["object", "null"]},
-            },
-            ["post_id"],
-        ),
         function=services.update_post,
+        result_model=shapes.UpdatePostResult,
     )
 )
+
 
 register(
     ToolSpec(
         name="find_asset",
         title="Find an asset",
         description=(
-            "Find an asset by asset_id, by sha256sum, or both (then both must match): check"
-            " whether an asset with a hash already exists before creating it, or fetch an"
-            " asset's details. Returns {found: true, asset} or {found: false}."
+            "Find an asset by asset_id, sha256sum, civitai_id, civitai_url (the Civitai image"
+            " page) or post_id; several given must all match. Check whether a file is already"
+            " recorded before creating it, or fetch an asset's details: the answer nests its"
+            " input_prompt, output_prompt and post. By post_id it is the post's first asset,"
+            " and post_asset_count says how many the post has. Returns {found: true, asset}"
+            " or {found: false}."
         ),
-        input_schema={
-            **_object({"asset_id": id_schema("The asset's id"), "sha256sum": SHA256}),
-            "anyOf": [{"required": ["asset_id"]}, {"required": ["sha256sum"]}],
-        },
         function=services.find_asset,
+        result_model=shapes.FindAssetResult,
         annotations={"readOnlyHint": True},
     )
 )
+
 
 register(
     ToolSpec(
@@ -315,33 +203,17 @@ register(
         title="List Civitai posts",
         description=(
             "List recorded posts, newest first. Filters: civitai_id, status, created_by"
-            " (username), start_time and end_time (ISO 8601 with zone, bounding created_at)."
+            " (username) and on_behalf_of, both in any case,"
+            " start_time and end_time (ISO 8601 with zone, bounding created_at)."
             " Pagination: limit (1-100, default 20), offset. include_details: true nests each"
             " post's assets with their input and output prompts."
         ),
-        input_schema=_object(
-            {
-                "civitai_id": id_schema("Civitai post id"),
-                "status": {"type": "string", "enum": ["pending", "published", "failed"]},
-                "created_by": {
-                    "type": "string",
-                    "description": "Username of the recorder (any case)",
-                },
-                "on_behalf_of": {
-                    "type": "string",
-                    "description": "Who the posts were made for (any case)",
-                },
-                "start_time": {"type": "string", "format": "date-time", "description": TIMESTAMP},
-                "end_time": {"type": "string", "format": "date-time", "description": TIMESTAMP},
-                "limit": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
-                "offset": {"type": "integer", "minimum": 0, "default": 0},
-                "include_details": {"type": "boolean", "default": False},
-            }
-        ),
         function=services.list_civitai_posts,
+        result_model=shapes.ListCivitaiPostsResult,
         annotations={"readOnlyHint": True},
     )
 )
+
 
 register(
     ToolSpec(
@@ -353,21 +225,12 @@ register(
             " cries, dislikes, comments) and generation metadata. Writes nothing."
             " recorded_asset_id tells which are already recorded."
         ),
-        input_schema=_object(
-            {
-                "post_id": {
-                    "type": ["string", "integer"],
-                    "description": "Civitai's numeric post id (or the post URL)",
-                },
-                "limit": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
-                "page": {"type": "integer", "minimum": 1, "default": 1},
-            },
-            ["post_id"],
-        ),
-        function=services.tool_function(civitai_import.fetch_civitai_post_assets),
+        function=services.fetch_civitai_post_assets,
+        result_model=shapes.FetchCivitaiPostAssetsResult,
         annotations={"readOnlyHint": True},
     )
 )
+
 
 register(
     ToolSpec(
@@ -381,19 +244,11 @@ register(
             " answer writes nothing. Re-importing updates in place. dry_run: true shows what"
             " would be recorded and writes nothing."
         ),
-        input_schema=_object(
-            {
-                "post": {
-                    "type": ["string", "integer"],
-                    "description": "Post URL (https://civitai.com/posts/23602354) or id",
-                },
-                "dry_run": {"type": "boolean", "default": False},
-            },
-            ["post"],
-        ),
-        function=services.tool_function(civitai_import.import_civitai_post),
+        function=services.import_civitai_post,
+        result_model=shapes.ImportCivitaiPostResult,
     )
 )
+
 
 register(
     ToolSpec(
@@ -402,19 +257,53 @@ register(
         description=(
             "Fetch the current engagement counts of a recorded post's assets from Civitai"
             " and store them as a time-stamped snapshot per asset (history is kept)."
-            " post_id is the civitrack post id returned by create_civitai_post."
+            " Name the post by post_id (civitrack's id, from create_civitai_post) or"
+            " civitai_post_id (Civitai's id, the number in its URL)."
         ),
-        input_schema=_object({"post_id": id_schema("The post record")}, ["post_id"]),
-        function=services.tool_function(civitai_import.sync_post_asset_stats),
+        function=services.sync_post_asset_stats,
+        result_model=shapes.SyncPostAssetStatsResult,
     )
 )
 
 
-def trace_asset(*, user=None, asset_id: Any = None, sha256sum: Any = None) -> dict[str, Any]:
+register(
+    ToolSpec(
+        name="get_workflow_guide",
+        title="The recording workflow guide",
+        description=(
+            "The step-by-step guide to recording prompts, assets and Civitai posts with these"
+            " tools, as text: the same as the prompt record_civitai_workflow, for clients"
+            " that do not support MCP prompts."
+        ),
+        function=services.get_workflow_guide,
+        result_model=shapes.GuideResult,
+        annotations={"readOnlyHint": True},
+    )
+)
+
+
+register(
+    ToolSpec(
+        name="get_media_engagement_guide",
+        title="The media engagement guide",
+        description=(
+            "How to read engagement on Civitai: fetch a post's live images and counts, store"
+            " snapshots with sync_post_asset_stats and read their history. The same as the"
+            " prompt civitai_media_engagement, for clients that do not support MCP prompts."
+        ),
+        function=services.get_media_engagement_guide,
+        result_model=shapes.GuideResult,
+        annotations={"readOnlyHint": True},
+    )
+)
+
+
+@services.takes(inputs.TraceAssetInput)
+def trace_asset(*, user, params: inputs.TraceAssetInput) -> dict[str, Any]:
     """orchestration.trace.trace_asset, imported when called (tracking does not need it)."""
     from orchestration.trace import trace_asset as trace
 
-    return trace(user=user, asset_id=asset_id, sha256sum=sha256sum)
+    return trace(asset_id=params.asset_id, sha256sum=params.sha256sum)
 
 
 register(
@@ -427,10 +316,8 @@ register(
             " file (matched by content hash), and the Civitai post the asset is in. found is"
             " false when no mirrored result has the file's hash yet."
         ),
-        input_schema=_object(
-            {"asset_id": id_schema("The asset record"), "sha256sum": SHA256},
-        ),
-        function=services.tool_function(trace_asset),
+        function=trace_asset,
+        result_model=shapes.TraceAssetResult,
         annotations={"readOnlyHint": True},
     )
 )

@@ -1,8 +1,8 @@
-"""``python manage.py orchestration <command>``: the Civitai Orchestration CLI (contract §5).
+"""``python manage.py orchestration <command>``: the Civitai Orchestration CLI (docs/contract.md).
 
 Thin adapter: parse argv, build the client, call ``orchestration.cli.OrchestrationCLI``,
 map errors to exit statuses - 0 success, 1 API or network failure (after the session's
-retries), 2 bad usage or missing configuration. The seed's spellings (``--take=5``,
+retries), 2 bad usage or missing configuration. The node client's spellings (``--take=5``,
 ``--excludeFailed``, ``--tag=a --tag=b``) are accepted as aliases.
 """
 
@@ -160,7 +160,12 @@ class Command(BaseCommand):
 
         job = sub.add_parser("job", help=_("a v1 job with its scan results"))
         job.add_argument("job_id", metavar="jobId")
-        job.add_argument("--raw", "--json", dest="as_json", action="store_true")
+        job.add_argument(
+            "--raw", action="store_true", help="the answer exactly as received ({token, jobs})"
+        )
+        job.add_argument(
+            "--json", dest="as_json", action="store_true", help="the job (JobStatus) as JSON"
+        )
 
         step = sub.add_parser("step", help=_("one step of a workflow"))
         step.add_argument("workflow_id", metavar="workflowId")
@@ -238,7 +243,7 @@ class Command(BaseCommand):
                 o["workflow_id"], wait=o["wait"], timeout=o["timeout"], as_json=o["as_json"]
             )
         if command == "job":
-            return cli.job(o["job_id"], as_json=o["as_json"])
+            return cli.job(o["job_id"], as_json=o["as_json"], raw=o["raw"])
         if command == "step":
             return cli.step(o["workflow_id"], o["step_name"], as_json=o["as_json"])
         if command == "results":

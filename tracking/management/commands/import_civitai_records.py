@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from urllib.parse import parse_qs, urlsplit
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
@@ -18,6 +19,7 @@ from tracking.legacy_import import (
     DEFAULT_SCHEMA,
     ImportReport,
     SourceError,
+    check_user_map,
     import_civitai_records,
     parse_user_map,
 )
@@ -39,6 +41,12 @@ def timestamp(value: str) -> datetime:
         raise InvalidInput(
             "--since must be an ISO 8601 timestamp (e.g. 2025-01-15T10:00:00Z)"
         ) from None
+
+
+def has_password(url: str) -> bool:
+    """A password in the URL's authority or in its query string (libpq accepts both)."""
+    parts = urlsplit(url)
+    return bool(parts.password) or "password" in parse_qs(parts.query)
 
 
 def positive(value: str) -> int:
@@ -95,6 +103,12 @@ class Command(BaseCommand):
             default=DEFAULT_BATCH_SIZE,
             help=f"source rows per transaction (1 to 10000, default {DEFAULT_BATCH_SIZE})",
         )
+        parser.add_argument(
+            "--enqueue",
+            action="store_true",
+            help="hand the import to a background worker and print its run id (the URL must"
+            " carry no password: the worker reads it from ~/.pgpass or PGPASSWORD)",
+        )
         parser.add_argument("--json", action="store_true", dest="as_json", help="print JSON")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -102,6 +116,9 @@ class Command(BaseCommand):
         try:
             since = timestamp(options["since"]) if options["since"] else None
             user_map = parse_user_map(options["map_user"])
+            if options["enqueue"]:
+                self.enqueue(options, since, user_map)
+                return
 
             def progress(total: int):
                 return tqdm(
@@ -131,6 +148,29 @@ class Command(BaseCommand):
         errors = [p for p in report.problems if p.kind == "error"]
         if errors:
             raise CommandError(f"{len(errors)} source rows could not be written (listed above)")
+
+    def enqueue(self, options: dict, since: datetime | None, user_map: dict[str, str]) -> None:
+        from background.commands import enqueue_command_task
+
+        if options["dry_run"]:
+            raise CommandError("--dry-run and --enqueue do not go together")
+        if has_password(options["source"]):
+            # A run's arguments are stored in the database and shown in the admin.
+            raise CommandError(
+                "--enqueue: the URL must not contain a password (it would be stored with the"
+                " run); give the worker ~/.pgpass or PGPASSWORD instead"
+            )
+        check_user_map(user_map)
+        enqueue_command_task(
+            self,
+            "import_civitai_records",
+            source_url=options["source"],
+            since=since.isoformat() if since else None,
+            merge_duplicates=options["merge_duplicates"],
+            user_map=user_map,
+            schema=options["schema"],
+            batch_size=options["batch_size"],
+        )
 
     def render(self, report: ImportReport, *, listing: bool = False) -> None:
         if listing:  # a dry run lists what it would import; a real run with -v 2

@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from tracking.civitai_import import sync_post_asset_stats
 from tracking.errors import ToolError
 from tracking.models import Post
 from tracking.permissions import OPERATOR
+from tracking.services import sync_post_asset_stats
 from tracking.users import active_user_named
 
 
@@ -58,7 +58,7 @@ class Command(BaseCommand):
         bar = tqdm(post_ids, unit="post", file=self.stderr._out, disable=not progress or None)
         for post_id in bar:
             try:
-                result = sync_post_asset_stats(post_id=post_id, user=self.acting)
+                result = sync_post_asset_stats(user=self.acting, post_id=post_id)
             except ToolError as exc:
                 failures.append(post_id)
                 bar.write(f"post {post_id}: FAILED: {exc.message}", file=self.stderr._out)

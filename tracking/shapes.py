@@ -1,0 +1,208 @@
+"""What every recording tool returns: one pydantic model per result, and the record shapes.
+
+These declare the JSON the services build (``tracking.serializers``): ``openapi.json``
+publishes them as response schemas and ``docs/recording-tools.md`` lists them. They
+are not run on every call; ``tests/tracking/test_shapes.py`` checks real results
+against them, so a shape changed in one place fails until the other follows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Shape(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Open(BaseModel):
+    """A result whose inner records are documented in prose (live Civitai data)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+Id = str  # a string of digits
+Timestamp = str  # ISO 8601 with zone
+
+
+class PromptShape(Shape):
+    prompt_id: Id
+    prompt_text: str
+    llm_model_provider: str | None
+    llm_model: str | None
+    purpose: str | None
+    metadata: dict[str, Any]
+    created_by: str | None
+    on_behalf_of: str | None
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class AssetShape(Shape):
+    asset_id: Id
+    asset_url: str
+    asset_type: str
+    asset_source: str
+    sha256sum: str | None
+    civitai_id: Id | None
+    civitai_url: str | None
+    post_id: Id | None
+    input_prompt_id: Id | None
+    output_prompt_id: Id | None
+    input_asset_ids: list[Id]
+    metadata: dict[str, Any]
+    created_by: str | None
+    on_behalf_of: str | None
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class PostShape(Shape):
+    post_id: Id
+    civitai_id: Id
+    civitai_url: str
+    civitai_account: str
+    status: str
+    title: str | None
+    description: str | None
+    metadata: dict[str, Any]
+    created_by: str | None
+    on_behalf_of: str | None
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class AssetWithPrompts(AssetShape):
+    input_prompt: PromptShape | None
+    output_prompt: PromptShape | None
+
+
+class AssetWithLinks(AssetWithPrompts):
+    post: PostShape | None
+
+
+class PostWithAssets(PostShape):
+    assets: list[AssetWithPrompts] | None = None
+
+
+class CalculateSha256Result(Shape):
+    sha256sum: str
+    size_bytes: int
+
+
+class CreatePromptResult(Shape):
+    prompt_id: Id
+    prompt: PromptShape
+
+
+class CreateAssetResult(Shape):
+    asset_id: Id
+    sha256sum: str | None
+    asset: AssetShape
+
+
+class CreateCivitaiPostResult(Shape):
+    post_id: Id
+    post: PostShape
+
+
+class UpdateAssetResult(Shape):
+    asset: AssetShape
+
+
+class UpdatePostResult(Shape):
+    post: PostShape
+
+
+class FindAssetResult(Shape):
+    found: bool
+    asset: AssetWithLinks | None = None
+    post_asset_count: int | None = None
+
+
+class ListCivitaiPostsResult(Shape):
+    posts: list[PostWithAssets]
+    total: int
+    limit: int
+    offset: int
+
+
+class FetchCivitaiPostAssetsResult(Open):
+    post_id: Id
+    civitai_url: str
+    assets: list[dict[str, Any]]
+    total: int
+    limit: int
+    page: int
+    has_more: bool
+
+
+class ImportCivitaiPostResult(Open):
+    dry_run: bool
+    post: dict[str, Any]
+    assets: list[dict[str, Any]]
+
+
+class SyncPostAssetStatsResult(Open):
+    post_id: Id
+    civitai_id: Id
+    captured_at: Timestamp
+    snapshots_created: int
+    assets: list[dict[str, Any]]
+    missing_on_civitai: list[Id]
+    not_recorded: list[Id]
+
+
+class GuideResult(Shape):
+    name: str
+    guide: str
+
+
+class TraceWorkflow(Shape):
+    workflow_id: str
+    status: str
+    tags: list[str]
+    created_at: Timestamp | None
+
+
+class TraceStep(Shape):
+    name: str
+    step_type: str
+    status: str
+
+
+class TraceJob(Shape):
+    job_id: str
+    status: str
+
+
+class TraceScan(Shape):
+    state: str
+    csam_score_max: float | None
+    is_blocked: bool | None
+    blocked_reason: str | None
+    nsfw_level: str | None
+    prompt_flagged: bool | None
+    fetched_at: Timestamp | None
+
+
+class TraceResult(Shape):
+    """One mirrored Orchestration blob whose content hash is the file's."""
+
+    blob_id: str
+    workflow: TraceWorkflow | None
+    step: TraceStep | None
+    job: TraceJob | None
+    prompt: str | None
+    negative_prompt: str | None
+    scan: TraceScan | None
+
+
+class TraceAssetResult(Shape):
+    sha256sum: str | None
+    found: bool
+    asset: AssetShape | None
+    post: PostShape | None
+    orchestration: list[TraceResult]
