@@ -77,6 +77,8 @@ def test_manage_py_with_lang_zh_cn_prints_chinese_help_and_labels(fake_orchestra
     env.update(
         LANG="zh_CN.UTF-8",
         DEBUG="true",
+        # the real settings: tests/settings.py pins the suite's own locale to C.UTF-8
+        DJANGO_SETTINGS_MODULE="civitrack.settings",
         CIVITAI_API_URL=settings.CIVITAI_API_URL,
         CIVITAI_API_TOKEN=settings.CIVITAI_API_TOKEN,
         HASH_ALLOW_PRIVATE_URLS="true",
