@@ -13,5 +13,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("tracking.tools.urls")),
     path("orchestration/", include("orchestration.urls")),
+    path("background/", include("background.urls")),
     path("healthz", healthz, name="healthz"),
 ]

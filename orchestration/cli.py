@@ -20,7 +20,7 @@ from typing import IO, Any
 from django.conf import settings
 
 from civitrack.http import NotFound, UpstreamError
-from civitrack.logging import REDACTED
+from civitrack.logging import replace_secrets
 from orchestration.client import OrchestrationClient
 from orchestration.downloads import (
     DownloadOutcome,
@@ -321,9 +321,7 @@ class OrchestrationCLI:
         )
 
     def write(self, text: str = "") -> None:
-        for secret in self.client.secrets:
-            text = text.replace(secret, REDACTED)
-        self._write(text)
+        self._write(replace_secrets(text, self.client.secrets))
 
     def lines(self, lines: list[str]) -> None:
         for line in lines:
@@ -436,10 +434,14 @@ class OrchestrationCLI:
             self.lines(step_lines(step))
         return Result()
 
-    def job(self, job_id: str, *, as_json: bool = False) -> Result:
+    def job(self, job_id: str, *, as_json: bool = False, raw: bool = False) -> Result:
+        """``--raw``: the body as received (the ``{token, jobs}`` envelope too);
+        ``--json``: the job itself, as ``--json`` always printed it."""
         job = self.client.get_job(job_id)
-        if as_json:
-            self.json(job.body)  # exactly as received: the {token, jobs} envelope too
+        if raw:
+            self.json(job.body)
+        elif as_json:
+            self.json(job.raw)
         else:
             self.lines(job_lines(job, self.threshold))
         return Result()

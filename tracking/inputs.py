@@ -308,6 +308,22 @@ TIMESTAMP_SCHEMA = {"type": "string", "format": "date-time"}
 Timestamp = _declared(datetime, _check_timestamp, TIMESTAMP_SCHEMA, nullable=True)
 
 
+def parse_id(field: str, value: Any) -> int:
+    """``check_id`` for code outside a declaration: the same rule, as ``InvalidInput``."""
+    try:
+        return check_id(value, field)
+    except PydanticCustomError as exc:
+        raise InvalidInput(exc.message()) from None
+
+
+def parse_sha256(value: Any, field: str = "sha256sum") -> str:
+    """``sha256sum`` checked outside a declaration (lower-cased), or ``InvalidInput``."""
+    try:
+        return _check_sha256(value, field)
+    except PydanticCustomError as exc:
+        raise InvalidInput(exc.message()) from None
+
+
 def _check_sha256(value: Any, field: str) -> str:
     """64 hexadecimal characters in any case → stored lower-case."""
     if not isinstance(value, str) or not _HEX64.fullmatch(value):
@@ -634,6 +650,21 @@ class SyncPostAssetStatsInput(ToolInput):
     def _one_key_at_least(self) -> SyncPostAssetStatsInput:
         if self.post_id is None and self.civitai_post_id is None:
             raise refusal("one_of_required", None, names="post_id or civitai_post_id", more="")
+        return self
+
+
+class TraceAssetInput(ToolInput):
+    asset_id: Annotated[IdType(nullable=True), describe("The asset record")] = None
+    sha256sum: Annotated[Sha256Type(), describe("SHA256 of the file")] = None
+
+    model_config = ConfigDict(
+        json_schema_extra={"anyOf": [{"required": ["asset_id"]}, {"required": ["sha256sum"]}]}
+    )
+
+    @model_validator(mode="after")
+    def _one_key_at_least(self) -> TraceAssetInput:
+        if self.asset_id is None and self.sha256sum is None:
+            raise refusal("one_of_required", None, names="asset_id or sha256sum", more="")
         return self
 
 

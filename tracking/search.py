@@ -76,7 +76,8 @@ def as_id(term: str) -> int | None:
 
 def search_assets(queryset: QuerySet, search_term: str) -> QuerySet:
     """Assets matching every word: in the URL, the Civitai URL, the generating prompt's
-    text, or exactly the sha256, the Civitai image id or the Civitai post id."""
+    text, or exactly the sha256, the Civitai image id, the Civitai post id or the
+    civitai-records id (``legacy_id``, so ids in old notes still find the asset)."""
     from django.db.models import F
 
     from tracking.models import Post, Prompt
@@ -92,6 +93,8 @@ def search_assets(queryset: QuerySet, search_term: str) -> QuerySet:
             condition |= Q(sha256sum=term.lower())
         if (number := as_id(term)) is not None:
             posts = Post.objects.filter(civitai_id=number).order_by().values("pk")
-            condition |= Q(civitai_id=number) | Q(InSubquery(F("post_id"), posts))
+            condition |= (
+                Q(civitai_id=number) | Q(legacy_id=number) | Q(InSubquery(F("post_id"), posts))
+            )
         queryset = queryset.filter(condition)
     return queryset

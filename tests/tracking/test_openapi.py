@@ -33,6 +33,7 @@ def test_it_gives_each_tool_its_registry_schema_and_statuses(document, name):
         "403",
         "404",
         "409",
+        "411",
         "413",
         "502",
         "503",

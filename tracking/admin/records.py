@@ -179,7 +179,7 @@ class PromptAdmin(RecordedAdmin):
     list_filter = ["purpose", "llm_model_provider", "created_by", "created_at"]
     # Each searched column has a trigram index on PostgreSQL (migration 0002); purpose
     # is a sidebar filter, not searched.
-    search_fields = ["prompt_text", "llm_model"]
+    search_fields = ["prompt_text", "llm_model", "legacy_id__exact"]
     date_hierarchy = "created_at"
     list_per_page = 50
     show_full_result_count = False  # a second COUNT(*) of the whole table per page
@@ -189,13 +189,23 @@ class PromptAdmin(RecordedAdmin):
         "created_by",
         "generated_assets",
         "derived_assets",
+        "legacy_id",
     ]
     fieldsets = [
         (None, {"fields": ["prompt_text", "purpose", "llm_model_provider", "llm_model"]}),
         ("Links", {"fields": ["generated_assets", "derived_assets"]}),
         (
             "More",
-            {"fields": ["metadata", "created_by", "on_behalf_of", "created_at", "updated_at"]},
+            {
+                "fields": [
+                    "metadata",
+                    "created_by",
+                    "on_behalf_of",
+                    "created_at",
+                    "updated_at",
+                    "legacy_id",
+                ]
+            },
         ),
     ]
 
@@ -230,23 +240,49 @@ def _asset_links(assets) -> str:
 
 
 def _blob_links(asset: Asset) -> str:
-    """Links to mirrored Orchestration blobs whose content hash equals the asset's."""
-    from orchestration.models import blobs_for_asset  # the tracking app must not need it
+    """The Orchestration results with the asset's file: workflow, step, job, prompt, scan."""
+    from orchestration.trace import trace_for_sha  # the tracking app must not need it
 
-    blobs = list(blobs_for_asset(asset)[:20])
-    if not blobs:
+    rows = trace_for_sha(asset.sha256sum)[:20] if asset.sha256sum else []
+    if not rows:
         return "—"
-    return format_html_join(
-        ", ",
-        '<a href="{}">workflow {} ({})</a>',
-        (
+
+    def scan_text(scan) -> str:
+        if scan is None:
+            return str(_("not scanned"))
+        parts = [f"CSAM max {scan['csam_score_max']}" if scan["csam_score_max"] is not None else ""]
+        parts += [str(_("blocked")) if scan["is_blocked"] else "", scan["nsfw_level"] or ""]
+        return ", ".join(p for p in parts if p) or str(_("clean"))
+
+    return format_html(
+        '<table class="trace"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th>'
+        "<th>{}</th></tr></thead><tbody>{}</tbody></table>",
+        _("Workflow"),
+        _("Step"),
+        _("Job"),
+        _("Prompt"),
+        _("Scan"),
+        format_html_join(
+            "",
+            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
             (
-                reverse("orchestration:workflow_detail", args=[b.workflow.civitai_id]),
-                b.workflow.civitai_id,
-                b.civitai_id,
-            )
-            for b in blobs
-            if b.workflow_id
+                (
+                    reverse("orchestration:workflow_detail", args=[r["workflow"]["workflow_id"]]),
+                    r["workflow"]["workflow_id"],
+                    f"{r['step']['name']} ({r['step']['step_type']})" if r["step"] else "—",
+                    format_html(
+                        '<a href="{}">{}</a>',
+                        reverse("orchestration:job_detail", args=[r["job"]["job_id"]]),
+                        r["job"]["job_id"],
+                    )
+                    if r["job"]
+                    else "—",
+                    (r["prompt"] or "—")[:200],
+                    scan_text(r["scan"]),
+                )
+                for r in rows
+                if r["workflow"]
+            ),
         ),
     )
 
@@ -273,11 +309,18 @@ class PostAdmin(RecordedAdmin):
     list_filter = ["status", "civitai_account", "created_by", "created_at"]
     # civitai_id__exact (not "=", i.e. iexact) uses the unique B-tree and is skipped for
     # terms that are not integers; the text columns have trigram indexes (migration 0002).
-    search_fields = ["civitai_id__exact", "civitai_url", "title", "description"]
+    search_fields = ["civitai_id__exact", "legacy_id__exact", "civitai_url", "title", "description"]
     date_hierarchy = "created_at"
     list_per_page = 50
     show_full_result_count = False
-    readonly_fields = ["created_at", "updated_at", "created_by", "civitai_link", "engagement"]
+    readonly_fields = [
+        "created_at",
+        "updated_at",
+        "created_by",
+        "civitai_link",
+        "engagement",
+        "legacy_id",
+    ]
     inlines = [AssetInline]
     actions = [mark_published_action, sync_stats_action, import_again_action]
     change_list_template = "admin/tracking/post/change_list.html"
@@ -290,7 +333,16 @@ class PostAdmin(RecordedAdmin):
         ("Engagement on Civitai", {"fields": ["engagement"]}),
         (
             "More",
-            {"fields": ["metadata", "created_by", "on_behalf_of", "created_at", "updated_at"]},
+            {
+                "fields": [
+                    "metadata",
+                    "created_by",
+                    "on_behalf_of",
+                    "created_at",
+                    "updated_at",
+                    "legacy_id",
+                ]
+            },
         ),
     ]
 
@@ -377,11 +429,12 @@ class AssetAdmin(RecordedAdmin):
         "=sha256sum",
         "=civitai_id",
         "=post__civitai_id",
+        "=legacy_id",
         "input_prompt__prompt_text",
     ]
-    search_help_text = (
-        "URL, Civitai URL or generating prompt text; or an exact sha256, Civitai image id "
-        "or Civitai post id."
+    search_help_text = _(
+        "URL, Civitai URL or generating prompt text; or an exact sha256, Civitai image id, "
+        "Civitai post id or civitai-records id."
     )
     date_hierarchy = "created_at"
     list_per_page = 50
@@ -395,6 +448,7 @@ class AssetAdmin(RecordedAdmin):
         "created_at",
         "updated_at",
         "created_by",
+        "legacy_id",
     ]
     fieldsets = [
         (None, {"fields": ["preview", "asset_url", "asset_type", "asset_source", "sha256sum"]}),
@@ -403,7 +457,16 @@ class AssetAdmin(RecordedAdmin):
         ("Engagement on Civitai", {"fields": ["engagement"]}),
         (
             "More",
-            {"fields": ["metadata", "created_by", "on_behalf_of", "created_at", "updated_at"]},
+            {
+                "fields": [
+                    "metadata",
+                    "created_by",
+                    "on_behalf_of",
+                    "created_at",
+                    "updated_at",
+                    "legacy_id",
+                ]
+            },
         ),
     ]
 

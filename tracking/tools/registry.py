@@ -296,3 +296,20 @@ register(
         annotations={"readOnlyHint": True},
     )
 )
+
+
+register(
+    ToolSpec(
+        name="trace_asset",
+        title="Trace an asset to the Orchestration job that made it",
+        description=(
+            "Given an asset_id or a sha256sum (or both, which must match), return the"
+            " Orchestration workflow, step, job, prompt and scan whose output has the same"
+            " file (matched by content hash), and the Civitai post the asset is in. found is"
+            " false when no mirrored result has the file's hash yet."
+        ),
+        function=services.trace_asset,
+        result_model=shapes.TraceAssetResult,
+        annotations={"readOnlyHint": True},
+    )
+)
