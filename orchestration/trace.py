@@ -77,7 +77,6 @@ def trace_asset(*, asset_id: int | None = None, sha256sum: str | None = None) ->
     match); the tool's declaration (``tracking.inputs.TraceAssetInput``) has checked
     them. ``found`` tells whether any Orchestration result has the file's hash.
     """
-    from tracking.inputs import parse_id, parse_sha256
     from tracking.models import Asset
 
     asset = None

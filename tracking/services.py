@@ -425,7 +425,7 @@ def trace_asset(*, user, params: inputs.TraceAssetInput) -> dict[str, Any]:
     """
     from orchestration.trace import trace_asset as trace
 
-    return trace(user=user, asset_id=params.asset_id, sha256sum=params.sha256sum)
+    return trace(asset_id=params.asset_id, sha256sum=params.sha256sum)
 
 
 @takes(inputs.NoInput)

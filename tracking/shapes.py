@@ -155,14 +155,6 @@ class SyncPostAssetStatsResult(Open):
     not_recorded: list[Id]
 
 
-class TraceAssetResult(Open):
-    sha256sum: str | None
-    found: bool
-    asset: AssetShape | None
-    post: PostShape | None
-    orchestration: list[dict[str, Any]]
-
-
 class GuideResult(Shape):
     name: str
     guide: str
