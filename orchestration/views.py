@@ -20,15 +20,17 @@ from django.contrib import admin, messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, OuterRef, Prefetch, Subquery
+from django.db.models import Count, F, OuterRef, Prefetch, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from civitrack.http import NotFound, UpstreamError
 from civitrack.media import is_http_url, is_local_static_url
@@ -246,9 +248,14 @@ def workflow_list(request):
     blob_count = Coalesce(Subquery(blobs.annotate(n=Count("pk")).values("n")), 0)
     base = Workflow.objects.with_flags().annotate(blob_count=blob_count)
     filterset = WorkflowFilter(request.GET, queryset=base, request=request)
+    sort = request.GET.get("o") or "-created"
+    if sort.lstrip("-") not in WORKFLOW_SORTS:
+        sort = "-created"
+    field = WORKFLOW_SORTS[sort.lstrip("-")][1]
+    order = F(field).desc(nulls_last=True) if sort[0] == "-" else F(field).asc(nulls_first=True)
     qs = filterset.qs.prefetch_related(
         Prefetch("steps", queryset=Step.objects.only("id", "workflow_id", "step_type", "status"))
-    ).order_by("-created_at", "-id")
+    ).order_by(order, "-id")
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
@@ -256,12 +263,62 @@ def workflow_list(request):
         request,
         "orchestration/workflow_list.html",
         {
-            "title": "Orchestration workflows",
+            "title": _("Orchestration workflows"),
             "filter": filterset,
             "page_obj": page,
             "querystring": params.urlencode(),
+            "columns": _sort_headers(request, sort),
         },
     )
+
+
+# Sortable columns of the workflows list: ``?o=key`` ascending, ``?o=-key`` descending.
+WORKFLOW_SORTS = {
+    "id": (_lazy("Workflow"), "civitai_id"),
+    "created": (_lazy("Created"), "created_at"),
+    "status": (_lazy("Status"), "status"),
+    "blobs": (_lazy("Blobs"), "blob_count"),
+    "cost": (_lazy("Cost"), "cost_total"),
+}
+WORKFLOW_COLUMNS = [
+    "id",
+    "created",
+    "status",
+    _lazy("Steps"),
+    _lazy("Tags"),
+    _lazy("Prompt"),
+    "blobs",
+    "cost",
+    _lazy("Flagged"),
+]
+
+
+def _sort_headers(request, current: str) -> list[dict]:
+    """The list's column headers: label, link that sorts by it, and the current state."""
+    headers = []
+    for column in WORKFLOW_COLUMNS:
+        if column not in WORKFLOW_SORTS:
+            headers.append({"label": column})
+            continue
+        params = request.GET.copy()
+        params.pop("page", None)
+        active = current.lstrip("-") == column
+        descending = active and current.startswith("-")
+        # First click sorts descending for dates and numbers, ascending for text.
+        if active:
+            params["o"] = column if descending else f"-{column}"
+        else:
+            params["o"] = column if column in ("id", "status") else f"-{column}"
+        headers.append(
+            {
+                "label": WORKFLOW_SORTS[column][0],
+                "url": "?" + params.urlencode(),
+                "sorted": active,
+                "descending": descending,
+                "aria_sort": ("descending" if descending else "ascending") if active else "",
+            }
+        )
+    return headers
 
 
 @require_GET
@@ -532,11 +589,15 @@ def classify_id(value: str) -> str | None:
     return "workflow"
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @staff_required
 def lookup(request):
-    """Land on the page of a pasted workflow, job or blob id; fetch and store it if new."""
-    value = (request.POST.get("q") or "").strip()
+    """Land on the page of a pasted workflow, job or blob id; fetch and store it if new.
+
+    A GET (``/orchestration/lookup/?q=...``, what the toolbar's box sends) can be
+    bookmarked or shared; POST is still accepted for older links and scripts.
+    """
+    value = (request.POST.get("q") or request.GET.get("q") or "").strip()
     back = reverse("orchestration:workflow_list")
     kind = classify_id(value)
     if kind is None:
