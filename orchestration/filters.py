@@ -108,6 +108,9 @@ class ReviewQueueFilter(django_filters.FilterSet):
     min_csam = django_filters.NumberFilter(
         field_name="scan__csam_score_max", lookup_expr="gte", label="CSAM score ≥"
     )
+    max_csam = django_filters.NumberFilter(
+        field_name="scan__csam_score_max", lookup_expr="lt", label="CSAM score <"
+    )
     blocked = django_filters.BooleanFilter(
         field_name="scan__is_blocked",
         label="Blocked",
