@@ -7,10 +7,10 @@ real ``SECRET_KEY`` and ``ALLOWED_HOSTS``, and switches on HTTPS-only cookies, H
 and the SSL redirect unless the environment says otherwise.
 """
 
+import math
 from pathlib import Path
 
 import environ
-from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -18,15 +18,64 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 
-def _positive_int(name: str, default: int) -> int:
-    """Read an integer setting and refuse a negative or non-numeric value by name."""
+def _refuse(message: str):
+    """Stop start-up with one line naming the variable (no traceback to read through).
+
+    ``SystemExit`` with a message prints it to stderr and exits 1 whether the settings
+    were loaded by ``manage.py``, gunicorn or a test subprocess.
+    """
+    raise SystemExit(f"civitrack: configuration error: {message}")
+
+
+def _number(
+    name: str,
+    default: float,
+    *,
+    kind: type = int,
+    low: float | None = 0,
+    high: float | None = None,
+    low_exclusive: bool = False,
+    hint: str = "",
+) -> float:
+    """Read a numeric setting within ``low``..``high`` or stop start-up naming ``name``.
+
+    A value that is not a number (``abc``), not finite (``nan``, ``inf``) or outside the
+    range is refused here rather than failing later inside a request.
+    """
+    raw = env.str(name, default="").strip()
+    if not raw:
+        return default
+    what = "a whole number" if kind is int else "a number"
     try:
-        value = env.int(name, default=default)
-    except (ValueError, TypeError) as exc:
-        raise ImproperlyConfigured(f"{name} must be a whole number") from exc
-    if value < 0:
-        raise ImproperlyConfigured(f"{name} must not be negative")
+        value = int(raw) if kind is int else float(raw)
+    except ValueError:
+        _refuse(f"{name} must be {what}, got {raw!r}{hint}")
+    if kind is float and not math.isfinite(value):
+        _refuse(f"{name} must be a finite number, got {raw!r}{hint}")
+    too_low = low is not None and (value <= low if low_exclusive else value < low)
+    if too_low or (high is not None and value > high):
+        if low is not None and high is not None:
+            bound = (
+                f"greater than {low:g} and at most {high:g}"
+                if low_exclusive
+                else f"between {low:g} and {high:g}"
+            )
+        elif low is not None:
+            bound = f"greater than {low:g}" if low_exclusive else f"at least {low:g}"
+        else:
+            bound = f"at most {high:g}"
+        _refuse(f"{name} must be {bound}, got {raw!r}{hint}")
     return value
+
+
+def _positive_int(name: str, default: int, *, high: int | None = None) -> int:
+    """A whole-number setting that must not be negative."""
+    return int(_number(name, default, kind=int, low=0, high=high))
+
+
+def _seconds(name: str, default: float, *, high: float = 86400.0) -> float:
+    """A duration in seconds that must be greater than 0 (0 or less would mean "never")."""
+    return float(_number(name, default, kind=float, low=0, low_exclusive=True, high=high))
 
 
 DEBUG = env.bool("DEBUG", default=False)
@@ -37,13 +86,11 @@ if not DEBUG and (
     SECRET_KEY.startswith("django-insecure") or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5
 ):
     # The same bar as Django's security.W009 deploy check, enforced at start-up.
-    raise ImproperlyConfigured(
-        "SECRET_KEY must be set to a random value of at least 50 characters when DEBUG is off"
-    )
+    _refuse("SECRET_KEY must be set to a random value of at least 50 characters when DEBUG is off")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 if not DEBUG and not ALLOWED_HOSTS:
-    raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG is off")
+    _refuse("ALLOWED_HOSTS must be set when DEBUG is off")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -157,22 +204,43 @@ CIVITAI_SITE_URL = env.str("CIVITAI_SITE_URL", default="https://civitai.com").rs
 CIVITAI_SITE_TOKEN = env.str("CIVITAI_SITE_TOKEN", default="") or None
 
 HASH_ALLOWED_ROOTS = [p for p in env.str("HASH_ALLOWED_ROOTS", default="").split(":") if p]
-HASH_MAX_BYTES = _positive_int("HASH_MAX_BYTES", 4 * 1024**3)
+HASH_MAX_BYTES = int(_number("HASH_MAX_BYTES", 4 * 1024**3, low=1, high=2**50))
 HASH_ALLOW_PRIVATE_URLS = env.bool("HASH_ALLOW_PRIVATE_URLS", default=False)
 
 # Outbound HTTP (both Civitai clients and URL hashing).
-HTTP_CONNECT_TIMEOUT = env.float("HTTP_CONNECT_TIMEOUT", default=5.0)
-HTTP_READ_TIMEOUT = env.float("HTTP_READ_TIMEOUT", default=30.0)
-HTTP_MAX_RETRIES = _positive_int("HTTP_MAX_RETRIES", 4)
-HTTP_BACKOFF_FACTOR = env.float("HTTP_BACKOFF_FACTOR", default=0.5)
-HTTP_RETRY_AFTER_MAX = env.float("HTTP_RETRY_AFTER_MAX", default=30.0)
+HTTP_CONNECT_TIMEOUT = _seconds("HTTP_CONNECT_TIMEOUT", 5.0, high=300)
+HTTP_READ_TIMEOUT = _seconds("HTTP_READ_TIMEOUT", 30.0, high=3600)
+# Whole-call deadlines, retries and Retry-After pauses included: one site or
+# Orchestration API call, and one URL hash (which may stream gigabytes).
+HTTP_TOTAL_TIMEOUT = _seconds("HTTP_TOTAL_TIMEOUT", 60.0)
+HASH_TIMEOUT = _seconds("HASH_TIMEOUT", 300.0)
+# Streaming downloads to disk have no total deadline (a model file may take an hour)
+# but must keep moving: below this many bytes per second, averaged over the read
+# timeout, they stop.
+HTTP_MIN_DOWNLOAD_RATE = _positive_int("HTTP_MIN_DOWNLOAD_RATE", 1024)
+HTTP_MAX_RETRIES = _positive_int("HTTP_MAX_RETRIES", 4, high=20)
+HTTP_BACKOFF_FACTOR = float(_number("HTTP_BACKOFF_FACTOR", 0.5, kind=float, low=0, high=60))
+HTTP_RETRY_AFTER_MAX = float(_number("HTTP_RETRY_AFTER_MAX", 30.0, kind=float, low=0, high=3600))
+# Per-process cap on URL hashes running at once; one more gets 503 with Retry-After
+# so slow upstreams cannot take every web thread.
+HASH_MAX_CONCURRENT = int(_number("HASH_MAX_CONCURRENT", 4, kind=int, low=1, high=1000))
 
 # JSON API
 API_MAX_BODY_BYTES = _positive_int("API_MAX_BODY_BYTES", 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(API_MAX_BODY_BYTES, 2_621_440)
 
 # Moderation: jobs whose CSAM score reaches this value are never fetched or rendered.
-MODERATION_CSAM_THRESHOLD = env.float("MODERATION_CSAM_THRESHOLD", default=0.5)
+# A fraction: 50 (meant as 50 %) would withhold nothing, so it stops start-up instead.
+MODERATION_CSAM_THRESHOLD = float(
+    _number(
+        "MODERATION_CSAM_THRESHOLD",
+        0.5,
+        kind=float,
+        low=0,
+        high=1,
+        hint=" (a fraction: write 0.5 for 50 %)",
+    )
+)
 # A reviewer's claim on a job lapses after this many minutes; a reveal of blurred
 # media stays shown to that reviewer this long (each reveal is logged).
 MODERATION_CLAIM_MINUTES = _positive_int("MODERATION_CLAIM_MINUTES", 30)

@@ -19,24 +19,26 @@ from typing import IO, Any
 
 from django.conf import settings
 
-from civitrack.http import UpstreamError
+from civitrack.http import NotFound, UpstreamError
 from civitrack.logging import REDACTED
 from orchestration.client import OrchestrationClient
 from orchestration.downloads import (
     DownloadOutcome,
     download_blob,
     fetch_refusal,
+    job_gone_reason,
     job_scans,
 )
-from orchestration.scan import SCAN_KEYS, is_csam_flagged
-from orchestration.types import Blob, Job, ScanResult, Step, Workflow, WorkflowPage
+from orchestration.errors import InvalidArgument, OrchestrationRefusal
+from orchestration.scan import SCAN_KEYS, ScanResult, is_csam_flagged
+from orchestration.types import Blob, Job, Step, Workflow, WorkflowPage
 
 DEFAULT_DOWNLOAD_DIR = "civitai-downloads"
 DATE_HELP = "YYYY-MM-DD or ISO 8601 date-time; no zone means UTC"
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-class UsageError(ValueError):
+class UsageError(InvalidArgument):
     """Bad command-line input (exit status 2)."""
 
 
@@ -160,10 +162,37 @@ def step_lines(step: Step, indent: str = "  ") -> list[str]:
     other_input = {k: v for k, v in step.input.items() if k not in {"prompt", "negativePrompt"}}
     if other_input:
         lines.append(f"{indent}  Input: {shorten(json.dumps(other_input, default=str), 300)}")
+    if step.queue_position:
+        queue = step.queue_position
+        ahead = queue.get("precedingJobs")
+        start = queue.get("estimatedStartAt") or queue.get("startAt")
+        lines.append(
+            f"{indent}  Queue: {queue.get('support') or '?'}"
+            + (f", {ahead} job(s) ahead" if ahead is not None else "")
+            + (f", start about {start}" if start else "")
+        )
+    for item in step.preparation:
+        progress = item.get("progress")
+        eta = item.get("etaSeconds")
+        lines.append(
+            f"{indent}  Preparing: {item.get('resource') or '?'}"
+            + (f" {progress:.0%}" if isinstance(progress, int | float) else "")
+            + (f", about {eta} s left" if eta is not None else "")
+        )
+    for warning in step.warnings:
+        lines.append(
+            f"{indent}  Warning: {warning.get('message') or warning.get('code') or '?'}"
+            + (f" (retires {warning['retiresAt']})" if warning.get("retiresAt") else "")
+        )
     if step.jobs is not None:
         lines.append(f"{indent}  Jobs ({len(step.jobs)}):")
         for job in step.jobs:
             lines.append(f"{indent}    - {job.id} ({job.status or '?'}, cost {job.cost})")
+    elif step.job_ids:
+        # The newer step shape has no jobs[]: the ids come from the blobs' jobId.
+        lines.append(f"{indent}  Jobs (from the blobs, {len(step.job_ids)}):")
+        for job_id in step.job_ids:
+            lines.append(f"{indent}    - {job_id}")
     lines.append(f"{indent}  Blobs ({len(step.blobs)}):")
     for blob in step.blobs:
         lines.append(f"{indent}    - {blob_line(blob)}")
@@ -252,6 +281,8 @@ def job_lines(job: Job, threshold: float) -> list[str]:
             "Last Event:",
             f"  Type: {event.type or '-'}",
             f"  Provider: {event.provider or '-'}",
+            f"  Worker: {event.worker_id or '-'}",
+            f"  Job duration: {event.job_duration or '-'}",
             f"  Date: {when(event.date_time)}",
             "",
         ]
@@ -408,7 +439,7 @@ class OrchestrationCLI:
     def job(self, job_id: str, *, as_json: bool = False) -> Result:
         job = self.client.get_job(job_id)
         if as_json:
-            self.json(job.raw)
+            self.json(job.body)  # exactly as received: the {token, jobs} envelope too
         else:
             self.lines(job_lines(job, self.threshold))
         return Result()
@@ -419,7 +450,7 @@ class OrchestrationCLI:
         *,
         download: bool,
         directory: str | None,
-        nsfw: bool = False,
+        nsfw_level: str | None = None,
         as_json: bool = False,
     ) -> Result:
         wf = self.client.get_workflow(workflow_id)
@@ -460,7 +491,7 @@ class OrchestrationCLI:
             elif refusals[blob.id]:
                 outcome = DownloadOutcome(blob.id, "refused", reason=refusals[blob.id])
             else:
-                outcome = self._download(blob.id, target, nsfw=nsfw, workflow_id=wf.id)
+                outcome = self._download(blob.id, target, nsfw_level=nsfw_level, workflow_id=wf.id)
             outcomes.append(outcome)
             self.write(outcome_line(outcome))
         return self._download_summary(outcomes, target)
@@ -470,13 +501,31 @@ class OrchestrationCLI:
         blob_id: str,
         *,
         download: bool,
-        nsfw: bool,
+        nsfw_level: str | None = None,
         directory: str | None,
         job_id: str | None = None,
+        workflow_id: str | None = None,
         as_json: bool = False,
     ) -> Result:
+        """Resolve one blob, or download it once its job's scan allows it.
+
+        Bytes are fetched only when the blob's job is known and its scan read: from
+        ``--job``, from the mirror (the synced blob names its job), or from the
+        ``--workflow`` the blob belongs to. Without any of them the download is refused
+        and the user is told what to pass: a CSAM-flagged blob must never be fetched
+        just because nobody said which job made it.
+        """
+        if download and not job_id:
+            found = self._job_of_blob(blob_id, workflow_id)
+            if isinstance(found, Result):
+                return found
+            job_id = found
         if job_id:
-            scan = self.client.get_job(job_id).scan
+            try:
+                scan = self.client.get_job(job_id).scan
+            except NotFound:
+                self.write(f"Blob {blob_id}: NOT FETCHED: {job_gone_reason(job_id)}")
+                return Result(1)
             if is_csam_flagged(scan, self.threshold) or scan.blocked_reason:
                 why = (
                     "flags possible CSAM"
@@ -486,7 +535,9 @@ class OrchestrationCLI:
                 self.write(f"Blob {blob_id}: NOT FETCHED: job {job_id}'s scan {why}")
                 return Result()
         if not download:
-            location = self.client.resolve_blob(blob_id, nsfw=nsfw)
+            location = self.client.resolve_blob(
+                blob_id, nsfw_level=nsfw_level, workflow_id=workflow_id
+            )
             if as_json:
                 self.json(
                     {
@@ -497,32 +548,66 @@ class OrchestrationCLI:
                 )
             elif location.blocked:
                 self.write(f"Blob {blob_id}: BLOCKED (the API redirects to a placeholder)")
-                if not nsfw:
+                if not nsfw_level:
                     self.write("  Mature content is hidden unless you pass --nsfw.")
             else:
                 self.write(f"Blob {blob_id}: available")
                 self.write(f"  URL: {location.url}")
             return Result()
         target = Path(directory or DEFAULT_DOWNLOAD_DIR)
-        outcome = self._download(blob_id, target, nsfw=nsfw)
+        outcome = self._download(blob_id, target, nsfw_level=nsfw_level, workflow_id=workflow_id)
         self.write(outcome_line(outcome))
-        if outcome.status == "refused" and not nsfw:
+        if outcome.status == "refused" and not nsfw_level:
             self.write("  Mature content is hidden unless you pass --nsfw.")
         return Result(0 if outcome.ok else 1)
 
+    def _job_of_blob(self, blob_id: str, workflow_id: str | None) -> str | Result:
+        """The job id behind ``blob_id`` (mirror first, then ``--workflow``), or a refusal."""
+        from orchestration.models import Blob as MirroredBlob  # the CLI runs in Django
+
+        mirrored = MirroredBlob.objects.filter(civitai_id=blob_id).select_related("job").first()
+        if mirrored is not None and mirrored.job is not None:
+            return mirrored.job.civitai_id
+        if workflow_id:
+            wf = self.client.get_workflow(workflow_id)
+            blob = next((b for b in wf.blobs if b.id == blob_id), None)
+            if blob is None:
+                self.write(
+                    f"Blob {blob_id}: NOT FETCHED: it is not an output of workflow {workflow_id}"
+                )
+                return Result(1)
+            scans = job_scans(self.client, [blob])
+            refusal = fetch_refusal(blob, scans)
+            if refusal:
+                self.write(f"Blob {blob_id}: NOT FETCHED: {refusal}")
+                # A refusal because the API failed (or has no such job) is a failed run.
+                failed = isinstance(scans.get(blob.job_id or ""), UpstreamError)
+                return Result(1 if failed else 0)
+            return blob.job_id or ""
+        self.write(
+            f"Blob {blob_id}: NOT FETCHED: its job is not known (the blob is not in the"
+            " mirror), so its scan cannot be checked. Pass --job JOB or --workflow WORKFLOW."
+        )
+        return Result(1)
+
     def _download(
-        self, blob_id: str, target: Path, *, nsfw: bool, workflow_id: str | None = None
+        self,
+        blob_id: str,
+        target: Path,
+        *,
+        nsfw_level: str | None,
+        workflow_id: str | None = None,
     ) -> DownloadOutcome:
         try:
             return download_blob(
                 self.client,
                 blob_id,
                 target,
-                nsfw=nsfw,
+                nsfw_level=nsfw_level,
                 workflow_id=workflow_id,
                 progress=self.progress,
             )
-        except (UpstreamError, OSError, ValueError) as exc:
+        except (UpstreamError, OSError, OrchestrationRefusal) as exc:
             return DownloadOutcome(blob_id, "failed", reason=str(exc))
 
     def _download_summary(self, outcomes: list[DownloadOutcome], target: Path) -> Result:

@@ -35,6 +35,7 @@ from civitrack.http import (
     raise_for_status,
     request_json,
 )
+from orchestration.errors import InvalidArgument, UnexpectedShape
 from orchestration.types import Job, Step, Workflow, WorkflowPage
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,10 @@ ORCHESTRATION_MEANINGS = ErrorMeanings(
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_SERVER_WAIT = 100  # the API's own request timeout bounds any ``wait`` (§1.1)
 DEFAULT_MAX_PAGES = 1000
+# GetBlob's ``nsfwLevel`` is the highest level to serve (the published schema's
+# NSFWLevel, lowest first); ``na`` (not rated) is not a level one can ask up to.
+NSFW_LEVELS = ("pg", "pg13", "r", "x", "xxx")
+HIGHEST_NSFW_LEVEL = NSFW_LEVELS[-1]
 # Poll cadence suggested by the docs (§1.3): 2 s, 5 s, 10 s, 15 s, then every 30 s.
 DEFAULT_POLL_CADENCE: tuple[float, ...] = (2, 5, 10, 15, 30)
 
@@ -173,7 +178,7 @@ class OrchestrationClient:
     def _workflow(self, what: str, body: Any) -> Workflow:
         try:
             return Workflow.from_api(body)
-        except (ValueError, TypeError, AttributeError) as exc:
+        except UnexpectedShape as exc:
             raise self._bad(what, f"unexpected workflow shape ({exc})") from None
 
     def _page(self, what: str, body: Any, *, allow_bare: bool) -> WorkflowPage:
@@ -257,7 +262,7 @@ class OrchestrationClient:
         A 202 answer means the wait elapsed first; the body is the still-running workflow.
         """
         if isinstance(wait, bool) or not isinstance(wait, int) or not 0 <= wait <= MAX_SERVER_WAIT:
-            raise ValueError(f"wait must be whole seconds between 0 and {MAX_SERVER_WAIT}")
+            raise InvalidArgument(f"wait must be whole seconds between 0 and {MAX_SERVER_WAIT}")
         what = f"Workflow {workflow_id}"
         params = _params(wait=wait or None, hideMatureContent=_flag(hide_mature_content))
         kw: dict[str, Any] = {}
@@ -313,7 +318,7 @@ class OrchestrationClient:
         )
         try:
             step = Step.from_api(body)
-        except (ValueError, TypeError, AttributeError) as exc:
+        except UnexpectedShape as exc:
             raise self._bad(what, f"unexpected step shape ({exc})") from None
         self._check_same("step", step_name, step.name)
         return step
@@ -321,14 +326,20 @@ class OrchestrationClient:
     # -- v1 jobs ----------------------------------------------------------------------
 
     def get_job(self, job_id: str, *, detailed: bool = True) -> Job:
-        """``GET /v1/consumer/jobs/{id}?detailed=true``: a bare JobStatus or ``{jobs: [...]}``."""
+        """``GET /v1/consumer/jobs/{id}?detailed=true``: ``{token, jobs: [...]}`` or a bare JobStatus.
+
+        Both generated clients (civitai-python, civitai-javascript) declare the envelope;
+        older readers took a bare JobStatus, so both are read. ``Job.body`` keeps the
+        answer as received. A 404 is ``NotFound``: for a job id taken from a v2 blob it
+        means the v1 API has no record of it, which callers report as such.
+        """
         what = f"Job {job_id}"
         _, body = self._get_json(
             what, ["v1", "consumer", "jobs", job_id], _params(detailed=_flag(detailed))
         )
         try:
             job = Job.from_api(body)
-        except (ValueError, TypeError, AttributeError) as exc:
+        except UnexpectedShape as exc:
             raise self._bad(what, f"unexpected job shape ({exc})") from None
         self._check_same("job", job_id, job.job_id)
         return job
@@ -373,17 +384,31 @@ class OrchestrationClient:
     # -- blobs ------------------------------------------------------------------------
 
     def resolve_blob(
-        self, blob_id: str, *, nsfw: bool = False, workflow_id: str | None = None
+        self,
+        blob_id: str,
+        *,
+        nsfw_level: str | None = None,
+        workflow_id: str | None = None,
+        filename: str | None = None,
+        download: bool | None = None,
     ) -> BlobLocation:
         """Read the 308 of ``GET /v2/consumer/blobs/{id}`` without following it.
 
-        ``nsfw`` sends ``hideMatureContent=false``. A ``Location`` under
-        ``/blobs/blocked/`` marks the blob blocked.
+        Sends only GetBlob's published parameters: ``nsfwLevel`` (the highest level to
+        serve; one of ``NSFW_LEVELS``), ``workflowId``, ``filename``, ``download``.
+        A ``Location`` under ``/blobs/blocked/`` marks the blob blocked.
         """
+        if nsfw_level is not None and nsfw_level not in NSFW_LEVELS:
+            raise InvalidArgument(f"NSFW level must be one of {', '.join(NSFW_LEVELS)}")
         self._require_token()
         what = f"Blob {blob_id}"
         request_url = self.url("v2", "consumer", "blobs", blob_id)
-        params = _params(workflowId=workflow_id, hideMatureContent="false" if nsfw else None)
+        params = _params(
+            workflowId=workflow_id,
+            nsfwLevel=nsfw_level,
+            filename=filename or None,
+            download=_flag(download),
+        )
         response = self._send(
             self.session, request_url, what=what, params=params, allow_redirects=False
         )

@@ -27,10 +27,11 @@ from typing import IO
 
 from tqdm import tqdm
 
-from civitrack.http import UpstreamError
+from civitrack.http import NotFound, UpstreamError
 from orchestration.client import OrchestrationClient
-from orchestration.scan import blob_must_not_be_fetched
-from orchestration.types import Blob, ScanResult
+from orchestration.errors import UnsafeTarget
+from orchestration.scan import ScanResult, blob_must_not_be_fetched
+from orchestration.types import Blob
 
 CHUNK_SIZE = 64 * 1024
 PROGRESS_MIN_BYTES = 1024 * 1024  # smaller files finish before a bar is useful
@@ -98,7 +99,7 @@ def target_path(directory: Path, blob_id: str, content_type: str | None) -> Path
     root = directory.resolve()
     path = root / (safe_stem(blob_id) + extension_for(content_type, blob_id))
     if path.resolve().parent != root:  # belt and braces: sanitising should make this moot
-        raise ValueError(f"refusing to write outside {root}")
+        raise UnsafeTarget(f"refusing to write outside {root}")
     return path
 
 
@@ -107,7 +108,7 @@ def download_blob(
     blob_id: str,
     directory: Path,
     *,
-    nsfw: bool = False,
+    nsfw_level: str | None = None,
     workflow_id: str | None = None,
     progress: IO[str] | None = None,
 ) -> DownloadOutcome:
@@ -116,7 +117,7 @@ def download_blob(
     A blocked redirect is refused without fetching the placeholder. Upstream errors
     are raised (``UpstreamError``); file-system errors become a ``failed`` outcome.
     """
-    location = client.resolve_blob(blob_id, nsfw=nsfw, workflow_id=workflow_id)
+    location = client.resolve_blob(blob_id, nsfw_level=nsfw_level, workflow_id=workflow_id)
     if location.blocked:
         return DownloadOutcome(blob_id, "refused", reason="blocked by the API (placeholder)")
     directory.mkdir(parents=True, exist_ok=True)
@@ -183,14 +184,28 @@ def job_scans(
     return scans
 
 
+def job_gone_reason(job_id: str | None) -> str:
+    """The refusal for a blob whose job the v1 jobs API answers 404 for."""
+    return (
+        f"its job {job_id} is not known to the v1 jobs API (404), so its scan cannot be"
+        " checked: not fetched"
+    )
+
+
 def fetch_refusal(blob: Blob, scans: dict[str, ScanResult | UpstreamError]) -> str:
     """Why ``blob`` must not be fetched (``""`` when it may), given its job's scan.
 
-    A job whose scan could not be read fails closed: the blob is refused.
+    A job whose scan could not be read fails closed: the blob is refused. A job the v1
+    API does not know (404 for the id the v2 blob names) is said in so many words: it
+    is a lasting state, not a passing error worth retrying.
     """
     scan = scans.get(blob.job_id) if blob.job_id else None
     if isinstance(scan, UpstreamError):
         refuse, reason = blob_must_not_be_fetched(blob, None)
-        return reason if refuse else f"its job's scan could not be read ({scan})"
+        if refuse:
+            return reason
+        if isinstance(scan, NotFound):
+            return job_gone_reason(blob.job_id)
+        return f"its job's scan could not be read ({scan})"
     refuse, reason = blob_must_not_be_fetched(blob, scan)
     return reason if refuse else ""

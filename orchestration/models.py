@@ -24,6 +24,7 @@ from django.utils.translation import gettext
 
 from civitrack.media import is_renderable_media_url
 from orchestration import scan as scanlib
+from orchestration.errors import DecisionRefused
 
 # Orchestration's NsfwLevel, ranked so lists can sort by it ("na" and unknown rank 0).
 NSFW_RANK = {"pg": 1, "pg13": 2, "r": 3, "x": 4, "xxx": 5}
@@ -144,8 +145,34 @@ class Step(Mirrored):
     def __str__(self) -> str:
         return f"{self.workflow_id}/{self.name} ({self.step_type})"
 
+    # Fields of the newer step shape (docs/orchestration-cli.md, "Compared with the
+    # published API"), read from the stored JSON: only pages show them.
+    @property
+    def has_jobs_list(self) -> bool:
+        """True for the older shape (``jobs[]``); False when job ids come from the blobs."""
+        return isinstance((self.raw or {}).get("jobs"), list)
+
+    @property
+    def queue_position(self) -> dict:
+        value = (self.raw or {}).get("queuePosition")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def preparation(self) -> list[dict]:
+        value = (self.raw or {}).get("preparation")
+        return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+    @property
+    def warnings(self) -> list[dict]:
+        value = (self.raw or {}).get("warnings")
+        return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
 
 # --- jobs, scan results, blobs ---------------------------------------------------------
+
+
+# Who may claim, decide, reveal and export (``Job.Meta.permissions``).
+REVIEW_PERMISSION = "orchestration.review_job"
 
 
 class ReviewStatus(models.TextChoices):
@@ -332,6 +359,15 @@ class Job(Mirrored):
         return self.get_review_status_display()
 
 
+class ScanState(models.TextChoices):
+    """Whether a job's scan could be read."""
+
+    READ = "read", "Read from the job"
+    # The v1 jobs API answered 404 for the job id a v2 blob named: nothing to read, and
+    # the media behind it stays withheld (fail closed).
+    UNKNOWN = "unknown", "Unknown: the v1 jobs API has no record of the job"
+
+
 class ScanResult(models.Model):
     """The moderation scan of one job, parsed from the v1 job's ``lastEvent.context``.
 
@@ -339,7 +375,10 @@ class ScanResult(models.Model):
     the queue can sort on them; the raw v1 JSON is kept for the reviewer.
     """
 
+    State = ScanState
+
     job = models.OneToOneField(Job, on_delete=models.CASCADE, primary_key=True, related_name="scan")
+    state = models.CharField(max_length=16, choices=ScanState.choices, default=ScanState.READ)
     csam_scores = models.JSONField(default=list, blank=True, help_text="hive_csam_score per blob")
     csam_score_max = models.FloatField(null=True, blank=True)
     csam_score_unparsed = models.BooleanField(
@@ -368,9 +407,32 @@ class ScanResult(models.Model):
                 fields=["-csam_score_max", "-is_blocked", "-nsfw_rank"], name="scan_risk_idx"
             ),
         ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=ScanState.values), name="scan_state_valid"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Scan of {self.job_id}"
+
+    @property
+    def is_unknown(self) -> bool:
+        return self.state == self.State.UNKNOWN
+
+    @property
+    def last_event(self) -> dict:
+        value = (self.raw or {}).get("lastEvent")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def worker_id(self) -> str:
+        return str(self.last_event.get("workerId") or "")
+
+    @property
+    def job_duration(self) -> str:
+        """``lastEvent.jobDuration`` as sent: a .NET TimeSpan such as ``00:00:12.8150000``."""
+        return str(self.last_event.get("jobDuration") or "")
 
     # The attributes orchestration.scan reads, so its rule is the only CSAM rule.
     @property
@@ -491,6 +553,12 @@ class Blob(Mirrored):
         query); ``decision`` the job's review status. Withheld wins over everything:
         a CSAM score at the threshold (job or blob), blocked, unavailable, a confirmed
         violation, or no http(s) URL.
+
+        This is the one place that fails closed on the scan: media is shown only when
+        a readable CSAM score exists for it. No job (a workflow output without
+        ``jobId``), no scan, a scan without a CSAM score (recorded as unknown, e.g.
+        when the v1 job lookup 404s) and an unreadable score are all withheld like an
+        unscanned blob, because each may still be CSAM.
         """
         threshold = settings.MODERATION_CSAM_THRESHOLD
         if scan is None and self.job_id is not None:
@@ -499,23 +567,34 @@ class Blob(Mirrored):
             decision = self.job.review_status
         if self.csam_score is not None and self.csam_score >= threshold:
             return MediaPolicy(True, False, "Withheld: possible CSAM (this image's scan score)")
+        if scan is not None and scan.is_unknown:
+            return MediaPolicy(
+                True, False, "Withheld: scan unknown (the v1 jobs API has no record of the job)"
+            )
         refuse, why = scanlib.blob_must_not_be_fetched(
             _BlobView(self), _ScanView(scan) if scan else None
         )
         if refuse:
             return MediaPolicy(True, False, f"Withheld: {why}")
-        if self.job_id is not None and scan is None:
-            # Fail closed: an unscanned job may still turn out CSAM-flagged.
+        if self.job_id is None:
+            return MediaPolicy(
+                True, False, "Withheld: no job is known for this output, so it has no scan"
+            )
+        if scan is None:
             return MediaPolicy(
                 True, False, "Withheld until scanned: refresh the job to fetch its scan"
             )
-        if scan and scan.is_blocked:
+        if not scan.csam_scores_list and scan.csam_score_max is None:
+            return MediaPolicy(
+                True, False, "Withheld: the job's scan has no CSAM score (scan unknown)"
+            )
+        if scan.is_blocked:
             return MediaPolicy(True, False, "Withheld: blocked by the job's scan")
         if decision == ReviewStatus.CONFIRMED_VIOLATION:
             return MediaPolicy(True, False, "Withheld: confirmed violation")
         if not is_renderable_media_url(self.url):
             return MediaPolicy(True, False, "Withheld: no http(s) media URL")
-        level = max(nsfw_rank(self.nsfw_level), scan.nsfw_rank if scan else 0)
+        level = max(nsfw_rank(self.nsfw_level), scan.nsfw_rank)
         if level >= MATURE_RANK:
             return MediaPolicy(False, True, "Mature content: click to reveal (logged)")
         if level == 0:
@@ -616,10 +695,12 @@ class ReviewDecision(models.Model):
         the new decision always supersedes the true latest one.
         """
         if decision not in cls.Decision.values:
-            raise ValueError('decision must be "cleared", "confirmed_violation" or "escalated"')
+            raise DecisionRefused(
+                'decision must be "cleared", "confirmed_violation" or "escalated"'
+            )
         note = (note or "").strip()
         if decision != cls.Decision.CLEARED and not note:
-            raise ValueError("A note is required for a violation or an escalation")
+            raise DecisionRefused("A note is required for a violation or an escalation")
         with transaction.atomic():
             locked = Job.objects.select_for_update().get(pk=job.pk)
             if locked.claim_is_live() and locked.claimed_by_id != user.pk:
@@ -668,7 +749,14 @@ class RevealLog(models.Model):
 
     @classmethod
     def recent_blob_ids(cls, user, blob_ids, minutes: int | None = None) -> set[int]:
-        """Blobs ``user`` revealed within the reveal window (so a reload keeps them shown)."""
+        """Blobs ``user`` revealed within the reveal window (so a reload keeps them shown).
+
+        A reveal is honoured only while ``user`` still holds the review permission: it is
+        checked here, on every page and every media request, so a reviewer removed from
+        the reviewers group loses access at once rather than when the window ends.
+        """
+        if not (user.is_active and user.has_perm(REVIEW_PERMISSION)):
+            return set()
         minutes = settings.MODERATION_REVEAL_MINUTES if minutes is None else minutes
         since = timezone.now() - dt.timedelta(minutes=minutes)
         return set(

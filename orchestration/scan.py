@@ -16,8 +16,9 @@ A CSAM score that is present but cannot be read is treated as **flagged** (fail
 closed): the one mistake we refuse to make is fetching or showing media whose scan
 we could not understand.
 
-This module reads its inputs by attribute only, so ``orchestration.types`` can use the
-parsers without an import cycle.
+``ScanResult`` (what a job's ``lastEvent.context`` says) lives here beside the rule
+that reads it; ``orchestration.types`` imports it from here and not the other way, so
+the two modules no longer import each other.
 """
 
 from __future__ import annotations
@@ -25,12 +26,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from django.conf import settings
-
-if TYPE_CHECKING:
-    from orchestration.types import ScanResult
 
 # Keys of ``lastEvent.context`` that ScanResult lifts into named fields.
 CSAM_SCORE_KEYS = ("hive_csam_score", "csam_score", "csamScore")
@@ -110,6 +109,65 @@ def first_key(mapping: dict[str, Any], keys: Iterable[str]) -> tuple[str | None,
         if key in mapping:
             return key, mapping[key]
     return None, None
+
+
+@dataclass
+class ScanResult:
+    """Moderation scan values from a v1 job's ``lastEvent.context``.
+
+    ``csam_scores`` are fractions 0-1, one per image (see ``orchestration.scan`` for
+    how percentages are converted). ``csam_score_unparsed`` is True when a CSAM score
+    was present but unreadable; ``is_csam_flagged`` then fails closed. ``other`` keeps
+    every context key that is not a scan field (metrics such as ``gpu_ms``).
+    """
+
+    csam_scores: list[float] = field(default_factory=list)
+    csam_score_raw: Any = None
+    csam_score_present: bool = False
+    csam_score_unparsed: bool = False
+    vlm_summary: str | None = None
+    blocked_reason: str | None = None
+    nsfw_level: str | None = None
+    other: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_context(cls, context: Any) -> ScanResult:
+        context = context if isinstance(context, dict) else {}
+        key, value = first_key(context, CSAM_SCORE_KEYS)
+        scores: list[float] = []
+        unparsed = False
+        if key is not None:
+            try:
+                scores = parse_scores(value)
+            except ScoreParseError:
+                unparsed = True
+        _, summary = first_key(context, VLM_SUMMARY_KEYS)
+        _, reason = first_key(context, BLOCKED_REASON_KEYS)
+        _, level = first_key(context, NSFW_LEVEL_KEYS)
+        return cls(
+            csam_scores=scores,
+            csam_score_raw=value,
+            csam_score_present=key is not None and value not in (None, ""),
+            csam_score_unparsed=unparsed,
+            vlm_summary=text_value(summary),
+            blocked_reason=text_value(reason),
+            nsfw_level=text.lower() if (text := text_value(level)) else None,
+            other={k: v for k, v in context.items() if k not in SCAN_KEYS},
+            raw=context,
+        )
+
+    @property
+    def max_csam_score(self) -> float | None:
+        return max(self.csam_scores) if self.csam_scores else None
+
+    @property
+    def has_scan(self) -> bool:
+        """True when the context carried any scan field at all."""
+        return any(k in self.raw for k in SCAN_KEYS)
+
+    def is_csam_flagged(self, threshold: float | None = None) -> bool:
+        return is_csam_flagged(self, threshold)
 
 
 def default_threshold() -> float:

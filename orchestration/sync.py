@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from civitrack.http import NotFound, UpstreamError
 from orchestration import types as api
+from orchestration.errors import OrchestrationRefusal, UnexpectedShape
 from orchestration.models import (
     TERMINAL_STATUSES,
     Blob,
@@ -70,6 +71,7 @@ class SyncStats:
     jobs: int = 0
     blobs: int = 0
     scans: int = 0
+    unknown_scans: int = 0  # v1 answered 404 for the job id a blob named
     errors: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
@@ -77,6 +79,8 @@ class SyncStats:
             f"{self.workflows} workflows, {self.steps} steps, {self.jobs} jobs, "
             f"{self.blobs} blobs, {self.scans} scans in {self.pages} pages"
         )
+        if self.unknown_scans:
+            text += f"; {self.unknown_scans} jobs unknown to the v1 API (scan unknown)"
         return text + (f"; {len(self.errors)} errors" if self.errors else "")
 
 
@@ -348,6 +352,7 @@ def _scan_fields(job: api.Job) -> dict[str, Any]:
         "event_type": (job.last_event.type or "") if job.last_event else "",
         "context": scan.raw,
         "raw": job.raw,
+        "state": ScanResult.State.READ,
     }
 
 
@@ -359,7 +364,7 @@ def store_job(job: api.Job, *, now: dt.datetime | None = None) -> Job:
     """
     now = now or timezone.now()
     if not job.job_id:
-        raise ValueError("job has no jobId")
+        raise UnexpectedShape("job has no jobId")
     with transaction.atomic():
         workflow = (
             Workflow.objects.filter(civitai_id=job.workflow_id).first() if job.workflow_id else None
@@ -426,6 +431,17 @@ def store_job(job: api.Job, *, now: dt.datetime | None = None) -> Job:
 # --- runs ------------------------------------------------------------------------------
 
 
+def mark_scan_unknown(job: Job, *, now: dt.datetime | None = None) -> ScanResult:
+    """Record that ``job``'s scan cannot be had (the v1 API answers 404 for it).
+
+    A scan read earlier is kept: it is still the best knowledge of that job.
+    """
+    scan, _ = ScanResult.objects.get_or_create(
+        job=job, defaults={"state": ScanResult.State.UNKNOWN, "fetched_at": now or timezone.now()}
+    )
+    return scan
+
+
 def jobs_needing_scan(workflow_pks: Iterable[int]):
     """Jobs of these workflows that are finished and have no scan stored yet."""
     return (
@@ -443,7 +459,14 @@ def fetch_scans(client, jobs: Iterable[Job], *, limit: int, stats: SyncStats) ->
         try:
             store_job(client.get_job(job.civitai_id))
             stats.scans += 1
-        except (UpstreamError, ValueError) as exc:
+        except NotFound:
+            # A job id taken from a v2 blob that the v1 API has no record of: a lasting
+            # state, not a failed sync. Recorded as an unknown scan, so media stays
+            # withheld and the job is not asked for again on every run.
+            mark_scan_unknown(job)
+            stats.unknown_scans += 1
+            logger.info("job %s is not known to the v1 jobs API (404): scan unknown", job)
+        except (UpstreamError, OrchestrationRefusal) as exc:
             stats.errors.append(f"job {job.civitai_id}: {exc}")
             logger.warning("scan fetch failed for job %s: %s", job.civitai_id, exc)
 

@@ -7,17 +7,22 @@ is inconsistent (civitai-api.md §1): enum casing (the v1 manager API writes
 ``"Succeeded"``, v2 writes ``"succeeded"``) is normalised to lowercase, timestamps
 become aware UTC datetimes (a value without a zone is UTC), ``jobs`` may be absent,
 v1 ``result`` may be an object or a list. It is strict only where trusting a wrong
-shape would be worse than failing: ``from_api`` raises ``ValueError`` when the top
-level is not a JSON object.
+shape would be worse than failing: ``from_api`` raises
+``orchestration.errors.UnexpectedShape`` when the top level is not a JSON object.
+
+Blobs are found by shape, not by output key (see ``extract_output_blobs``): step types
+come and go (3D, training, audio…) and a key list always lags behind them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from orchestration import scan as scanlib
+from orchestration.errors import UnexpectedShape
+from orchestration.scan import ScanResult  # lives beside its rule; importable from here too
 
 TERMINAL_STATUSES = frozenset({"succeeded", "failed", "expired", "canceled"})
 FAILED_STATUSES = frozenset({"failed", "expired", "canceled"})
@@ -28,30 +33,26 @@ IMAGE_EXTENSIONS = frozenset(
 VIDEO_EXTENSIONS = frozenset({"mp4", "webm", "mov", "mkv", "avi", "m4v", "gifv"})
 AUDIO_EXTENSIONS = frozenset({"mp3", "wav", "ogg", "flac", "m4a", "aac", "opus"})
 
-# Output fields holding media, per step type (civitai-api.md §1.9). Lists and single
-# blobs are both accepted under every key; ``tempBlobs`` (intermediates) is skipped.
-OUTPUT_BLOB_KEYS = (
-    "images",
-    "blobs",  # comfy/customComfy; also what the quick-start shows for imageGen
-    "video",
-    "additionalVideos",
-    "frames",
-    "blob",
-    "image",
-    "svg",
-    "videoBlob",
-    "audioBlob",
-)
+MODEL3D_EXTENSIONS = frozenset({"glb", "gltf", "fbx", "obj", "usdz", "stl", "ply"})
+BLOB_KINDS = frozenset({"image", "video", "audio", "model3d"})  # Blob's discriminator values
+
+# Output keys whose blobs are intermediates, not results (comfy's scratch files).
+SKIPPED_OUTPUT_KEYS = frozenset({"tempBlobs"})
+MAX_OUTPUT_DEPTH = 8  # outputs nest blobs a few levels down (epochs[].model); never deeper
 
 
 def _obj(data: Any, what: str) -> dict[str, Any]:
     if not isinstance(data, dict):
-        raise ValueError(f"{what} must be a JSON object, got {type(data).__name__}")
+        raise UnexpectedShape(f"{what} must be a JSON object, got {type(data).__name__}")
     return data
 
 
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def _objects(value: Any) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 def _str(value: Any) -> str | None:
@@ -135,9 +136,9 @@ def get(data: dict[str, Any], *keys: str) -> Any:
 
 
 def blob_kind(type_value: Any, blob_id: str | None) -> str:
-    """``image``/``video``/``audio``/``other`` from the blob ``type``, else the id's extension."""
+    """``image``/``video``/``audio``/``model3d``/``other``: the blob ``type``, else the id's extension."""
     kind = lower(type_value)
-    if kind in {"image", "video", "audio"}:
+    if kind in BLOB_KINDS:
         return kind
     if blob_id and "." in blob_id:
         ext = blob_id.rsplit(".", 1)[1].lower().split("?", 1)[0]
@@ -147,6 +148,8 @@ def blob_kind(type_value: Any, blob_id: str | None) -> str:
             return "video"
         if ext in AUDIO_EXTENSIONS:
             return "audio"
+        if ext in MODEL3D_EXTENSIONS:
+            return "model3d"
     return "other"
 
 
@@ -191,23 +194,49 @@ class Blob:
         return bool(self.blocked_reason)
 
 
-def _blobs_from(value: Any) -> list[Blob]:
-    items = value if isinstance(value, list) else [value]
-    return [Blob.from_api(item) for item in items if isinstance(item, dict) and get(item, "id")]
+def is_blob_shaped(value: Any) -> bool:
+    """A JSON object with the published Blob's required fields: ``id``, ``available``, ``type``.
+
+    ``type`` may be missing in older answers; an ``id`` with a boolean ``available``
+    is then enough (no other output object has that pair).
+    """
+    return (
+        isinstance(value, dict)
+        and isinstance(get(value, "id"), str)
+        and bool(get(value, "id"))
+        and isinstance(get(value, "available"), bool)
+    )
+
+
+def _walk_blobs(value: Any, depth: int) -> Iterator[dict[str, Any]]:
+    if depth > MAX_OUTPUT_DEPTH:
+        return
+    if is_blob_shaped(value):
+        yield value
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key not in SKIPPED_OUTPUT_KEYS:
+                yield from _walk_blobs(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _walk_blobs(item, depth + 1)
 
 
 def extract_output_blobs(output: Any) -> list[Blob]:
-    """Every media blob in a step ``output``, per civitai-api.md §1.9, without duplicates."""
-    output = _dict(output)
+    """Every blob-shaped object anywhere in a step ``output``, in order, without duplicates.
+
+    Found by shape, so ``images``, ``video``, 3D outputs (``model``, ``fbxModel``,
+    ``thumbnail``, ``rigged*``, ``animated*``), training outputs (``epochs[].model``,
+    ``samples[]``) and step types not yet known are all covered.
+    """
     seen: set[str] = set()
     blobs: list[Blob] = []
-    for key in OUTPUT_BLOB_KEYS:
-        if key not in output:
-            continue
-        for blob in _blobs_from(output[key]):
-            if blob.id not in seen:
-                seen.add(blob.id)
-                blobs.append(blob)
+    for raw in _walk_blobs(_dict(output), 0):
+        blob = Blob.from_api(raw)
+        if blob.id not in seen:
+            seen.add(blob.id)
+            blobs.append(blob)
     return blobs
 
 
@@ -250,6 +279,10 @@ class Step:
     started_at: datetime | None = None
     completed_at: datetime | None = None
     estimated_progress_rate: float | None = None
+    # Newer API versions (see docs/orchestration-cli.md, "Compared with the published API"):
+    queue_position: dict[str, Any] | None = None
+    preparation: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -275,8 +308,27 @@ class Step:
             started_at=parse_timestamp(get(data, "startedAt")),
             completed_at=parse_timestamp(get(data, "completedAt")),
             estimated_progress_rate=None if progress is None else float(progress),
+            queue_position=_dict(get(data, "queuePosition")) or None,
+            preparation=_objects(get(data, "preparation")),
+            warnings=_objects(get(data, "warnings")),
             raw=data,
         )
+
+    @property
+    def has_jobs_list(self) -> bool:
+        """True for the older shape (``jobs[]`` present); False when job ids come from blobs."""
+        return self.jobs is not None
+
+    @property
+    def job_ids(self) -> list[str]:
+        """This step's job ids: from ``jobs[]`` when present, else from its blobs' ``jobId``."""
+        if self.jobs is not None:
+            return [j.id for j in self.jobs if j.id]
+        found: list[str] = []
+        for blob in self.blobs:
+            if blob.job_id and blob.job_id not in found:
+                found.append(blob.job_id)
+        return found
 
     @property
     def prompts(self) -> list[str]:
@@ -360,65 +412,6 @@ class WorkflowPage:
 
 
 @dataclass
-class ScanResult:
-    """Moderation scan values from a v1 job's ``lastEvent.context``.
-
-    ``csam_scores`` are fractions 0-1, one per image (see ``orchestration.scan`` for
-    how percentages are converted). ``csam_score_unparsed`` is True when a CSAM score
-    was present but unreadable; ``is_csam_flagged`` then fails closed. ``other`` keeps
-    every context key that is not a scan field (metrics such as ``gpu_ms``).
-    """
-
-    csam_scores: list[float] = field(default_factory=list)
-    csam_score_raw: Any = None
-    csam_score_present: bool = False
-    csam_score_unparsed: bool = False
-    vlm_summary: str | None = None
-    blocked_reason: str | None = None
-    nsfw_level: str | None = None
-    other: dict[str, Any] = field(default_factory=dict)
-    raw: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_context(cls, context: Any) -> ScanResult:
-        context = _dict(context)
-        key, value = scanlib.first_key(context, scanlib.CSAM_SCORE_KEYS)
-        scores: list[float] = []
-        unparsed = False
-        if key is not None:
-            try:
-                scores = scanlib.parse_scores(value)
-            except scanlib.ScoreParseError:
-                unparsed = True
-        _, summary = scanlib.first_key(context, scanlib.VLM_SUMMARY_KEYS)
-        _, reason = scanlib.first_key(context, scanlib.BLOCKED_REASON_KEYS)
-        _, level = scanlib.first_key(context, scanlib.NSFW_LEVEL_KEYS)
-        return cls(
-            csam_scores=scores,
-            csam_score_raw=value,
-            csam_score_present=key is not None and value not in (None, ""),
-            csam_score_unparsed=unparsed,
-            vlm_summary=scanlib.text_value(summary),
-            blocked_reason=scanlib.text_value(reason),
-            nsfw_level=lower(level),
-            other={k: v for k, v in context.items() if k not in scanlib.SCAN_KEYS},
-            raw=context,
-        )
-
-    @property
-    def max_csam_score(self) -> float | None:
-        return max(self.csam_scores) if self.csam_scores else None
-
-    @property
-    def has_scan(self) -> bool:
-        """True when the context carried any scan field at all."""
-        return any(k in self.raw for k in scanlib.SCAN_KEYS)
-
-    def is_csam_flagged(self, threshold: float | None = None) -> bool:
-        return scanlib.is_csam_flagged(self, threshold)
-
-
-@dataclass
 class PromptClassification:
     """``job.promptClassificationResult``: which prompt classifiers fired."""
 
@@ -478,6 +471,8 @@ class JobEvent:
     date_time: datetime | None
     context: dict[str, Any]
     worker_id: str | None = None
+    job_type: str | None = None
+    job_duration: str | None = None  # a .NET TimeSpan, "hh:mm:ss.fffffff"
     raw: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -489,6 +484,8 @@ class JobEvent:
             date_time=parse_timestamp(get(data, "dateTime")),
             context=_dict(get(data, "context")),
             worker_id=_str(get(data, "workerId")),
+            job_type=_str(get(data, "jobType")),
+            job_duration=_str(get(data, "jobDuration")),
             raw=data,
         )
 
@@ -509,14 +506,16 @@ class Job:
     scan: ScanResult
     prompt_classification: PromptClassification | None
     raw: dict[str, Any] = field(default_factory=dict)
+    # The answer exactly as received: the ``{token, jobs}`` envelope when there was one.
+    body: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_api(cls, data: Any) -> Job:
         """Parse a bare JobStatus, or the ``{token, jobs: [...]}`` envelope (first job)."""
-        data = _obj(data, "job")
+        data = body = _obj(data, "job")
         if "jobId" not in data and isinstance(data.get("jobs"), list):
             if not data["jobs"]:
-                raise ValueError("job envelope holds no jobs")
+                raise UnexpectedShape("job envelope holds no jobs")
             data = _obj(data["jobs"][0], "job")
         definition = _dict(get(data, "job"))
         params = _dict(get(definition, "params"))
@@ -531,7 +530,9 @@ class Job:
             classification = get(data, "promptClassificationResult")
         return cls(
             job_id=_str(get(data, "jobId", "id")) or "",
-            type=_str(get(definition, "type")) or _str(get(data, "jobType")),
+            type=_str(get(definition, "type"))
+            or (last_event.job_type if last_event else None)
+            or _str(get(data, "jobType")),
             workflow_id=_str(get(properties, "workflowId"))
             or _str(get(job_properties, "workflowId")),
             cost=_number(get(data, "cost")),
@@ -545,4 +546,5 @@ class Job:
             if isinstance(classification, dict)
             else None,
             raw=data,
+            body=body,
         )

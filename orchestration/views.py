@@ -35,6 +35,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from civitrack.http import NotFound, UpstreamError
 from civitrack.media import is_http_url, is_local_static_url
 from orchestration import sync
+from orchestration.client import HIGHEST_NSFW_LEVEL
+from orchestration.errors import DecisionRefused, OrchestrationRefusal
 from orchestration.filters import ReviewQueueFilter, WorkflowFilter
 from orchestration.media import redact_urls
 from orchestration.models import (
@@ -194,7 +196,7 @@ def _fresh_media_redirect(blob: Blob):
     try:
         location = sync.get_client().resolve_blob(
             blob.civitai_id,
-            nsfw=True,
+            nsfw_level=HIGHEST_NSFW_LEVEL,  # the page decides what to show; this only renews
             workflow_id=blob.workflow.civitai_id if blob.workflow_id else None,
         )
     except NotFound:
@@ -415,7 +417,7 @@ def job_refresh(request, job_id: str):
         sync.sync_job(job_id)
     except NotFound:
         messages.error(request, f"Job {job_id} was not found upstream (expired or deleted)")
-    except (UpstreamError, ImproperlyConfigured, ValueError) as exc:
+    except (UpstreamError, ImproperlyConfigured, OrchestrationRefusal) as exc:
         messages.error(request, f"Could not refresh from the Orchestration API: {exc}")
     else:
         messages.success(request, f"Job {job_id} and its scan refreshed from the API")
@@ -454,7 +456,7 @@ def job_decide(request, job_id: str):
     if form.is_valid():
         try:
             job.decide(request.user, form.cleaned_data["decision"], form.cleaned_data["note"])
-        except (ValueError, ClaimTaken) as exc:
+        except (DecisionRefused, ClaimTaken) as exc:
             messages.error(request, str(exc))
         else:
             messages.success(request, f"Decision recorded for job {job.civitai_id}")
@@ -627,7 +629,7 @@ def lookup(request):
     except NotFound:
         messages.error(request, f"No {kind} {value} upstream: it may have expired or been deleted")
         return redirect(back)
-    except (UpstreamError, ImproperlyConfigured, ValueError) as exc:
+    except (UpstreamError, ImproperlyConfigured, OrchestrationRefusal) as exc:
         messages.error(request, f"Could not fetch {kind} {value} from the Orchestration API: {exc}")
         return redirect(back)
     name = "orchestration:job_detail" if kind == "job" else "orchestration:workflow_detail"

@@ -28,6 +28,7 @@ from tracking.civitai_site import CivitaiSiteClient, SiteImage, SitePost
 from tracking.civitai_urls import image_url, parse_post_ref, post_url
 from tracking.errors import Duplicate, InvalidInput, RecordNotFound, UpstreamFailure
 from tracking.models import Asset, AssetStatsSnapshot, Post, Prompt
+from tracking.permissions import OPERATOR, check_can_change, recorded_user
 from tracking.serializers import asset_dict, iso, post_dict, prompt_dict
 from tracking.services import bounded_int, parse_id
 
@@ -155,7 +156,10 @@ def _plan(site_post: SitePost, images: list[SiteImage], user, *, lock: bool) -> 
     post = posts.filter(civitai_id=site_post.id).first()
     post_action = "update" if post else "create"
     if post is None:
-        post = Post(civitai_id=site_post.id, created_by=user)
+        post = Post(civitai_id=site_post.id)
+        post.attribute_to(recorded_user(user))
+    else:
+        check_can_change(user, post, field="post_id")
     before = _snapshot(post, _POST_FIELDS)
     post.civitai_url = post_url(site_post.id)
     post.status = Post.Status.PUBLISHED
@@ -177,7 +181,7 @@ def _plan(site_post: SitePost, images: list[SiteImage], user, *, lock: bool) -> 
         )
     }
     for image in images:
-        if image.type not in (Asset.Type.IMAGE, Asset.Type.VIDEO):
+        if image.type not in Asset.Type.values:
             plan.skipped.append(
                 {
                     "civitai_id": str(image.id),
@@ -198,10 +202,11 @@ def _plan(site_post: SitePost, images: list[SiteImage], user, *, lock: bool) -> 
                 asset_source=Asset.Source.UPLOAD,
                 asset_url=image.url,
                 asset_type=image.type,
-                created_by=user,
             )
+            asset.attribute_to(recorded_user(user))
             action = "create"
         else:
+            check_can_change(user, asset, field="asset_id")
             action = "update"
         before = _snapshot(asset, _ASSET_FIELDS)
         if asset.asset_source == Asset.Source.UPLOAD:
@@ -219,11 +224,11 @@ def _plan(site_post: SitePost, images: list[SiteImage], user, *, lock: bool) -> 
         if image.prompt:
             prompt = asset.input_prompt if action == "update" else None
             if prompt is None:
-                item.prompt = Prompt(
-                    purpose=PROMPT_PURPOSE, created_by=user, **_prompt_values(image)
-                )
+                item.prompt = Prompt(purpose=PROMPT_PURPOSE, **_prompt_values(image))
+                item.prompt.attribute_to(recorded_user(user))
                 item.prompt_changed = True
             elif prompt.purpose == PROMPT_PURPOSE:
+                check_can_change(user, prompt, field="input_prompt_id")
                 before = _snapshot(prompt, _PROMPT_FIELDS)
                 for key, value in _prompt_values(image).items():
                     setattr(prompt, key, value)
@@ -274,7 +279,7 @@ def _result(plan: _Plan, *, dry_run: bool) -> dict[str, Any]:
     }
 
 
-def import_civitai_post(*, post: str, dry_run: bool = False, user=None) -> dict[str, Any]:
+def import_civitai_post(*, post: str, dry_run: bool = False, user=OPERATOR) -> dict[str, Any]:
     """Record a Civitai post and every image/video of it, in one transaction.
 
     ``post`` is a post URL in any form users paste, or the bare id. The post and all
@@ -286,6 +291,9 @@ def import_civitai_post(*, post: str, dry_run: bool = False, user=None) -> dict[
     written (each record marked ``create``/``update``) and writes nothing.
 
     ``created``/``updated`` count assets; ``post["action"]`` tells the post's fate.
+    Re-importing a post (or an image already recorded) needs ``user`` to pass the
+    ownership rule (``tracking.permissions``); the default is the shell operator, for
+    commands and code, while every adapter passes its signed-in or token user.
     """
     if not isinstance(dry_run, bool):
         raise InvalidInput("dry_run must be true or false")
@@ -367,7 +375,7 @@ def fetch_civitai_post_assets(
     }
 
 
-def sync_post_asset_stats(*, post_id: str, user=None) -> dict[str, Any]:
+def sync_post_asset_stats(*, post_id: str, user=OPERATOR) -> dict[str, Any]:
     """Store a time-stamped engagement snapshot for every recorded asset of one of our posts.
 
     ``post_id`` is civitrack's Post id. The post's images are fetched live and
@@ -379,6 +387,7 @@ def sync_post_asset_stats(*, post_id: str, user=None) -> dict[str, Any]:
     post = Post.objects.filter(pk=pk).first()
     if post is None:
         raise RecordNotFound(f"Record not found: post_id {pk}")
+    check_can_change(user, post, field="post_id")  # before the upstream calls
     with upstream_errors():
         images = site_client().get_post_images(post.civitai_id)
     by_id = {i.id: i for i in images}

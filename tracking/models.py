@@ -14,8 +14,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from tracking.civitai_urls import check_page_url
@@ -27,6 +28,7 @@ sha256_validator = RegexValidator(
 )
 # Civitai ids are positive 32-bit-ish integers today; BigInteger leaves room.
 civitai_id_validator = MinValueValidator(1, "civitai_id must be a positive integer")
+ON_BEHALF_OF_MAX_LENGTH = 255
 
 
 def _clean_civitai_url(obj, kind: str) -> None:
@@ -50,22 +52,70 @@ class TimeStamped(models.Model):
         abstract = True
 
 
-class Prompt(TimeStamped):
-    """A text prompt: what generated an asset, or what was derived from one (a caption)."""
+class Recorded(TimeStamped):
+    """What every record the team writes carries: who recorded it, for whom, free-form
+    metadata, and a history of every change.
 
-    prompt_text = models.TextField()
-    llm_model_provider = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
-    llm_model = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
-    purpose = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
+    ``created_by`` is the acting account (a token's user, ``mcp --user``, the admin's
+    user); ``on_behalf_of`` names the person the record was made for when an agent or
+    a shared account records for someone else (the original civitai-records server's
+    field). The services default it to the creator's username so it is never empty
+    for new records.
+    """
+
     metadata = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
-        related_name="prompts",
+        related_name="%(class)ss",
     )
-    history = HistoricalRecords()
+    on_behalf_of = models.CharField(  # noqa: DJ001 (null: records older than the field)
+        max_length=ON_BEHALF_OF_MAX_LENGTH,
+        null=True,
+        blank=True,
+        help_text=_("Who the record was made for; defaults to the creator's username"),
+    )
+    history = HistoricalRecords(inherit=True)
+
+    class Meta(TimeStamped.Meta):
+        abstract = True
+
+    def attribute_to(self, user, on_behalf_of: str | None = None) -> None:
+        """Record ``user`` as the creator and (unless given) the person it was made for.
+
+        The one place the default of ``on_behalf_of`` is decided: the services, the
+        admin and the importer all call it for a new record.
+        """
+        if user is not None:
+            self.created_by = user
+        self.on_behalf_of = on_behalf_of or (user.get_username() if user is not None else None)
+
+
+class PostStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    PUBLISHED = "published", _("Published")
+    FAILED = "failed", _("Failed")
+
+
+class AssetType(models.TextChoices):
+    IMAGE = "image", _("Image")
+    VIDEO = "video", _("Video")
+
+
+class AssetSource(models.TextChoices):
+    GENERATED = "generated", _("Generated")
+    UPLOAD = "upload", _("Upload")
+
+
+class Prompt(Recorded):
+    """A text prompt: what generated an asset, or what was derived from one (a caption)."""
+
+    prompt_text = models.TextField()
+    llm_model_provider = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
+    llm_model = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
+    purpose = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -82,13 +132,10 @@ class Prompt(TimeStamped):
         return f"#{self.pk} {text[:60]}{'…' if len(text) > 60 else ''}"
 
 
-class Post(TimeStamped):
+class Post(Recorded):
     """A post published on Civitai, holding zero or more assets."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        PUBLISHED = "published", "Published"
-        FAILED = "failed", "Failed"
+    Status = PostStatus
 
     civitai_id = models.BigIntegerField(
         unique=True,
@@ -100,15 +147,6 @@ class Post(TimeStamped):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PUBLISHED)
     title = models.CharField(max_length=300, null=True, blank=True)  # noqa: DJ001
     description = models.TextField(null=True, blank=True)  # noqa: DJ001
-    metadata = models.JSONField(default=dict, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="posts",
-    )
-    history = HistoricalRecords()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -119,7 +157,7 @@ class Post(TimeStamped):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(status__in=["pending", "published", "failed"]),
+                condition=Q(status__in=PostStatus.values),
                 name="post_status_valid",
             ),
             models.CheckConstraint(condition=Q(civitai_id__gt=0), name="post_civitai_id_positive"),
@@ -133,16 +171,40 @@ class Post(TimeStamped):
             _clean_civitai_url(self, "post")
 
 
-class Asset(TimeStamped):
+SELF_INPUT_MESSAGE = "input_asset_ids must not include the asset itself"
+
+
+class AssetInput(models.Model):
+    """One lineage link: ``from_asset`` was made from ``to_asset``.
+
+    The explicit through model of ``Asset.input_assets`` (same table and columns as
+    Django's automatic one) exists to carry the rule that no asset is its own input.
+    Declared before ``Asset`` because the history of the lineage needs the class itself.
+    """
+
+    from_asset = models.ForeignKey("Asset", on_delete=models.CASCADE, related_name="input_links")
+    to_asset = models.ForeignKey("Asset", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        db_table = "tracking_asset_input_assets"
+        unique_together = [("from_asset", "to_asset")]  # as Django's automatic through had
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(from_asset=F("to_asset")),
+                name="asset_input_not_self",
+                violation_error_message=SELF_INPUT_MESSAGE,
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Asset #{self.from_asset_id} made from #{self.to_asset_id}"
+
+
+class Asset(Recorded):
     """An image or video: where it lives, what made it, what it became, where it was posted."""
 
-    class Type(models.TextChoices):
-        IMAGE = "image", "Image"
-        VIDEO = "video", "Video"
-
-    class Source(models.TextChoices):
-        GENERATED = "generated", "Generated"
-        UPLOAD = "upload", "Upload"
+    Type = AssetType
+    Source = AssetSource
 
     asset_url = models.CharField(
         max_length=2000, help_text="Where the file lives: https://…, s3://…, or a local path"
@@ -182,20 +244,15 @@ class Asset(TimeStamped):
     )
     input_assets = models.ManyToManyField(
         "self",
+        through=AssetInput,
+        through_fields=("from_asset", "to_asset"),
         symmetrical=False,
         blank=True,
         related_name="derived_assets",
         help_text="The assets this one was made from",
     )
-    metadata = models.JSONField(default=dict, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="assets",
-    )
-    history = HistoricalRecords(m2m_fields=[input_assets])
+    # The lineage is part of the history too (Recorded's HistoricalRecords reads this).
+    _history_m2m_fields = ["input_assets"]
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -205,10 +262,10 @@ class Asset(TimeStamped):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(asset_type__in=["image", "video"]), name="asset_type_valid"
+                condition=Q(asset_type__in=AssetType.values), name="asset_type_valid"
             ),
             models.CheckConstraint(
-                condition=Q(asset_source__in=["generated", "upload"]), name="asset_source_valid"
+                condition=Q(asset_source__in=AssetSource.values), name="asset_source_valid"
             ),
             models.CheckConstraint(
                 condition=Q(sha256sum__isnull=True) | Q(sha256sum__regex=SHA256_RE),
@@ -235,6 +292,15 @@ class Asset(TimeStamped):
 
     def latest_stats(self) -> AssetStatsSnapshot | None:
         return self.stats_snapshots.order_by("-captured_at", "-id").first()
+
+    def check_inputs(self, inputs) -> None:
+        """Refuse a lineage that lists this asset as its own input (``InvalidInput``).
+
+        The database refuses it too (``AssetInput``'s constraint); this gives every
+        caller — services, admin form, commands — the same clear message first.
+        """
+        if self.pk is not None and any(getattr(a, "pk", a) == self.pk for a in inputs):
+            raise InvalidInput(SELF_INPUT_MESSAGE)
 
 
 class AssetStatsSnapshot(models.Model):

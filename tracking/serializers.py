@@ -41,6 +41,7 @@ def prompt_dict(prompt: Prompt) -> dict[str, Any]:
         "purpose": prompt.purpose,
         "metadata": prompt.metadata,
         "created_by": username(prompt.created_by),
+        "on_behalf_of": prompt.on_behalf_of,
         "created_at": iso(prompt.created_at),
         "updated_at": iso(prompt.updated_at),
     }
@@ -64,6 +65,7 @@ def asset_dict(asset: Asset, *, input_asset_ids: list[int] | None = None) -> dic
         "input_asset_ids": [str(pk) for pk in input_asset_ids],
         "metadata": asset.metadata,
         "created_by": username(asset.created_by),
+        "on_behalf_of": asset.on_behalf_of,
         "created_at": iso(asset.created_at),
         "updated_at": iso(asset.updated_at),
     }
@@ -80,6 +82,7 @@ def post_dict(post: Post) -> dict[str, Any]:
         "description": post.description,
         "metadata": post.metadata,
         "created_by": username(post.created_by),
+        "on_behalf_of": post.on_behalf_of,
         "created_at": iso(post.created_at),
         "updated_at": iso(post.updated_at),
     }
@@ -97,12 +100,12 @@ def post_dict(post: Post) -> dict[str, Any]:
 # (tests/tracking/test_list_civitai_posts.py checks every nested record against them).
 
 _PROMPT_COLUMNS = ("id", "prompt_text", "llm_model_provider", "llm_model", "purpose", "metadata")
-_PROMPT_COLUMNS += ("created_at", "updated_at")
+_PROMPT_COLUMNS += ("on_behalf_of", "created_at", "updated_at")
 _ASSET_COLUMNS = ("id", "asset_url", "asset_type", "asset_source", "sha256sum", "civitai_id")
 _ASSET_COLUMNS += ("civitai_url", "post_id", "input_prompt_id", "output_prompt_id", "metadata")
-_ASSET_COLUMNS += ("created_at", "updated_at")
+_ASSET_COLUMNS += ("on_behalf_of", "created_at", "updated_at")
 _POST_COLUMNS = ("id", "civitai_id", "civitai_url", "civitai_account", "status", "title")
-_POST_COLUMNS += ("description", "metadata", "created_at", "updated_at")
+_POST_COLUMNS += ("description", "metadata", "on_behalf_of", "created_at", "updated_at")
 
 
 def _prompt_from_row(row: dict[str, Any], prefix: str, user_field: str) -> dict[str, Any] | None:
@@ -116,6 +119,7 @@ def _prompt_from_row(row: dict[str, Any], prefix: str, user_field: str) -> dict[
         "purpose": row[f"{prefix}purpose"],
         "metadata": row[f"{prefix}metadata"],
         "created_by": row[f"{prefix}created_by__{user_field}"],
+        "on_behalf_of": row[f"{prefix}on_behalf_of"],
         "created_at": iso(row[f"{prefix}created_at"]),
         "updated_at": iso(row[f"{prefix}updated_at"]),
     }
@@ -136,6 +140,7 @@ def _asset_from_row(row: dict[str, Any], inputs: list[int], user_field: str) -> 
         "input_asset_ids": [str(pk) for pk in sorted(inputs)],
         "metadata": row["metadata"],
         "created_by": row[f"created_by__{user_field}"],
+        "on_behalf_of": row["on_behalf_of"],
         "created_at": iso(row["created_at"]),
         "updated_at": iso(row["updated_at"]),
         "input_prompt": _prompt_from_row(row, "input_prompt__", user_field),
@@ -194,6 +199,7 @@ def posts_with_details(page: QuerySet[Post]) -> list[dict[str, Any]]:
             "description": row["description"],
             "metadata": row["metadata"],
             "created_by": row[creator],
+            "on_behalf_of": row["on_behalf_of"],
             "created_at": iso(row["created_at"]),
             "updated_at": iso(row["updated_at"]),
             "assets": by_post.get(row["id"], []),

@@ -28,8 +28,9 @@ from django.db import IntegrityError, transaction
 
 from tracking import hashing
 from tracking.civitai_urls import check_page_url
-from tracking.errors import Duplicate, Forbidden, InvalidInput, RecordNotFound, ToolError
-from tracking.models import Asset, Post, Prompt
+from tracking.errors import Duplicate, InvalidInput, RecordNotFound, ToolError
+from tracking.models import ON_BEHALF_OF_MAX_LENGTH, Asset, Post, Prompt
+from tracking.permissions import check_can_change
 from tracking.serializers import asset_dict, post_dict, posts_with_details, prompt_dict
 
 logger = logging.getLogger(__name__)
@@ -257,6 +258,10 @@ def _id_list(field: str, value: Any) -> list[int]:
     return sorted({parse_id(field, item) for item in value})
 
 
+def _on_behalf_of(value: Any) -> str | None:
+    return _text("on_behalf_of", value, max_length=ON_BEHALF_OF_MAX_LENGTH)
+
+
 def _get(model, field: str, pk: int, *, lock: bool = False):
     """The record with ``pk`` or ``RecordNotFound`` naming the parameter as the caller sent it."""
     qs = model.objects.all()
@@ -335,6 +340,7 @@ def create_prompt(
     llm_model: Any = None,
     purpose: Any = None,
     metadata: Any = None,
+    on_behalf_of: Any = None,
 ) -> dict[str, Any]:
     """Record a prompt (what generated an asset, or a caption derived from one)."""
     prompt = Prompt(
@@ -343,8 +349,8 @@ def create_prompt(
         llm_model=_text("llm_model", llm_model, max_length=200),
         purpose=_text("purpose", purpose, max_length=100),
         metadata=_metadata(metadata),
-        created_by=user,
     )
+    prompt.attribute_to(user, _on_behalf_of(on_behalf_of))
     _attribute(prompt, user)
     with transaction.atomic():
         prompt.save()
@@ -366,6 +372,7 @@ def create_asset(
     sha256sum: Any = None,
     input_asset_ids: Any = None,
     metadata: Any = None,
+    on_behalf_of: Any = None,
 ) -> dict[str, Any]:
     """Record an image or video, refusing a second asset with the same sha256sum or civitai_id.
 
@@ -389,6 +396,7 @@ def create_asset(
     sha = None if sha256sum is None else parse_sha256(sha256sum)
     inputs = _id_list("input_asset_ids", input_asset_ids)
     meta = _metadata(metadata)
+    behalf = _on_behalf_of(on_behalf_of)
 
     if sha is None and hashing.can_hash(url):
         try:
@@ -411,8 +419,8 @@ def create_asset(
             ),
             post=None if post is None else _get(Post, "post_id", post),
             metadata=meta,
-            created_by=user,
         )
+        asset.attribute_to(user, behalf)
         linked = _existing_assets(inputs)
         _save_asset(asset, user)
         if linked:
@@ -434,6 +442,7 @@ def create_civitai_post(
     title: Any = None,
     description: Any = None,
     metadata: Any = None,
+    on_behalf_of: Any = None,
 ) -> dict[str, Any]:
     """Record a Civitai post; ``civitai_url`` must be the post URL of ``civitai_id``."""
     cid = parse_id("civitai_id", _required("civitai_id", civitai_id))
@@ -446,8 +455,8 @@ def create_civitai_post(
         title=_text("title", title, max_length=300),
         description=_text("description", description),
         metadata=_metadata(metadata),
-        created_by=user,
     )
+    post.attribute_to(user, _on_behalf_of(on_behalf_of))
     _attribute(post, user)
     with transaction.atomic():
         try:
@@ -473,12 +482,14 @@ def update_asset(
     output_prompt_id: Any = UNSET,
     input_asset_ids: Any = UNSET,
     metadata: Any = UNSET,
+    on_behalf_of: Any = UNSET,
 ) -> dict[str, Any]:
     """Change an asset's links and Civitai fields: omitted keeps, ``null`` clears, a value sets.
 
     ``metadata`` sent as ``null`` becomes ``{}`` and ``input_asset_ids`` as ``null``
     becomes ``[]`` (neither is nullable). Every referenced record must exist, and the
     resulting ``civitai_url``/``civitai_id`` pair must agree; otherwise nothing changes.
+    Only the asset's creator or staff allowed to change assets may change it.
     """
     pk = parse_id("asset_id", _required("asset_id", asset_id))
 
@@ -494,11 +505,11 @@ def update_asset(
     )
     inputs = UNSET if input_asset_ids is UNSET else _id_list("input_asset_ids", input_asset_ids)
     meta = UNSET if metadata is UNSET else _metadata(metadata)
-    if inputs is not UNSET and pk in inputs:
-        raise InvalidInput("input_asset_ids must not include the asset itself")
+    behalf = UNSET if on_behalf_of is UNSET else _on_behalf_of(on_behalf_of)
 
     with transaction.atomic():
         asset = _get(Asset, "asset_id", pk, lock=True)
+        check_can_change(user, asset, field="asset_id")
         if post is not UNSET:
             asset.post = None if post is None else _get(Post, "post_id", post)
         if in_prompt is not UNSET:
@@ -517,6 +528,10 @@ def update_asset(
             check_page_url(asset.civitai_url, asset.civitai_id, "image")
         if meta is not UNSET:
             asset.metadata = meta
+        if behalf is not UNSET:
+            asset.on_behalf_of = behalf
+        if inputs is not UNSET:
+            asset.check_inputs(inputs)
         linked = None if inputs is UNSET else _existing_assets(inputs)
         _save_asset(asset, user)
         if linked is not None:
@@ -537,8 +552,9 @@ def update_post(
 ) -> dict[str, Any]:
     """Change a post's status, title, description or metadata (omitted keeps, null clears).
 
-    Only the post's creator or a staff user may change it: an agent acting for one
-    user cannot, for instance, mark another user's pending post as published.
+    Only the post's creator or staff allowed to change posts may change it
+    (``tracking.permissions``): an agent acting for one user cannot, for instance,
+    mark another user's pending post as published.
     """
     pk = parse_id("post_id", _required("post_id", post_id))
     if status is None:
@@ -550,12 +566,7 @@ def update_post(
 
     with transaction.atomic():
         post = _get(Post, "post_id", pk, lock=True)
-        is_staff = user is not None and (user.is_staff or user.is_superuser)
-        if not is_staff and (user is None or post.created_by_id != user.pk):
-            raise Forbidden(
-                f"Only the post's creator or staff can change post_id {pk}"
-                f" (created by {_username(post.created_by) or 'nobody'})"
-            )
+        check_can_change(user, post, field="post_id")
         changes = {
             "status": new_status,
             "title": new_title,
@@ -610,6 +621,7 @@ def list_civitai_posts(
     civitai_id: Any = None,
     status: Any = None,
     created_by: Any = None,
+    on_behalf_of: Any = None,
     start_time: Any = None,
     end_time: Any = None,
     limit: Any = None,
@@ -619,7 +631,8 @@ def list_civitai_posts(
     """Posts newest first, filtered and paged; ``include_details`` nests assets and prompts.
 
     ``start_time``/``end_time`` bound ``created_at`` inclusively. ``created_by`` is a
-    username; an unknown one simply matches nothing. The query count is fixed (2, or
+    username and ``on_behalf_of`` a name, both matched without regard to case (agents
+    of the original server send them as they were typed); an unknown one matches nothing. The query count is fixed (2, or
     3 with details) whatever the page size.
     """
     page_size = DEFAULT_LIMIT if limit is None else bounded_int("limit", limit, 1, MAX_LIMIT)
@@ -637,7 +650,11 @@ def list_civitai_posts(
         if not isinstance(created_by, str) or not created_by or "\x00" in created_by:
             raise InvalidInput("created_by must be a username")
         field = get_user_model().USERNAME_FIELD
-        qs = qs.filter(**{f"created_by__{field}": created_by})
+        qs = qs.filter(**{f"created_by__{field}__iexact": created_by})
+    if on_behalf_of is not None:
+        if not isinstance(on_behalf_of, str) or not on_behalf_of or "\x00" in on_behalf_of:
+            raise InvalidInput("on_behalf_of must be a non-empty string")
+        qs = qs.filter(on_behalf_of__iexact=on_behalf_of)
     after = None if start_time is None else parse_timestamp("start_time", start_time)
     before = None if end_time is None else parse_timestamp("end_time", end_time)
     if after and before and after > before:
@@ -677,6 +694,7 @@ def fill_asset_sha256(*, user, asset_id: Any) -> dict[str, Any]:
     """
     pk = parse_id("asset_id", asset_id)
     asset = _get(Asset, "asset_id", pk)
+    check_can_change(user, asset, field="asset_id")  # before the (slow) download too
     if asset.sha256sum:
         return {"asset": asset_dict(asset), "changed": False}
     if not hashing.can_hash(asset.asset_url):
@@ -687,6 +705,7 @@ def fill_asset_sha256(*, user, asset_id: Any) -> dict[str, Any]:
     sha = hashing.hash_path(asset.asset_url).sha256sum
     with transaction.atomic():
         asset = _get(Asset, "asset_id", pk, lock=True)
+        check_can_change(user, asset, field="asset_id")
         changed = asset.sha256sum is None
         if changed:
             asset.sha256sum = sha

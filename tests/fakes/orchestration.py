@@ -12,6 +12,31 @@ blobs, 202 while a workflow runs, 400 on a non-integer ``wait``.
 Consumer and manager routes refuse a missing or wrong bearer token (401); the blob
 content and blocked-placeholder routes need none, like the real API.
 
+The v2 routes follow Civitai's published schema, pinned in ``tests/fakes/spec``: every
+request's parameters and every answer are checked against it, and a test fails when
+the fake or the client goes off it (``spec_violations``; ``strict_spec = False`` for a
+test that leaves the schema on purpose). A parameter value that does not bind is
+answered 400 ValidationProblemDetails, as ASP.NET does. Behaviour the schema does not
+describe, and what the fake follows there:
+
+- ``GET /v1/consumer/jobs/{id}``: not in the v2 schema. Both generated clients
+  (``civitai/civitai-python``'s ``JobStatusCollection``, ``civitai/civitai-javascript``)
+  declare ``{token, jobs: [JobStatus]}``, so that is the default answer;
+  ``job_envelope = "bare"`` serves the bare JobStatus older readers expect. 404 for
+  an id it does not hold (the v1 API's answer for a job it has no record of).
+- ``GET /v1/manager/workflows``: not in the v2 schema; ``{items, next}`` with ``next``
+  null at the end and PascalCase statuses, per docs/orchestration-cli.md's table
+  (the moderation app's fixtures); ``manager_envelope = "bare"`` for a bare array.
+- ``wait`` on GetWorkflow: the schema gives only its type. Like the real API the
+  request is held until the workflow finishes (``until=change``: until it changes)
+  or ``wait`` seconds pass, then answered 202 with the running workflow.
+  ``finish_after`` scripts 202 answers without holding, for fast polling tests.
+- GetBlob with ``nsfwLevel``: a blob above that level (or without one) is refused
+  with 403, as the parameter's description says; without ``nsfwLevel`` a mature
+  blob redirects to the blocked placeholder.
+- Tag filters: every ``tags`` value must be on the workflow (all must match, as the
+  documentation says); any ``excludeTags`` value drops it.
+
 Usage (tests use the ``fake_orchestration`` fixture of tests/conftest.py)::
 
     with FakeOrchestration.running() as fake:
@@ -37,11 +62,15 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from tests.fakes import orchestration_data as data
+from tests.fakes import spec as published
 
 DEFAULT_TOKEN = "orch-fake-token-7f3a9c1e55d04b2a"
 CONSUMER_ROUTES = {"workflows", "workflow", "step", "job", "manager", "blob"}
 FAILED = {"failed", "expired", "canceled"}
+TERMINAL = FAILED | {"succeeded"}
 MATURE_LEVELS = {"r", "x", "xxx"}
+NSFW_ORDER = ["pg", "pg13", "r", "x", "xxx"]  # the schema's NSFWLevel, lowest first
+MAX_HOLD = 100  # the API's own request timeout bounds any wait
 # A 1x1 transparent PNG, served as the "blocked" placeholder like the real API.
 PLACEHOLDER_PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
@@ -77,8 +106,9 @@ class FakeBlob:
     content: bytes
     content_type: str
     blocked: bool = False
-    mature: bool = False  # redirected to the placeholder unless hideMatureContent=false
+    mature: bool = False  # redirected to the placeholder unless nsfwLevel reaches its level
     token: str = ""
+    nsfw_level: str | None = None  # "x" for a mature blob, "pg" otherwise, unless given
 
 
 @dataclass
@@ -95,12 +125,20 @@ class FakeOrchestration:
     delays: dict[str, float] = field(default_factory=dict)
     malformed: set[str] = field(default_factory=set)
     manager_envelope: str = "items"  # or "bare"
-    job_envelope: str = "bare"  # or "jobs"
+    job_envelope: str = "jobs"  # {token, jobs: [...]} as both generated clients; or "bare"
     enum_case: str = "lower"  # consumer routes; or "pascal"
     include_jobs: bool = True
     redirect_mode: str = "relative"  # or "absolute"
-    end_cursor: str | None = None  # what `next` is on the last page: None or ""
+    # What `next` is on the last page: the schema types it as a string, so "" for v2;
+    # None (null, off the schema) only when a test asks. The manager list (not in the
+    # schema) ends with null as in the moderation app's fixtures (civitai-api.md §1.7).
+    end_cursor: str | None = ""
     repeat_cursor: bool = False  # every page answers the cursor it was given (loop bug)
+    # What the fake got or said that the published schema does not describe (see
+    # tests/fakes/spec). ``running()`` fails the test when any is left, unless a test
+    # that goes off the schema on purpose sets ``strict_spec = False``.
+    spec_violations: list[str] = field(default_factory=list)
+    strict_spec: bool = True
     url: str = ""
 
     def __post_init__(self):
@@ -120,6 +158,10 @@ class FakeOrchestration:
             yield fake
         finally:
             fake.stop()
+        if fake.strict_spec and fake.spec_violations:
+            raise AssertionError(
+                "the fake went off the published schema:\n" + "\n".join(fake.spec_violations)
+            )
 
     def start(self) -> None:
         fake = self
@@ -179,9 +221,12 @@ class FakeOrchestration:
         *,
         blocked: bool = False,
         mature: bool = False,
+        nsfw_level: str | None = "",
     ) -> FakeBlob:
         token = base64.urlsafe_b64encode(f"fake-token-{len(self.blobs):03d}".encode()).decode()
-        blob = FakeBlob(content, content_type, blocked, mature, token.rstrip("="))
+        if nsfw_level == "":
+            nsfw_level = "x" if mature else "pg"
+        blob = FakeBlob(content, content_type, blocked, mature, token.rstrip("="), nsfw_level)
         self.blobs[blob_id] = blob
         return blob
 
@@ -256,6 +301,10 @@ class FakeOrchestration:
         with self._lock:
             self.requests.append(request)
 
+    def _violation(self, text: str) -> None:
+        with self._lock:
+            self.spec_violations.append(text)
+
 
 def _route(segments: list[str]) -> tuple[str, list[str]]:
     """Route name and its path arguments for the decoded path segments."""
@@ -282,6 +331,9 @@ def _route(segments: list[str]) -> tuple[str, list[str]]:
 class _Respond(Exception):
     def __init__(self, status: int, body: Any = None, headers: dict | None = None, raw=None):
         self.status, self.body, self.headers, self.raw = status, body, headers or {}, raw
+        # Answers a test injected on purpose (``fail``, ``serve_malformed``) are not
+        # checked against the schema; everything the fake says of itself is.
+        self.deliberate = False
 
 
 def _problem(status: int, title: str, detail: str | None = None, **extra) -> _Respond:
@@ -406,6 +458,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if delay := fake.delays.get(route):
                 time.sleep(delay)
+            unknown, invalid = published.check_request(route, params)
+            for name in unknown:
+                fake._violation(f"{route}: the client sent {name}, which the schema lacks")
             override = fake._take_override(route)
             if override and override.reset:
                 # SO_LINGER 0 makes close() send RST: the client sees "connection reset".
@@ -421,11 +476,14 @@ class _Handler(BaseHTTPRequestHandler):
                     headers["Retry-After"] = str(override.retry_after)
                 if override.raw is not None:
                     headers["Content-Type"] = override.content_type or "text/html"
-                    raise _Respond(override.status, headers=headers, raw=override.raw)
-                body = override.body
-                if body is None:
-                    body = {"title": f"HTTP {override.status}", "status": override.status}
-                raise _Respond(override.status, body, headers)
+                    answer = _Respond(override.status, headers=headers, raw=override.raw)
+                else:
+                    body = override.body
+                    if body is None:
+                        body = {"title": f"HTTP {override.status}", "status": override.status}
+                    answer = _Respond(override.status, body, headers)
+                answer.deliberate = True
+                raise answer
             authorised = self.headers.get("Authorization") == f"Bearer {fake.token}"
             if route in CONSUMER_ROUTES and not authorised:
                 raise _problem(
@@ -435,12 +493,25 @@ class _Handler(BaseHTTPRequestHandler):
                     traceId="00-5f2c0000-01",
                 )
             if route in fake.malformed:
-                raise _Respond(200, raw=b'{"items": [{"id": "7731-2026', headers={})
+                malformed = _Respond(200, raw=b'{"items": [{"id": "7731-2026', headers={})
+                malformed.deliberate = True
+                raise malformed
+            if invalid:  # ASP.NET's model binding: 400 ValidationProblemDetails
+                raise _problem(
+                    400,
+                    "One or more validation errors occurred.",
+                    errors={name: [why] for name, why in invalid.items()},
+                )
             handler = getattr(self, f"_route_{route}", None)
             if handler is None:
                 raise _problem(404, "Not Found", f"No route for {raw_path}")
             handler(params, *args)
         except _Respond as answer:
+            if not answer.deliberate and answer.raw is None:
+                for problem in published.check_answer(
+                    route, answer.status, answer.body, has_body=answer.body is not None
+                ):
+                    fake._violation(problem)
             self._send(answer, method)
 
     def _send(self, answer: _Respond, method: str) -> None:
@@ -464,7 +535,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- routes -------------------------------------------------------------------------
 
-    def _serve_list(self, items: list[dict], params: dict, *, take: int, cursor: str | None):
+    def _serve_list(
+        self, items: list[dict], params: dict, *, take: int, cursor: str | None, end: str | None
+    ):
         fake = self.owner
         offset = _decode_cursor(cursor)
         page = items[offset : offset + take]
@@ -474,7 +547,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif more:
             next_cursor = _encode_cursor(offset + take)
         else:
-            next_cursor = fake.end_cursor
+            next_cursor = end
         return page, next_cursor
 
     def _filtered(
@@ -483,6 +556,7 @@ class _Handler(BaseHTTPRequestHandler):
         *,
         tags: list[str],
         query: str | None,
+        exclude_tags: list[str] = (),
         exclude_failed: bool,
         ascending: bool,
         from_date: datetime | None = None,
@@ -491,6 +565,8 @@ class _Handler(BaseHTTPRequestHandler):
         out = []
         for wf in workflows:
             if tags and not set(tags) <= set(wf.get("tags", [])):
+                continue  # all must match
+            if exclude_tags and set(exclude_tags) & set(wf.get("tags", [])):
                 continue
             if query and query.lower() not in json.dumps(wf.get("metadata", {})).lower():
                 continue
@@ -514,6 +590,7 @@ class _Handler(BaseHTTPRequestHandler):
         items = self._filtered(
             list(fake.workflows.values()),
             tags=params.get("tags", []),
+            exclude_tags=params.get("excludeTags", []),
             query=(params.get("query") or [None])[0],
             exclude_failed=_truthy((params.get("excludeFailed") or [None])[0]),
             ascending=_truthy((params.get("ascending") or [None])[0]),
@@ -521,7 +598,11 @@ class _Handler(BaseHTTPRequestHandler):
             to_date=to_date,
         )
         page, next_cursor = self._serve_list(
-            items, params, take=take, cursor=(params.get("cursor") or [None])[0]
+            items,
+            params,
+            take=take,
+            cursor=(params.get("cursor") or [None])[0],
+            end=fake.end_cursor,
         )
         hide = (params.get("hideMatureContent") or ["true"])[0].lower() != "false"
         served = [_cased(wf, fake.enum_case, fake.include_jobs) for wf in page]
@@ -544,11 +625,31 @@ class _Handler(BaseHTTPRequestHandler):
             raise _problem(404, "Not Found", f"Workflow {workflow_id} was not found")
         return workflow, 200
 
+    def _hold(self, workflow_id: str, workflow: dict, wait: int, until: str) -> tuple[dict, int]:
+        """Hold the request like the API: until terminal (or changed), or ``wait`` seconds."""
+        fake = self.owner
+        before = json.dumps(workflow, sort_keys=True)
+        deadline = time.monotonic() + min(wait, MAX_HOLD)
+        while time.monotonic() < deadline:
+            time.sleep(0.02)
+            with fake._lock:
+                current = fake.workflows.get(workflow_id, workflow)
+            if str(current.get("status", "")).lower() in TERMINAL:
+                return current, 200
+            if until == "change" and json.dumps(current, sort_keys=True) != before:
+                return current, 200
+        with fake._lock:
+            return fake.workflows.get(workflow_id, workflow), 202
+
     def _route_workflow(self, params, workflow_id):
         fake = self.owner
-        if "wait" in params:
-            _int_param(params, "wait", 0)  # 400 ValidationProblemDetails for wait=true
+        wait = _int_param(params, "wait", 0) or 0
+        until = (params.get("until") or ["completion"])[0].lower()
         workflow, status = self._current_workflow(workflow_id)
+        scripted = status == 202
+        running = str(workflow.get("status", "")).lower() not in TERMINAL
+        if wait > 0 and running and not scripted:
+            workflow, status = self._hold(workflow_id, workflow, wait, until)
         served = _cased(workflow, fake.enum_case, fake.include_jobs)
         if (params.get("hideMatureContent") or ["false"])[0].lower() == "true":
             served = _hide_mature(served)
@@ -593,7 +694,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fake.manager_envelope == "bare":
             raise _Respond(200, served[:take])
         page, next_cursor = self._serve_list(
-            served, params, take=take, cursor=(params.get("Cursor") or [None])[0]
+            served, params, take=take, cursor=(params.get("Cursor") or [None])[0], end=None
         )
         raise _Respond(200, {"items": page, "next": next_cursor})
 
@@ -602,7 +703,15 @@ class _Handler(BaseHTTPRequestHandler):
         blob = fake.blobs.get(blob_id)
         if blob is None:
             raise _problem(404, "Not Found", f"Blob {blob_id} was not found")
-        allow_mature = (params.get("hideMatureContent") or [""])[0].lower() == "false"
+        ceiling = (params.get("nsfwLevel") or [None])[0]
+        if ceiling is not None:
+            ceiling = ceiling.lower()
+            level = blob.nsfw_level
+            if level not in NSFW_ORDER or (
+                ceiling in NSFW_ORDER and NSFW_ORDER.index(level) > NSFW_ORDER.index(ceiling)
+            ):
+                raise _problem(403, "Forbidden", f"Blob {blob_id} is above nsfwLevel {ceiling}")
+        allow_mature = ceiling is not None
         kind = "blocked" if blob.blocked or (blob.mature and not allow_mature) else "content"
         location = f"/v2/consumer/blobs/{kind}/{blob.token}"
         if fake.redirect_mode == "absolute":

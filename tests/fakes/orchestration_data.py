@@ -22,6 +22,11 @@ BLOB_VIDEO = "5E5E5E5E5E5E5E5E5E5E5E5E5E5E5E5E.mp4"
 JOB_OK = "3b0a3c0e-5f7e-4a8e-9d51-0c2f6e7a9b10"
 JOB_CSAM = "6c6c6c6c-0000-4000-8000-00000000c5a1"
 JOB_RUNNING = "9d2e7c41-1111-4c5b-8e0f-2a6b3c4d5e6f"
+WF_NEW = "7731-20261005123456789-abcd"
+BLOB_NEW = "A0A0A0A0A0A0A0A0A0A0A0A0A0A0A0A0.png"
+BLOB_GONE_JOB = "D0D0D0D0D0D0D0D0D0D0D0D0D0D0D0D0.png"
+JOB_NEW = "0e0e0e0e-1111-4222-8333-444455556666"
+JOB_GONE = "0d0d0d0d-dead-4bad-8bad-00000000dead"  # no v1 record: /v1/consumer/jobs 404s
 
 _BASE = {
     "arguments": {},
@@ -54,7 +59,7 @@ def workflow_done() -> dict[str, Any]:
                     "priority": "normal",
                     "status": "succeeded",
                     "metadata": {},
-                    "input": {"engine": "flux", "prompt": "a paper lantern on a pond"},
+                    "input": {"engine": "flux2", "prompt": "a paper lantern on a pond"},
                     "output": {
                         "images": [
                             {
@@ -216,6 +221,88 @@ def workflow_mature() -> dict[str, Any]:
     return data
 
 
+def workflow_new_shape() -> dict[str, Any]:
+    """The newer snapshot's shape: steps without ``jobs[]``, job ids only on the blobs.
+
+    Step ``0`` succeeded with a deprecation warning; its two images name their jobs
+    (``JOB_NEW`` has a v1 record, ``JOB_GONE`` does not). Step ``upscale`` is still
+    preparing: it carries ``queuePosition`` and ``preparation``.
+    """
+    data = workflow_done()
+    data["id"] = WF_NEW
+    data["status"] = "processing"
+    data["createdAt"] = "2026-10-05T12:34:56.789Z"
+    data["completedAt"] = None
+    step = data["steps"][0]
+    del step["jobs"]
+    step["warnings"] = [
+        {
+            "code": "modelDeprecated",
+            "message": "flux2 dev is scheduled for retirement",
+            "retiresAt": "2027-01-01T00:00:00Z",
+            "replacement": "flux2 pro",
+        }
+    ]
+    step["output"]["images"] = [
+        {
+            "type": "image",
+            "id": BLOB_NEW,
+            "available": True,
+            "url": "https://blobs.fake.test/A0A0.png?sig=cc33",
+            "jobId": JOB_NEW,
+            "nsfwLevel": "pg",
+            "width": 1024,
+            "height": 1024,
+        },
+        {
+            "type": "image",
+            "id": BLOB_GONE_JOB,
+            "available": True,
+            "url": "https://blobs.fake.test/D0D0.png?sig=dd44",
+            "jobId": JOB_GONE,
+            "nsfwLevel": "pg",
+            "width": 1024,
+            "height": 1024,
+        },
+    ]
+    data["steps"].append(
+        {
+            "$type": "imageGen",
+            "name": "upscale",
+            "priority": "normal",
+            "status": "preparing",
+            "metadata": {},
+            "input": {"engine": "comfy", "prompt": "a paper lantern on a pond, detailed"},
+            "queuePosition": {
+                "support": "available",
+                "precedingJobs": 3,
+                "estimatedStartAt": "2026-10-05T12:36:00Z",
+            },
+            "preparation": [
+                {
+                    "resource": "urn:air:flux1:checkpoint:civitai:111@222",
+                    "sizeBytes": 23800000000,
+                    "lane": "normal",
+                    "progress": 0.25,
+                    "etaSeconds": 90,
+                }
+            ],
+        }
+    )
+    return data
+
+
+def job_new() -> dict[str, Any]:
+    """The v1 job behind ``BLOB_NEW`` of the new-shape workflow."""
+    data = job_ok()
+    data["jobId"] = JOB_NEW
+    data["lastEvent"]["jobId"] = JOB_NEW
+    data["result"] = [{"blobKey": BLOB_NEW, "available": True}]
+    data["properties"]["workflowId"] = WF_NEW
+    data["job"]["properties"]["workflowId"] = WF_NEW
+    return data
+
+
 def workflow_manager() -> dict[str, Any]:
     """O10 item: a manager-API workflow with PascalCase status and site params."""
     data = workflow_done()
@@ -254,6 +341,7 @@ def job_ok() -> dict[str, Any]:
                 "dateTime": "2026-09-12T08:15:44.880Z",
                 "provider": "civitai",
                 "workerId": "wrk-eu-17",
+                "jobType": "TextToImageV2",
                 "jobDuration": "00:00:12.8150000",
                 "claimDuration": "00:00:13.0010000",
                 "context": {
@@ -352,7 +440,7 @@ def generate_workflows(
                         "priority": "normal",
                         "status": status,
                         "metadata": {},
-                        "input": {"engine": "flux", "prompt": f"generated prompt {i}"},
+                        "input": {"engine": "flux2", "prompt": f"generated prompt {i}"},
                         "output": {
                             "images": [
                                 {

@@ -121,8 +121,32 @@ def test_it_highlights_a_csam_flagged_job(fake_orchestration):
     assert "Type: Failed" in result.out
 
 
-def test_it_prints_the_raw_job(fake_orchestration):
+def test_it_prints_the_raw_job_exactly_as_received(fake_orchestration):
+    # The default answer is the {token, jobs} envelope of both generated clients.
+    assert json.loads(run("job", data.JOB_OK, "--raw").out) == {
+        "token": "tok-fake-1",
+        "jobs": [data.job_ok()],
+    }
+    fake_orchestration.job_envelope = "bare"
     assert json.loads(run("job", data.JOB_OK, "--raw").out) == data.job_ok()
+
+
+@pytest.mark.parametrize("envelope", ["jobs", "bare"])
+def test_it_shows_the_worker_duration_and_type_of_a_job(fake_orchestration, envelope):
+    fake_orchestration.job_envelope = envelope
+    result = run("job", data.JOB_OK)
+    assert result.code == 0, result.text
+    assert "Worker: wrk-eu-17" in result.out
+    assert "Job duration: 00:00:12.8150000" in result.out
+    assert "Type: TextToImageV2" in result.out
+
+
+def test_it_reads_the_job_type_from_the_last_event(fake_orchestration):
+    job = data.job_ok()
+    del job["job"]["type"]
+    job["lastEvent"]["jobType"] = "VideoGen"
+    fake_orchestration.add_job(job)
+    assert "Type: VideoGen" in run("job", data.JOB_OK).out
 
 
 def test_it_maps_a_missing_job_to_exit_1(fake_orchestration):

@@ -81,10 +81,10 @@ def test_it_detects_a_blocked_blob_redirect(client, fake_orchestration):
 
 def test_it_asks_for_mature_content_only_with_nsfw(client, fake_orchestration):
     assert client.resolve_blob(data.BLOB_MATURE).blocked
-    assert not client.resolve_blob(data.BLOB_MATURE, nsfw=True).blocked
+    assert not client.resolve_blob(data.BLOB_MATURE, nsfw_level="xxx").blocked
     first, second = fake_orchestration.requests_to("blob")
-    assert "hideMatureContent" not in first.params
-    assert second.param("hideMatureContent") == "false"
+    assert first.params == {}
+    assert second.params == {"nsfwLevel": ["xxx"]}
 
 
 def test_it_streams_content_without_the_token(client, fake_orchestration):

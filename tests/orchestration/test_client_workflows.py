@@ -13,6 +13,7 @@ from civitrack.http import (
     UpstreamError,
 )
 from orchestration.client import MissingToken, OrchestrationClient
+from orchestration.errors import InvalidArgument
 from tests.fakes import orchestration_data as data
 
 
@@ -69,7 +70,7 @@ def test_it_follows_next_until_the_end(client, fake_orchestration):
 
 
 def test_it_stops_on_an_empty_string_cursor(client, fake_orchestration):
-    fake_orchestration.end_cursor = ""
+    # The schema's default end of list: ``next`` is a string, "" on the last page.
     pages = list(client.iter_workflow_pages(take=3))
     assert [len(p.items) for p in pages] == [3, 1]
     assert pages[-1].next is None
@@ -91,6 +92,7 @@ def test_it_stops_at_the_page_bound(fake_orchestration):
 
 
 def test_it_normalises_pascal_case_enums_and_missing_jobs(client, fake_orchestration):
+    fake_orchestration.strict_spec = False  # v2 writes lowercase; PascalCase is v1's habit
     fake_orchestration.enum_case = "pascal"
     fake_orchestration.include_jobs = False
     wf = client.get_workflow(data.WF_DONE)
@@ -112,7 +114,7 @@ def test_it_sends_wait_as_whole_seconds(client, fake_orchestration):
     client.get_workflow(data.WF_DONE, wait=5)
     assert fake_orchestration.requests_to("workflow")[0].param("wait") == "5"
     for bad in (True, 1.5, -1, 101):
-        with pytest.raises(ValueError, match="whole seconds"):
+        with pytest.raises(InvalidArgument, match="whole seconds"):
             client.get_workflow(data.WF_DONE, wait=bad)
 
 

@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from django.test import RequestFactory
 from django.urls import reverse
 
+from orchestration.errors import DecisionRefused
 from orchestration.models import ClaimTaken, Job, ReviewDecision, ReviewStatus
 from tests.orchestration.conftest import make_scanned_job
 
@@ -63,9 +64,9 @@ def test_it_requires_a_note_for_a_violation_or_escalation(reviewer):
     job = make_scanned_job(1)
 
     for decision in ("confirmed_violation", "escalated"):
-        with pytest.raises(ValueError, match="note is required"):
+        with pytest.raises(DecisionRefused, match="note is required"):
             job.decide(reviewer, decision, "   ")
-    with pytest.raises(ValueError, match="decision must be"):
+    with pytest.raises(DecisionRefused, match="decision must be"):
         job.decide(reviewer, "deleted", "x")
     assert ReviewDecision.objects.count() == 0
 

@@ -95,3 +95,15 @@ def test_the_reveal_redirect_stays_on_this_site(client, reviewer, demo):
     )
 
     assert response["Location"] == reverse("orchestration:job_detail", args=[demo_data.JOB_MATURE])
+
+
+def test_a_reveal_ends_when_the_reviewer_loses_the_permission(client, reviewer, demo):
+    client.force_login(reviewer)
+    client.post(reverse("orchestration:blob_reveal", args=[DUSK]))
+    media = reverse("orchestration:blob_media", args=[DUSK])
+    assert client.get(media).status_code == 302
+
+    reviewer.groups.clear()
+
+    assert client.get(media).status_code == 403
+    assert media not in job_page(client)

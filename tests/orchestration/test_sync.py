@@ -141,12 +141,29 @@ def test_it_fetches_scans_only_for_finished_jobs_within_the_bound(fake_orchestra
     assert data.JOB_RUNNING not in asked_again
 
 
-def test_it_reports_a_failing_scan_and_carries_on(fake_orchestration):
+def test_it_records_a_job_the_v1_api_does_not_know_as_scan_unknown(fake_orchestration):
     stats = sync_workflows()
 
-    # The failed workflow's job is unknown to the fake's v1 endpoint: a 404 per run.
-    assert any("1f1f1f1f-2222-4333-8444-555555555555" in e for e in stats.errors)
-    assert Job.objects.get(civitai_id=data.JOB_CSAM).scan_or_none is not None
+    # The failed workflow's job is unknown to the fake's v1 endpoint (404): not an
+    # error of the sync, a scan recorded as unknown, so its media stays withheld.
+    gone = Job.objects.get(civitai_id="1f1f1f1f-2222-4333-8444-555555555555")
+    assert gone.scan.state == ScanResult.State.UNKNOWN
+    assert stats.errors == []
+    assert stats.unknown_scans == 1
+    assert "scan unknown" in str(stats)
+    assert Job.objects.get(civitai_id=data.JOB_CSAM).scan.state == ScanResult.State.READ
+    # asked once: an unknown scan is not fetched again on every run
+    before = len(fake_orchestration.requests_to("job"))
+    sync_workflows()
+    assert len(fake_orchestration.requests_to("job")) == before
+
+
+def test_it_reports_a_failing_scan_and_carries_on(fake_orchestration):
+    fake_orchestration.fail("job", 500, times=None)
+    stats = sync_workflows()
+    assert any(data.JOB_OK in e for e in stats.errors)
+    assert Workflow.objects.filter(civitai_id=data.WF_DONE).exists()
+    assert ScanResult.objects.count() == 0
 
 
 def test_it_never_fetches_media(fake_orchestration):

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from orchestration.errors import UnexpectedShape
 from orchestration.types import (
     Blob,
     Job,
@@ -131,7 +132,9 @@ def test_it_dedupes_a_blob_listed_under_two_output_keys():
         ("audio", None, "audio"),
         (None, "customcomfy-1-ComfyUI_00002_.png", "image"),
         (None, "clip.MP4", "video"),
-        ("model3d", "thing.glb", "other"),
+        ("model3d", "thing.glb", "model3d"),
+        (None, "thing.glb", "model3d"),
+        ("somethingNew", "thing.bin", "other"),
         (None, "no-extension", "other"),
     ],
 )
@@ -191,11 +194,11 @@ def test_it_accepts_the_jobs_envelope_and_a_single_result_object():
 
 
 def test_it_refuses_an_empty_jobs_envelope_and_non_objects():
-    with pytest.raises(ValueError, match="no jobs"):
+    with pytest.raises(UnexpectedShape, match="no jobs"):
         Job.from_api({"token": "t", "jobs": []})
-    with pytest.raises(ValueError, match="JSON object"):
+    with pytest.raises(UnexpectedShape, match="JSON object"):
         Workflow.from_api([1, 2])
-    with pytest.raises(ValueError, match="JSON object"):
+    with pytest.raises(UnexpectedShape, match="JSON object"):
         Step.from_api("step")
 
 
@@ -214,3 +217,49 @@ def test_it_reads_a_job_without_last_event_or_definition():
     assert not job.scan.has_scan
     assert job.prompt_classification is None
     assert job.results == []
+
+
+def test_it_finds_blobs_by_shape_in_any_output():
+    def blob(blob_id, kind="model3d"):
+        return {"type": kind, "id": blob_id, "available": True, "jobId": "j-1"}
+
+    output = {
+        "model": blob("m.glb"),
+        "fbxModel": blob("m.fbx"),
+        "thumbnail": blob("t.png", "image"),
+        "riggedModel": blob("r.glb"),
+        "animatedModels": {"walking": blob("w.glb"), "running": blob("run.glb")},
+        "epochs": [{"epochNumber": 1, "model": blob("e1.safetensors", "other")}],
+        "samples": [blob("s1.png", "image"), blob("s2.png", "image")],
+        "tempBlobs": [blob("scratch.png", "image")],
+        "futureThing": {"deep": [{"deeper": blob("new.bin", "other")}]},
+        "text": "not a blob",
+        "notBlob": {"id": "x", "name": "has no available flag"},
+    }
+    step = Step.from_api({"$type": "model3DPreview", "name": "0", "output": output})
+    ids = [b.id for b in step.blobs]
+    assert ids == [
+        "m.glb",
+        "m.fbx",
+        "t.png",
+        "r.glb",
+        "w.glb",
+        "run.glb",
+        "e1.safetensors",
+        "s1.png",
+        "s2.png",
+        "new.bin",
+    ]
+    assert {b.type for b in step.blobs if b.id.endswith((".glb", ".fbx"))} == {"model3d"}
+
+
+def test_it_keeps_the_job_envelope_as_received():
+    envelope = {"token": "tok-1", "jobs": [data.job_ok()]}
+    job = Job.from_api(envelope)
+    assert job.job_id == data.JOB_OK
+    assert job.body == envelope and job.raw == data.job_ok()
+    bare = Job.from_api(data.job_ok())
+    assert bare.body == bare.raw == data.job_ok()
+    assert bare.last_event.worker_id == "wrk-eu-17"
+    assert bare.last_event.job_duration == "00:00:12.8150000"
+    assert bare.last_event.job_type == "TextToImageV2"

@@ -9,6 +9,24 @@ from tracking.models import Asset, AssetStatsSnapshot, Post, Prompt
 
 pytestmark = pytest.mark.django_db
 
+# The lineage inline's management form, empty: what the asset form sends with no input assets.
+NO_INPUT_LINKS = {"input_links-TOTAL_FORMS": "0", "input_links-INITIAL_FORMS": "0"}
+
+
+def _asset_form(asset, **changes):
+    """The change form of ``asset`` as the browser would post it."""
+    return {
+        "asset_url": asset.asset_url,
+        "asset_type": asset.asset_type,
+        "asset_source": asset.asset_source,
+        "civitai_id": asset.civitai_id or "",
+        "civitai_url": asset.civitai_url or "",
+        "metadata": "{}",
+        "on_behalf_of": asset.on_behalf_of or "",
+        **NO_INPUT_LINKS,
+        **changes,
+    }
+
 
 def seed(n: int, user=None) -> None:
     """n posts, each with two assets linked to prompts, plus lineage."""
@@ -174,7 +192,7 @@ def test_it_searches_ids_with_text_without_error(client, superuser):
 def test_it_refuses_a_malformed_sha256_on_the_form_and_accepts_upper_case(client, superuser):
     client.force_login(superuser)
     url = reverse("admin:tracking_asset_add")
-    data = {
+    data = NO_INPUT_LINKS | {
         "asset_url": "https://example.com/x.png",
         "asset_type": "image",
         "asset_source": "upload",
@@ -250,7 +268,8 @@ def test_it_refuses_an_asset_civitai_url_without_its_id(client, superuser):
     client.force_login(superuser)
     response = client.post(
         reverse("admin:tracking_asset_add"),
-        {
+        NO_INPUT_LINKS
+        | {
             "asset_url": "https://example.com/x.png",
             "asset_type": "image",
             "asset_source": "upload",
@@ -263,3 +282,47 @@ def test_it_refuses_an_asset_civitai_url_without_its_id(client, superuser):
     assert response.status_code == 200
     assert "civitai_url points to image 5 but civitai_id is not set" in response.content.decode()
     assert not Asset.objects.exists()
+
+
+def test_it_refuses_to_save_an_asset_as_its_own_input(client, superuser):
+    """The lineage rule lives on AssetInput (a constraint); the admin form reaches it too."""
+    client.force_login(superuser)
+    asset = Asset.objects.create(
+        asset_url="https://example.com/a.png", asset_type="image", asset_source="upload"
+    )
+    other = Asset.objects.create(
+        asset_url="https://example.com/b.png", asset_type="image", asset_source="upload"
+    )
+    url = reverse("admin:tracking_asset_change", args=[asset.pk])
+    one_input = {"input_links-TOTAL_FORMS": "1", "input_links-0-from_asset": str(asset.pk)}
+    response = client.post(
+        url, _asset_form(asset, **one_input, **{"input_links-0-to_asset": str(asset.pk)})
+    )
+    assert response.status_code == 200
+    assert "input_asset_ids must not include the asset itself" in response.content.decode()
+    assert not asset.input_assets.exists()
+    response = client.post(
+        url, _asset_form(asset, **one_input, **{"input_links-0-to_asset": str(other.pk)})
+    )
+    assert response.status_code == 302
+    assert list(asset.input_assets.all()) == [other]
+
+
+def test_it_attributes_a_new_asset_to_the_signed_in_user_and_shows_on_behalf_of(client, superuser):
+    client.force_login(superuser)
+    response = client.post(
+        reverse("admin:tracking_asset_add"),
+        NO_INPUT_LINKS
+        | {
+            "asset_url": "https://example.com/x.png",
+            "asset_type": "image",
+            "asset_source": "upload",
+            "metadata": "{}",
+            "on_behalf_of": "",
+        },
+    )
+    assert response.status_code == 302
+    asset = Asset.objects.get()
+    assert (asset.created_by, asset.on_behalf_of) == (superuser, superuser.username)
+    page = client.get(reverse("admin:tracking_asset_change", args=[asset.pk])).content.decode()
+    assert 'name="on_behalf_of"' in page

@@ -80,7 +80,7 @@ def test_it_reimports_in_place_without_duplicates(fake_site, alice):
     fake_site.images[IMAGE_ID]["meta"]["prompt"] = "a paper lantern on a still pond"
     fake_site.set_stats(IMAGE_ID, likeCount=99)
 
-    result = import_civitai_post(post=POST_URL, user=None)
+    result = import_civitai_post(post=POST_URL, user=alice)
 
     counts = table_counts()
     history = [t for t in counts if t.startswith("tracking_historical")]
@@ -113,6 +113,7 @@ def test_it_keeps_what_others_recorded_on_an_asset(fake_site, alice):
         asset_source="generated",
         civitai_id=IMAGE_ID,
         input_prompt=mine,
+        created_by=alice,  # the importer may change it (tracking.permissions)
     )
     result = import_civitai_post(post=str(POST_ID), user=alice)
     generated.refresh_from_db()

@@ -26,6 +26,7 @@ ASSET_KEYS = {
     "input_asset_ids",
     "metadata",
     "created_by",
+    "on_behalf_of",
     "created_at",
     "updated_at",
 }

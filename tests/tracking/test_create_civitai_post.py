@@ -19,6 +19,7 @@ POST_KEYS = {
     "description",
     "metadata",
     "created_by",
+    "on_behalf_of",
     "created_at",
     "updated_at",
 }

@@ -15,6 +15,7 @@ PROMPT_KEYS = {
     "purpose",
     "metadata",
     "created_by",
+    "on_behalf_of",
     "created_at",
     "updated_at",
 }

@@ -129,3 +129,29 @@ def test_it_links_prompts_both_ways():
     child.save()
     child.input_assets.add(asset)
     assert list(asset.derived_assets.all()) == [child]
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_an_asset_as_its_own_input():
+    from django.db import IntegrityError, transaction
+
+    from tracking.models import AssetInput
+
+    a = Asset.objects.create(asset_url="s3://b/a.png", asset_type="image", asset_source="upload")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AssetInput.objects.create(from_asset=a, to_asset=a)
+    assert not AssetInput.objects.exists()
+
+
+def test_choice_constraints_are_built_from_the_text_choices():
+    from tracking.models import AssetSource, AssetType, PostStatus
+
+    conditions = {
+        c.name: c.condition
+        for model in (Asset, Post)
+        for c in model._meta.constraints
+        if hasattr(c, "condition")
+    }
+    assert conditions["post_status_valid"].children == [("status__in", PostStatus.values)]
+    assert conditions["asset_type_valid"].children == [("asset_type__in", AssetType.values)]
+    assert conditions["asset_source_valid"].children == [("asset_source__in", AssetSource.values)]

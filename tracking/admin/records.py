@@ -16,8 +16,7 @@ from django.db.models import Count, IntegerField, JSONField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper
 
@@ -30,7 +29,7 @@ from tracking.admin.civitai import (
     sync_stats_action,
 )
 from tracking.admin.tools import compute_sha256_action, mark_published_action
-from tracking.models import Asset, AssetStatsSnapshot, Post, Prompt
+from tracking.models import Asset, AssetInput, AssetStatsSnapshot, Post, Prompt
 from tracking.search import search_assets
 
 
@@ -176,8 +175,19 @@ def civitai_anchor(url: str | None, civitai_id: int | None) -> str:
     return str(civitai_id)
 
 
+class RecordedAdmin(HistoryAdmin):
+    """What the Prompt, Post and Asset admins share: a new record is attributed to the
+    signed-in user (``Recorded.attribute_to``, as the tools do), and who recorded it and
+    for whom cannot be typed over."""
+
+    def save_model(self, request, obj, form, change):
+        if not change and obj.created_by_id is None:
+            obj.attribute_to(request.user, obj.on_behalf_of)
+        super().save_model(request, obj, form, change)
+
+
 @admin.register(Prompt)
-class PromptAdmin(HistoryAdmin):
+class PromptAdmin(RecordedAdmin):
     list_display = [
         "id",
         "excerpt",
@@ -211,7 +221,10 @@ class PromptAdmin(HistoryAdmin):
     fieldsets = [
         (None, {"fields": ["prompt_text", "purpose", "llm_model_provider", "llm_model"]}),
         ("Links", {"fields": ["generated_assets", "derived_assets"]}),
-        ("More", {"fields": ["metadata", "created_by", "created_at", "updated_at"]}),
+        (
+            "More",
+            {"fields": ["metadata", "created_by", "on_behalf_of", "created_at", "updated_at"]},
+        ),
     ]
 
     def get_queryset(self, request):
@@ -233,11 +246,6 @@ class PromptAdmin(HistoryAdmin):
     @admin.display(description="assets this prompt was derived from")
     def derived_assets(self, obj):
         return _asset_links(obj.derived_from_assets.all())
-
-    def save_model(self, request, obj, form, change):
-        if not change and obj.created_by_id is None:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
 
 
 def _asset_links(assets) -> str:
@@ -277,7 +285,7 @@ def _change_url(obj) -> str:
 
 
 @admin.register(Post)
-class PostAdmin(HistoryAdmin):
+class PostAdmin(RecordedAdmin):
     list_display = [
         "civitai_id",
         "title",
@@ -308,7 +316,10 @@ class PostAdmin(HistoryAdmin):
         ),
         ("Content", {"fields": ["title", "description"]}),
         ("Engagement on Civitai", {"fields": ["engagement"]}),
-        ("More", {"fields": ["metadata", "created_by", "created_at", "updated_at"]}),
+        (
+            "More",
+            {"fields": ["metadata", "created_by", "on_behalf_of", "created_at", "updated_at"]},
+        ),
     ]
 
     def get_queryset(self, request):
@@ -334,11 +345,6 @@ class PostAdmin(HistoryAdmin):
         )
         return [import_url, *super().get_urls()]
 
-    def save_model(self, request, obj, form, change):
-        if not change and obj.created_by_id is None:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
-
 
 class AssetForm(forms.ModelForm):
     class Meta:
@@ -352,8 +358,20 @@ class AssetForm(forms.ModelForm):
         return value.strip().lower() if value else None
 
 
+class AssetInputInline(admin.TabularInline):
+    """The assets this one was made from. Saved through ``AssetInput``, whose constraint
+    (validated by the form) refuses the asset itself as an input."""
+
+    model = AssetInput
+    fk_name = "from_asset"
+    autocomplete_fields = ["to_asset"]
+    extra = 0
+    verbose_name = _("input asset (made from)")
+    verbose_name_plural = _("input assets (made from)")
+
+
 @admin.register(Asset)
-class AssetAdmin(HistoryAdmin):
+class AssetAdmin(RecordedAdmin):
     form = AssetForm
     actions = [compute_sha256_action]
     list_display = [
@@ -389,14 +407,15 @@ class AssetAdmin(HistoryAdmin):
         "=post__civitai_id",
         "input_prompt__prompt_text",
     ]
-    search_help_text = _lazy(
+    search_help_text = _(
         "URL, Civitai URL or generating prompt text; a sha256 or its first 8+ characters; "
         "a Civitai image or post id, or its page URL."
     )
     date_hierarchy = "created_at"
     list_per_page = 50
     show_full_result_count = False
-    autocomplete_fields = ["post", "input_prompt", "output_prompt", "input_assets"]
+    autocomplete_fields = ["post", "input_prompt", "output_prompt"]
+    inlines = [AssetInputInline]
     readonly_fields = [
         "preview",
         "links",
@@ -408,9 +427,12 @@ class AssetAdmin(HistoryAdmin):
     fieldsets = [
         (None, {"fields": ["preview", "asset_url", "asset_type", "asset_source", "sha256sum"]}),
         ("Civitai", {"fields": ["civitai_id", "civitai_url", "post"]}),
-        ("Lineage", {"fields": ["links", "input_prompt", "output_prompt", "input_assets"]}),
+        ("Lineage", {"fields": ["links", "input_prompt", "output_prompt"]}),
         ("Engagement on Civitai", {"fields": ["engagement"]}),
-        ("More", {"fields": ["metadata", "created_by", "created_at", "updated_at"]}),
+        (
+            "More",
+            {"fields": ["metadata", "created_by", "on_behalf_of", "created_at", "updated_at"]},
+        ),
     ]
 
     def get_search_results(self, request, queryset, search_term):
@@ -465,11 +487,6 @@ class AssetAdmin(HistoryAdmin):
             "<table>{}</table>",
             format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows),
         )
-
-    def save_model(self, request, obj, form, change):
-        if not change and obj.created_by_id is None:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
 
 
 @admin.register(AssetStatsSnapshot)

@@ -59,6 +59,11 @@ SHA256 = {
     "description": "SHA256 of the file, 64 hexadecimal characters (stored lower-case)",
 }
 TIMESTAMP = "ISO 8601 timestamp with zone, e.g. 2025-01-15T10:00:00Z"
+ON_BEHALF_OF = text_schema(
+    "Who the record is made for (a person's name or username); defaults to the creator",
+    nullable=True,
+    maxLength=255,
+)
 
 
 def _object(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
@@ -144,6 +149,7 @@ register(
                     "What the prompt is for, e.g. image_generation", nullable=True, maxLength=100
                 ),
                 "metadata": METADATA,
+                "on_behalf_of": ON_BEHALF_OF,
             },
             ["prompt_text"],
         ),
@@ -189,6 +195,7 @@ register(
                     "description": "Assets this one was made from",
                 },
                 "metadata": METADATA,
+                "on_behalf_of": ON_BEHALF_OF,
             },
             ["asset_url", "asset_type", "asset_source"],
         ),
@@ -219,6 +226,7 @@ register(
                 "title": text_schema("Post title", nullable=True, maxLength=300),
                 "description": text_schema("Post description", nullable=True),
                 "metadata": METADATA,
+                "on_behalf_of": ON_BEHALF_OF,
             },
             ["civitai_id", "civitai_url"],
         ),
@@ -252,6 +260,7 @@ register(
                     "description": "Assets this one was made from (replaces the list)",
                 },
                 "metadata": METADATA | {"type": ["object", "null"]},
+                "on_behalf_of": ON_BEHALF_OF,
             },
             ["asset_id"],
         ),
@@ -314,7 +323,14 @@ register(
             {
                 "civitai_id": id_schema("Civitai post id"),
                 "status": {"type": "string", "enum": ["pending", "published", "failed"]},
-                "created_by": {"type": "string", "description": "Username of the recorder"},
+                "created_by": {
+                    "type": "string",
+                    "description": "Username of the recorder (any case)",
+                },
+                "on_behalf_of": {
+                    "type": "string",
+                    "description": "Who the posts were made for (any case)",
+                },
                 "start_time": {"type": "string", "format": "date-time", "description": TIMESTAMP},
                 "end_time": {"type": "string", "format": "date-time", "description": TIMESTAMP},
                 "limit": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},

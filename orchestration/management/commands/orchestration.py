@@ -14,7 +14,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from civitrack.http import UpstreamError
 from orchestration.cli import DATE_HELP, DEFAULT_DOWNLOAD_DIR, OrchestrationCLI, UsageError
-from orchestration.client import MissingToken, OrchestrationClient
+from orchestration.client import HIGHEST_NSFW_LEVEL, NSFW_LEVELS, MissingToken, OrchestrationClient
+from orchestration.errors import OrchestrationRefusal
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -81,6 +82,25 @@ def add_filters(parser: argparse.ArgumentParser, *, take_default: int) -> None:
     parser.add_argument("--json", dest="as_json", action="store_true", help="print JSON")
 
 
+def add_nsfw(parser: argparse.ArgumentParser) -> None:
+    """``--nsfw`` (up to the highest level) or ``--nsfw-level LEVEL``: GetBlob's ``nsfwLevel``."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--nsfw",
+        dest="nsfw_level",
+        action="store_const",
+        const=HIGHEST_NSFW_LEVEL,
+        help=f"ask for mature content (nsfwLevel={HIGHEST_NSFW_LEVEL}, the highest)",
+    )
+    group.add_argument(
+        "--nsfw-level",
+        dest="nsfw_level",
+        choices=NSFW_LEVELS,
+        metavar="LEVEL",
+        help=f"the highest NSFW level to serve: {', '.join(NSFW_LEVELS)}",
+    )
+
+
 class Command(BaseCommand):
     help = (
         "Query Civitai Orchestration workflows, steps, jobs and blobs "
@@ -131,17 +151,23 @@ class Command(BaseCommand):
         results.add_argument(
             "--dir", dest="directory", metavar="PATH", help=f"default ./{DEFAULT_DOWNLOAD_DIR}"
         )
-        results.add_argument("--nsfw", action="store_true", help="ask for mature content")
+        add_nsfw(results)
         results.add_argument("--json", dest="as_json", action="store_true")
 
         blob = sub.add_parser("blob", help="resolve or download one blob")
         blob.add_argument("blob_id", metavar="blobId")
         blob.add_argument("--download", action="store_true")
-        blob.add_argument("--nsfw", action="store_true", help="ask for mature content")
+        add_nsfw(blob)
         blob.add_argument(
             "--dir", dest="directory", metavar="PATH", help=f"default ./{DEFAULT_DOWNLOAD_DIR}"
         )
         blob.add_argument("--job", dest="job_id", metavar="JOB", help="check this job's scan first")
+        blob.add_argument(
+            "--workflow",
+            dest="workflow_id",
+            metavar="WORKFLOW",
+            help="the workflow the blob belongs to (its job and scan are read from it)",
+        )
         blob.add_argument("--json", dest="as_json", action="store_true")
 
     def handle(self, *args, **options):
@@ -156,7 +182,7 @@ class Command(BaseCommand):
             result = self.dispatch(cli, command, options)
         except UsageError as exc:
             raise CommandError(str(exc), returncode=EXIT_USAGE) from None
-        except MissingToken as exc:
+        except (MissingToken, OrchestrationRefusal) as exc:
             raise CommandError(str(exc), returncode=EXIT_USAGE) from None
         except UpstreamError as exc:  # already redacted at construction
             raise CommandError(str(exc), returncode=EXIT_FAILURE) from None
@@ -194,16 +220,17 @@ class Command(BaseCommand):
                 o["workflow_id"],
                 download=o["download"],
                 directory=o["directory"],
-                nsfw=o["nsfw"],
+                nsfw_level=o["nsfw_level"],
                 as_json=o["as_json"],
             )
         if command == "blob":
             return cli.blob(
                 o["blob_id"],
                 download=o["download"],
-                nsfw=o["nsfw"],
+                nsfw_level=o["nsfw_level"],
                 directory=o["directory"],
                 job_id=o["job_id"],
+                workflow_id=o["workflow_id"],
                 as_json=o["as_json"],
             )
         raise UsageError(f"unknown command {command!r}")

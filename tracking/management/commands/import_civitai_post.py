@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from tracking.civitai_import import import_civitai_post
 from tracking.errors import ToolError
+from tracking.permissions import OPERATOR
 from tracking.users import active_user_named
 
 
@@ -52,10 +53,15 @@ class Command(BaseCommand):
             action="store_true",
             help="Fetch and validate, print what would be recorded, write nothing",
         )
-        parser.add_argument("--user", help="Username recorded as created_by on new records")
+        parser.add_argument(
+            "--user",
+            help="Act as this user: recorded as created_by on new records, and an existing"
+            " post must be theirs (or they staff allowed to change posts)",
+        )
 
     def handle(self, *args, post: str, dry_run: bool, user: str | None, **options):
-        acting = active_user_named(user) if user else None
+        # Without --user the shell operator acts (tracking.permissions.OPERATOR).
+        acting = active_user_named(user) if user else OPERATOR
         try:
             result = import_civitai_post(post=post, dry_run=dry_run, user=acting)
         except ToolError as exc:

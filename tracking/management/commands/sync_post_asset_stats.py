@@ -8,6 +8,8 @@ from tqdm import tqdm
 from tracking.civitai_import import sync_post_asset_stats
 from tracking.errors import ToolError
 from tracking.models import Post
+from tracking.permissions import OPERATOR
+from tracking.users import active_user_named
 
 
 class Command(BaseCommand):
@@ -23,8 +25,16 @@ class Command(BaseCommand):
             "--all", action="store_true", help="Every published post with a Civitai id"
         )
         parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar")
+        parser.add_argument(
+            "--user",
+            help="Act as this user (their posts only, unless staff allowed to change posts);"
+            " without it the shell operator acts on any post",
+        )
 
-    def handle(self, *args, post_ids: list[str], all: bool, no_progress: bool, **options):
+    def handle(
+        self, *args, post_ids: list[str], all: bool, no_progress: bool, user=None, **options
+    ):
+        self.acting = active_user_named(user) if user else OPERATOR
         if all == bool(post_ids):
             raise CommandError("Give post ids or --all (not both)")
         if all:
@@ -40,13 +50,15 @@ class Command(BaseCommand):
         if failures:
             raise CommandError(f"{len(failures)} post(s) failed: {', '.join(failures)}")
 
+    acting = OPERATOR
+
     def sync_all(self, post_ids: list[str], *, progress: bool = True) -> list[str]:
         """Sync each post, reporting failures without stopping; return the failed ids."""
         failures = []
         bar = tqdm(post_ids, unit="post", file=self.stderr._out, disable=not progress or None)
         for post_id in bar:
             try:
-                result = sync_post_asset_stats(post_id=post_id)
+                result = sync_post_asset_stats(post_id=post_id, user=self.acting)
             except ToolError as exc:
                 failures.append(post_id)
                 bar.write(f"post {post_id}: FAILED: {exc.message}", file=self.stderr._out)

@@ -1,0 +1,84 @@
+"""Who may change a recorded Prompt, Post or Asset: the one ownership rule.
+
+Every write to an existing record (the ``update_*`` tools, a Civitai re-import, a
+stats sync, admin actions, commands) asks ``check_can_change`` before it writes. The
+rule: the record's creator, or an active staff user holding the model's ``change``
+permission (a superuser holds every permission). Anyone else, including a user with a
+valid API token, gets ``Forbidden`` and nothing is written. Creating new records is not
+restricted here: a new record is its creator's.
+
+``OPERATOR`` stands for the person at the server's shell running a management command
+without ``--user``: they already hold the database, so the rule lets them through, and
+records they create have no ``created_by``. Adapters that act for a signed-in user or a
+token (HTTP, MCP, admin) always pass that user; ``None`` is refused (fail closed).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tracking.errors import Forbidden
+
+
+class _Operator:
+    """The shell operator of a management command run without ``--user``."""
+
+    pk = None
+    is_active = True
+
+    def __repr__(self) -> str:
+        return "OPERATOR"
+
+    def get_username(self) -> str:
+        return "the operator"
+
+
+OPERATOR: Any = _Operator()
+
+
+def recorded_user(user):
+    """The user to store as ``created_by`` for a new record (``None`` for the operator)."""
+    return None if user is OPERATOR else user
+
+
+def owner_ids(record) -> set[int]:
+    """Ids of the users a record belongs to.
+
+    Today the creator only. This is the hook for ``on_behalf_of`` (contract §3, issue
+    11): once a record names the user it was recorded for, add that user's id here and
+    every write path follows.
+    """
+    return {record.created_by_id} if record.created_by_id is not None else set()
+
+
+def change_permission(record) -> str:
+    """``app_label.change_model`` for the record's model."""
+    meta = record._meta
+    return f"{meta.app_label}.change_{meta.model_name}"
+
+
+def can_change(user, record) -> bool:
+    """Whether ``user`` may change ``record`` under the ownership rule."""
+    if user is OPERATOR:
+        return True
+    if user is None or not getattr(user, "is_active", False):
+        return False
+    if user.pk is not None and user.pk in owner_ids(record):
+        return True
+    return bool(user.is_staff and user.has_perm(change_permission(record)))
+
+
+def check_can_change(user, record, *, field: str) -> None:
+    """Raise ``Forbidden`` naming the record unless ``user`` may change it.
+
+    ``field`` is the id parameter as the caller knows it (``post_id``, ``asset_id``).
+    """
+    if can_change(user, record):
+        return
+    noun = record._meta.verbose_name
+    creator = record.created_by.get_username() if record.created_by_id else "nobody"
+    raise Forbidden(
+        f"Only the {noun}'s creator or staff with permission to change"
+        f" {record._meta.verbose_name_plural} can change {field} {record.pk}"
+        f" (created by {creator})"
+    )
