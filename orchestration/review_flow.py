@@ -11,8 +11,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q, Window
+from django.db.models.functions import RowNumber
 
 from orchestration.errors import DecisionRefused
 from orchestration.models import ClaimTaken, Job, ReviewDecision, ReviewStatus
@@ -57,6 +58,25 @@ def claim_next(user, *, skip: Job | None = None) -> Job | None:
             continue
         return job
     return None
+
+
+def queue_position(job: Job) -> int | None:
+    """Where ``job`` stands in the queue (0-based, riskiest first), or None when it is
+    not in it: one query numbering the queue's rows in the queue's own order."""
+    order = Job.objects.none().riskiest_first().query.order_by
+    ranked = (
+        Job.objects.needing_review()
+        .annotate(rank=Window(RowNumber(), order_by=list(order)))
+        .order_by()
+        .values_list("pk", "rank")
+    )
+    # The job's own row is picked outside the numbering: a WHERE on the same query
+    # would number a queue of one.
+    sql, params = ranked.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT q.rank FROM ({sql}) q WHERE q.pk = %s", (*params, job.pk))  # noqa: S608
+        row = cursor.fetchone()
+    return None if row is None else row[0] - 1
 
 
 def queue_job_at(position: int) -> Job | None:

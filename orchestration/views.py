@@ -397,7 +397,10 @@ def job_detail(request, job_id: str):
     )
     scan = job.scan_or_none
     can_review = request.user.has_perm(REVIEW_PERM)
-    position = _queue_position(request)
+    # Where the job stands in the queue now; ?pos= (the place it had) once it has left.
+    position = review_flow.queue_position(job) if can_review else None
+    if position is None:
+        position = _queue_position(request)
     return _render(
         request,
         "orchestration/job_detail.html",
@@ -493,16 +496,8 @@ def job_decide(request, job_id: str):
             messages.info(request, _("Nothing left to review: the queue is empty for you."))
             return redirect("orchestration:review_queue")
         messages.info(request, _("Now job %(job)s, claimed by you.") % {"job": nxt.civitai_id})
-        url = reverse("orchestration:job_detail", args=[nxt.civitai_id])
-        # the decided job left the queue (or was escalated past): the next one takes its place
-        position = _queue_position_post(request)
-        return redirect(f"{url}?pos={position}" if position is not None else url)
+        return redirect("orchestration:job_detail", nxt.civitai_id)
     return redirect("orchestration:job_detail", job_id)
-
-
-def _queue_position_post(request) -> int | None:
-    value = request.POST.get("pos", "")
-    return int(value) if value.isdigit() and int(value) < 1_000_000 else None
 
 
 @require_GET
