@@ -601,11 +601,7 @@ def review_queue(request):
     for item in items:
         by_job.setdefault(item.blob.job_id, []).append(item)
     now = timezone.now()
-    offset = page.start_index() - 1 if jobs else 0
-    rows = [
-        (job, by_job.get(job.pk, [])[:3], job.claim_is_live(now), offset + i)
-        for i, job in enumerate(jobs)
-    ]
+    rows = [(job, by_job.get(job.pk, [])[:3], job.claim_is_live(now)) for job in jobs]
     params = request.GET.copy()
     params.pop("page", None)
     today = timezone.now().date()
