@@ -19,7 +19,7 @@ $(VENV)/.dev-installed: requirements-dev.lock $(VENV)/.base-installed
 run: $(VENV)/.base-installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py bootstrap_local
-	$(PY) manage.py runserver 127.0.0.1:8000
+	PY=$(PY) scripts/run-local
 
 test: $(VENV)/.dev-installed
 	$(PY) -m pytest $(PYTEST_ARGS)

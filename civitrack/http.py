@@ -4,17 +4,33 @@ Both Civitai clients (and URL hashing) build their ``requests.Session`` here, so
 every outbound call gets the same fixed connect/read timeouts, the same bounded
 urllib3 ``Retry`` on 429/5xx that honours ``Retry-After``, and the same typed
 errors whose messages never carry a token.
+
+Per-read timeouts alone do not bound a call: a server sending one byte a second never
+trips them, and retries with ``Retry-After`` pauses add up. So every call also runs
+under a ``Deadline`` (``HTTP_TOTAL_TIMEOUT``; URL hashing opens its own with
+``HASH_TIMEOUT``) covering connects, retries, pauses and the body: each attempt's
+timeouts are cut to the time left, a retry pause that would pass the deadline is not
+taken, and when the deadline passes a watchdog shuts the sockets the call is reading
+from, so even a dribbling body stops. Streaming downloads to disk have no total
+deadline but must keep ``HTTP_MIN_DOWNLOAD_RATE`` (``iter_at_min_rate``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
     ConnectTimeoutError,
     MaxRetryError,
@@ -71,11 +87,145 @@ class ResponseMismatch(BadResponse):
     """The answer is well formed but about something other than what was asked."""
 
 
+class DeadlineExceeded(requests.exceptions.Timeout):
+    """A call ran out of its total time (retries and pauses included).
+
+    A ``requests`` ``Timeout``, so every ``except RequestException`` in the clients
+    already catches it; ``network_problem`` reads its message, which says how long.
+    """
+
+
+class Deadline:
+    """A total time budget for one outbound call, enforced on the sockets it reads.
+
+    Use as a context manager around the call. Inside it, ``current_deadline()`` returns
+    it, connections register their socket (``watch``) before reading an answer, and a
+    timer shuts those sockets when the time is up; a blocked read then returns at once.
+    Nested deadlines keep the outer one (the whole hash, not each redirect).
+    """
+
+    def __init__(self, seconds: float, setting: str):
+        self.seconds = float(seconds)
+        self.setting = setting
+        self.expires = time.monotonic() + self.seconds
+        self.expired = False
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._timer: threading.Timer | None = None
+        self._outer: Deadline | None = None
+
+    def remaining(self) -> float:
+        return max(0.0, self.expires - time.monotonic())
+
+    def error(self, waiting: float | None = None) -> DeadlineExceeded:
+        if waiting is not None:
+            return DeadlineExceeded(
+                f"timed out: waiting {waiting:g}s to retry would pass the {self.seconds:g}s"
+                f" limit ({self.setting})"
+            )
+        return DeadlineExceeded(
+            f"timed out after {self.seconds:g}s ({self.setting}, retries included)"
+        )
+
+    def check(self) -> None:
+        """Raise ``DeadlineExceeded`` if the time is up."""
+        if self.expired or self.remaining() <= 0:
+            self.expired = True
+            raise self.error()
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            if self.expired:
+                _shut(sock)
+            else:
+                self._sockets.append(sock)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.expired = True
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            _shut(sock)
+
+    def __enter__(self) -> Deadline:
+        outer = current_deadline()
+        if outer is not None:
+            self._outer = outer
+            return outer
+        self._timer = threading.Timer(self.remaining(), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+        _local.deadline = self
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self._outer is not None:
+            return
+        _local.deadline = None
+        if self._timer is not None:
+            self._timer.cancel()
+        with self._lock:
+            self._sockets = []
+
+
+_local = threading.local()
+
+
+def current_deadline() -> Deadline | None:
+    """The deadline of the call running in this thread, if any."""
+    return getattr(_local, "deadline", None)
+
+
+def _shut(sock: socket.socket) -> None:
+    # socket.socket's own shutdown, also for an SSLSocket: wake the reader, leave the
+    # TLS object to the thread using it.
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+class WatchedConnectionMixin:
+    """Register the socket with the current deadline before reading each answer."""
+
+    def getresponse(self, *args, **kwargs):
+        deadline = current_deadline()
+        if deadline is not None and getattr(self, "sock", None) is not None:
+            deadline.watch(self.sock)
+        return super().getresponse(*args, **kwargs)
+
+
+class WatchedHTTPConnection(WatchedConnectionMixin, HTTPConnection):
+    pass
+
+
+class WatchedHTTPSConnection(WatchedConnectionMixin, HTTPSConnection):
+    pass
+
+
+class WatchedHTTPConnectionPool(HTTPConnectionPool):
+    ConnectionCls = WatchedHTTPConnection
+
+
+class WatchedHTTPSConnectionPool(HTTPSConnectionPool):
+    ConnectionCls = WatchedHTTPSConnection
+
+
+class DeadlineAdapter(HTTPAdapter):
+    """``HTTPAdapter`` whose connections a ``Deadline`` can stop mid-read."""
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": WatchedHTTPConnectionPool,
+            "https": WatchedHTTPSConnectionPool,
+        }
+
+
 class CappedRetry(Retry):
-    """urllib3 ``Retry`` whose honoured ``Retry-After`` is capped.
+    """urllib3 ``Retry`` whose honoured ``Retry-After`` is capped, and that respects deadlines.
 
     A server asking for a 10-minute pause would otherwise hold a web request or a
-    command hostage; past the cap we give up and report rate limiting instead.
+    command hostage; past the cap we give up and report rate limiting instead. Under
+    a ``Deadline`` no retry starts after it and no pause is taken that would pass it.
     """
 
     retry_after_max: float = 30.0
@@ -91,17 +241,117 @@ class CappedRetry(Retry):
         new.retry_after_max = self.retry_after_max
         return new
 
+    def increment(self, *args, **kwargs):  # type: ignore[override]
+        deadline = current_deadline()
+        if deadline is not None:
+            deadline.check()
+        return super().increment(*args, **kwargs)
+
+    def sleep(self, response=None) -> None:  # type: ignore[override]
+        deadline = current_deadline()
+        if deadline is not None:
+            wait = None
+            if response is not None and self.respect_retry_after_header:
+                wait = self.get_retry_after(response)
+            if wait is None:
+                wait = self.get_backoff_time()
+            if wait >= deadline.remaining():
+                raise deadline.error(waiting=wait)
+        super().sleep(response)
+
 
 class TimeoutSession(requests.Session):
-    """A ``requests.Session`` that always applies the configured timeouts."""
+    """A ``requests.Session`` that always applies the configured timeouts and a deadline.
 
-    def __init__(self, timeout: tuple[float, float]):
+    A call not already under a ``Deadline`` gets one of ``total_timeout`` seconds,
+    except a streamed one (its body is read after ``request`` returns: the caller
+    bounds it, by its own deadline or ``iter_at_min_rate``).
+    """
+
+    def __init__(self, timeout: tuple[float, float], total_timeout: float | None = None):
         super().__init__()
         self.default_timeout = timeout
+        self.total_timeout = total_timeout
 
     def request(self, method, url, **kwargs):  # type: ignore[override]
-        kwargs.setdefault("timeout", self.default_timeout)
-        return super().request(method, url, **kwargs)
+        timeout = kwargs.get("timeout") or self.default_timeout
+        outer = current_deadline()
+        if outer is None and (kwargs.get("stream") or not self.total_timeout):
+            kwargs["timeout"] = timeout
+            return super().request(method, url, **kwargs)
+        scope = (
+            contextlib.nullcontext(outer)
+            if outer is not None
+            else Deadline(self.total_timeout, "HTTP_TOTAL_TIMEOUT")
+        )
+        with scope as deadline:
+            deadline.check()
+            left = max(deadline.remaining(), 0.001)
+            if isinstance(timeout, tuple):
+                kwargs["timeout"] = tuple(min(t, left) if t else left for t in timeout)
+            else:
+                kwargs["timeout"] = min(timeout, left) if timeout else left
+            try:
+                return super().request(method, url, **kwargs)
+            except requests.exceptions.RequestException as exc:
+                if isinstance(exc, DeadlineExceeded):
+                    raise
+                inner = _deadline_cause(exc)
+                if inner is not None:
+                    raise inner from None
+                if deadline.expired:
+                    raise deadline.error() from None
+                raise
+
+
+def _deadline_cause(exc: BaseException) -> DeadlineExceeded | None:
+    """A ``DeadlineExceeded`` that requests wrapped (e.g. in a ``ConnectionError``)."""
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 8:
+        if isinstance(current, DeadlineExceeded):
+            return current
+        args = getattr(current, "args", ())
+        inner = args[0] if args and isinstance(args[0], BaseException) else None
+        if isinstance(inner, MaxRetryError):
+            inner = inner.reason
+        current = inner or current.__cause__ or current.__context__
+        seen += 1
+    return None
+
+
+def iter_at_min_rate(
+    response: requests.Response, chunk_size: int, *, min_rate: int | None = None
+) -> Iterator[bytes]:
+    """Yield a streamed body as it arrives, stopping one that falls below ``min_rate``.
+
+    For downloads to disk, which may legitimately take long: no total deadline, but
+    over every window of ``HTTP_READ_TIMEOUT`` seconds at least ``min_rate`` bytes per
+    second (``HTTP_MIN_DOWNLOAD_RATE``) must arrive, or ``UpstreamError`` says so.
+    ``read1`` returns what has arrived, so a dribbling server cannot hide behind a
+    chunk that never fills.
+    """
+    rate = settings.HTTP_MIN_DOWNLOAD_RATE if min_rate is None else min_rate
+    window = float(settings.HTTP_READ_TIMEOUT)
+    raw = response.raw
+    started, got = time.monotonic(), 0
+    while True:
+        try:
+            chunk = raw.read1(chunk_size, decode_content=True)
+        except (ProtocolError, ReadTimeoutError) as exc:
+            raise requests.exceptions.ChunkedEncodingError(exc) from None
+        if not chunk:
+            return
+        got += len(chunk)
+        elapsed = time.monotonic() - started
+        if elapsed >= window:
+            if rate and got < rate * elapsed:
+                raise UpstreamError(
+                    f"download too slow: {got} bytes in {elapsed:.0f}s, below"
+                    f" HTTP_MIN_DOWNLOAD_RATE ({rate} bytes/s)"
+                )
+            started, got = time.monotonic(), 0
+        yield chunk
 
 
 def build_session(
@@ -112,6 +362,7 @@ def build_session(
     retry_after_max: float | None = None,
     connect_timeout: float | None = None,
     read_timeout: float | None = None,
+    total_timeout: float | None = None,
     allowed_methods: frozenset[str] = frozenset({"GET", "HEAD"}),
 ) -> TimeoutSession:
     """Return a session with timeouts, bounded retries on 429/5xx and optional bearer auth.
@@ -139,9 +390,10 @@ def build_session(
         (
             settings.HTTP_CONNECT_TIMEOUT if connect_timeout is None else connect_timeout,
             settings.HTTP_READ_TIMEOUT if read_timeout is None else read_timeout,
-        )
+        ),
+        total_timeout=settings.HTTP_TOTAL_TIMEOUT if total_timeout is None else total_timeout,
     )
-    adapter = HTTPAdapter(max_retries=retry)
+    adapter = DeadlineAdapter(max_retries=retry)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = USER_AGENT
@@ -233,6 +485,9 @@ def network_problem(exc: requests.exceptions.RequestException) -> str:
     around ``MaxRetryError`` even when every attempt timed out or was reset; the real
     cause is the retry error's ``reason``.
     """
+    deadline = _deadline_cause(exc)
+    if deadline is not None:
+        return str(deadline)
     reason: BaseException | None = exc
     inner = exc.args[0] if exc.args else None
     if isinstance(inner, MaxRetryError):

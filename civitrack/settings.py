@@ -102,9 +102,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_filters",
     "simple_history",
+    "django_tasks_db",
     "tracking",
     "orchestration",
     "workspace",
+    "background",
     "devdata",
 ]
 
@@ -113,6 +115,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "civitrack.middleware.RequestGuardMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -248,8 +251,85 @@ MODERATION_REVEAL_MINUTES = _positive_int("MODERATION_REVEAL_MINUTES", 15)
 # sync_workflows fetches at most this many v1 jobs (scan results) per run.
 ORCHESTRATION_SYNC_MAX_SCANS = _positive_int("ORCHESTRATION_SYNC_MAX_SCANS", 200)
 
-# Long work runs through Django's tasks API: in-process by default.
-TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+# --- background work (docs/background-work.md) ------------------------------------
+# Long work runs through Django's tasks API. TASKS_ENGINE picks the backend:
+# "database" (the embedded default: django-tasks-db, one ``db_worker`` beside the web
+# server), "rq" (production: RQ on Redis, any number of ``rqworker`` processes, which
+# recover a killed worker's task and retry with backoff) or "immediate" (in-process,
+# for tests about the work itself).
+TASKS_ENGINE = env.str("TASKS_ENGINE", default="database")
+_TASK_BACKENDS = {
+    "database": {"BACKEND": "django_tasks_db.DatabaseBackend"},
+    "rq": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]},
+    "immediate": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"},
+}
+if TASKS_ENGINE not in _TASK_BACKENDS:
+    _refuse("TASKS_ENGINE must be one of: " + ", ".join(_TASK_BACKENDS))
+TASKS = {"default": _TASK_BACKENDS[TASKS_ENGINE]}
+if TASKS_ENGINE == "rq":
+    # django-rq brings the ``rqworker`` command and RQ's queue pages in the admin.
+    INSTALLED_APPS.append("django_rq")
+
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# A task that raised (or whose worker died) runs again this many times, after these
+# delays in seconds (the last delay repeats). RQ applies them; the database engine
+# has no retries, and the next scheduled slot picks up what is left.
+TASK_RETRIES = _positive_int("TASK_RETRIES", 3, high=20)
+TASK_RETRY_DELAYS = []
+for _delay in env.list("TASK_RETRY_DELAYS", default=["30", "120", "600"]):
+    if not _delay.strip().isdigit() or int(_delay) > 86400:
+        _refuse(
+            f"TASK_RETRY_DELAYS must be whole seconds (0-86400), e.g. 30,120,600; got {_delay!r}"
+        )
+    TASK_RETRY_DELAYS.append(int(_delay))
+if not TASK_RETRY_DELAYS:
+    _refuse("TASK_RETRY_DELAYS must list at least one delay in seconds, e.g. 30,120,600")
+# The longest one task may run before the engine stops it (RQ's job timeout).
+TASK_TIMEOUT = _positive_int("TASK_TIMEOUT", 3 * 3600, high=7 * 86400)
+# How often an RQ worker looks for tasks of dead workers (they are taken once their
+# heartbeat, refreshed every RQ_JOB_MONITORING_INTERVAL seconds, is 60 s stale).
+RQ_MAINTENANCE_INTERVAL = _positive_int("RQ_MAINTENANCE_INTERVAL", 30, high=3600)
+RQ_JOB_MONITORING_INTERVAL = _positive_int("RQ_JOB_MONITORING_INTERVAL", 10, high=600)
+RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": TASK_TIMEOUT}}
+RQ = {
+    "QUEUE_CLASS": "background.engine.RetryingQueue",
+    "WORKER_CLASS": "background.engine.Worker",
+    "JOB_CLASS": "django_tasks_rq.Job",
+}
+
+
+def _interval(name: str, default: str) -> int | None:
+    """An interval like ``900``, ``15m``, ``6h`` or ``1d`` in seconds; empty means off."""
+    text = env.str(name, default=default).strip().lower()
+    if not text:
+        return None
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    number, unit = (text[:-1], units[text[-1]]) if text[-1] in units else (text, 1)
+    try:
+        seconds = int(number) * unit
+    except ValueError:
+        _refuse(
+            f"{name} must be an interval such as 900, 15m, 6h or 1d (empty = off), got {text!r}"
+        )
+    if not 1 <= seconds <= 30 * 86400:
+        _refuse(f"{name} must be between 1 second and 30 days (empty = off), got {text!r}")
+    return seconds
+
+
+# Scheduled work: one run per slot of each interval, however many schedulers run.
+SYNC_WORKFLOWS_EVERY = _interval("SYNC_WORKFLOWS_EVERY", "15m")
+SYNC_STATS_EVERY = _interval("SYNC_STATS_EVERY", "6h")
+HASH_BLOBS_EVERY = _interval("HASH_BLOBS_EVERY", "1h")
+HASH_ASSETS_EVERY = _interval("HASH_ASSETS_EVERY", "1h")
+SCHEDULES = {
+    "sync_workflows": SYNC_WORKFLOWS_EVERY,
+    "sync_stats": SYNC_STATS_EVERY,
+    "hash_blobs": HASH_BLOBS_EVERY,
+    "hash_assets": HASH_ASSETS_EVERY,
+}
+# An incremental sync starts this many seconds before the newest createdAt that the
+# last complete sync saw, so workflows that appear late upstream are not missed.
+SYNC_WORKFLOWS_OVERLAP = _positive_int("SYNC_WORKFLOWS_OVERLAP", 6 * 3600, high=30 * 86400)
 
 LOGGING = {
     "version": 1,

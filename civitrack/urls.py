@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("tracking.tools.urls")),
     path("orchestration/", include("orchestration.urls")),
+    path("background/", include("background.urls")),
     path("healthz", healthz, name="healthz"),
     # Translations for our scripts (gettext() in static/*/*.js), from every app's locale.
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

@@ -94,6 +94,7 @@ class ScanInline(admin.StackedInline):
     model = ScanResult
     exclude = ("raw", "context")
     readonly_fields = (
+        "state",
         "csam_scores",
         "csam_score_max",
         "csam_score_unparsed",
@@ -126,7 +127,13 @@ class JobAdmin(ReadOnlyMirrorAdmin):
         "claimed_by",
         "page_link",
     )
-    list_filter = ("review_status", "status", "scan__is_blocked", "scan__prompt_flagged")
+    list_filter = (
+        "review_status",
+        "status",
+        "scan__state",
+        "scan__is_blocked",
+        "scan__prompt_flagged",
+    )
     list_select_related = ("workflow", "scan", "claimed_by")
     search_fields = ("civitai_id", "workflow__civitai_id")
     readonly_fields = (

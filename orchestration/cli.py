@@ -20,7 +20,7 @@ from typing import IO, Any
 from django.conf import settings
 
 from civitrack.http import NotFound, UpstreamError
-from civitrack.logging import REDACTED
+from civitrack.logging import replace_secrets
 from orchestration.client import OrchestrationClient
 from orchestration.downloads import (
     DownloadOutcome,
@@ -321,9 +321,7 @@ class OrchestrationCLI:
         )
 
     def write(self, text: str = "") -> None:
-        for secret in self.client.secrets:
-            text = text.replace(secret, REDACTED)
-        self._write(text)
+        self._write(replace_secrets(text, self.client.secrets))
 
     def lines(self, lines: list[str]) -> None:
         for line in lines:

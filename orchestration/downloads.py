@@ -6,7 +6,8 @@ Rules (docs/orchestration-cli.md):
   (``orchestration.scan.blob_must_not_be_fetched``) is never requested - not even its
   redirect - and the caller is told why. A redirect to ``/blobs/blocked/`` is treated the
   same way: the placeholder image is not saved.
-- Bytes are streamed in chunks to a temporary file beside the target and moved into
+- Bytes are streamed (at no less than ``HTTP_MIN_DOWNLOAD_RATE``, no total deadline)
+  in chunks to a temporary file beside the target and moved into
   place only when complete (and as long as announced), so a failed download never
   leaves a truncated file under the final name.
 - The file name comes from the blob id, sanitised so it cannot leave ``directory``,
@@ -27,7 +28,7 @@ from typing import IO
 
 from tqdm import tqdm
 
-from civitrack.http import NotFound, UpstreamError
+from civitrack.http import NotFound, UpstreamError, iter_at_min_rate
 from orchestration.client import OrchestrationClient
 from orchestration.errors import UnsafeTarget
 from orchestration.scan import ScanResult, blob_must_not_be_fetched
@@ -147,7 +148,7 @@ def _stream_to(response, path: Path, length: int | None, progress, blob_id: str)
                 disable=progress is None or (length or 0) < PROGRESS_MIN_BYTES,
             ) as bar,
         ):
-            for chunk in response.iter_content(chunk_size=CHUNK_SIZE):
+            for chunk in iter_at_min_rate(response, CHUNK_SIZE):
                 if chunk:
                     handle.write(chunk)
                     written += len(chunk)

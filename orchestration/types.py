@@ -7,8 +7,10 @@ is inconsistent (civitai-api.md §1): enum casing (the v1 manager API writes
 ``"Succeeded"``, v2 writes ``"succeeded"``) is normalised to lowercase, timestamps
 become aware UTC datetimes (a value without a zone is UTC), ``jobs`` may be absent,
 v1 ``result`` may be an object or a list. It is strict only where trusting a wrong
-shape would be worse than failing: ``from_api`` raises
-``orchestration.errors.UnexpectedShape`` when the top level is not a JSON object.
+shape would be worse than failing. The JSON is checked by the pydantic models of
+``orchestration.wire`` (camelCase and PascalCase names, unknown fields allowed):
+``from_api`` raises ``orchestration.errors.UnexpectedShape`` for an answer that does
+not fit, which the client reports as ``BadResponse``.
 
 Blobs are found by shape, not by output key (see ``extract_output_blobs``): step types
 come and go (3D, training, audio…) and a key list always lags behind them.
@@ -18,11 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from orchestration import wire
 from orchestration.errors import UnexpectedShape
 from orchestration.scan import ScanResult  # lives beside its rule; importable from here too
+from orchestration.wire import parse_timestamp  # noqa: F401 - part of this module's API
 
 TERMINAL_STATUSES = frozenset({"succeeded", "failed", "expired", "canceled"})
 FAILED_STATUSES = frozenset({"failed", "expired", "canceled"})
@@ -41,64 +45,16 @@ SKIPPED_OUTPUT_KEYS = frozenset({"tempBlobs"})
 MAX_OUTPUT_DEPTH = 8  # outputs nest blobs a few levels down (epochs[].model); never deeper
 
 
-def _obj(data: Any, what: str) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise UnexpectedShape(f"{what} must be a JSON object, got {type(data).__name__}")
-    return data
-
-
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _objects(value: Any) -> list[dict[str, Any]]:
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
-
-
 def _str(value: Any) -> str | None:
-    if value is None:
-        return None
+    """Text from a free-form object (a step's ``input``, ``metadata``), else ``None``."""
     if isinstance(value, str):
         return value or None
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int | float):
+    if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
-    return None
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    return None
-
-
-def _number(value: Any) -> float | int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return value
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
-    return None
-
-
-def _bool(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in {"true", "false"}:
-        return value.lower() == "true"
-    if isinstance(value, int):
-        return bool(value)
     return None
 
 
@@ -106,22 +62,6 @@ def lower(value: Any) -> str | None:
     """Normalise an enum value (``"Succeeded"``, ``"UNDER_REVIEW"``) to lowercase."""
     text = _str(value)
     return text.lower() if text else None
-
-
-def parse_timestamp(value: Any) -> datetime | None:
-    """ISO 8601 → aware datetime; no zone means UTC; unreadable values become ``None``.
-
-    Handles ``Z``, offsets, and .NET's seven fractional digits.
-    """
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed
 
 
 def get(data: dict[str, Any], *keys: str) -> Any:
@@ -171,21 +111,20 @@ class Blob:
 
     @classmethod
     def from_api(cls, data: Any) -> Blob:
-        data = _obj(data, "blob")
-        blob_id = _str(get(data, "id")) or _str(get(data, "blobKey")) or ""
-        available = _bool(get(data, "available"))
+        w = wire.validate(wire.WireBlob, data, "blob")
+        blob_id = w.id or ""
         return cls(
             id=blob_id,
-            type=blob_kind(get(data, "type"), blob_id),
+            type=blob_kind(w.type, blob_id),
             # An absent flag is not a promise: treat it as unavailable.
-            available=bool(available),
-            url=_str(get(data, "url")),
-            url_expires_at=parse_timestamp(get(data, "urlExpiresAt")),
-            job_id=_str(get(data, "jobId")),
-            nsfw_level=lower(get(data, "nsfwLevel")),
-            blocked_reason=_str(get(data, "blockedReason", "blocked_reason")),
-            width=_int(get(data, "width")),
-            height=_int(get(data, "height")),
+            available=bool(w.available),
+            url=w.url,
+            url_expires_at=w.url_expires_at,
+            job_id=w.job_id,
+            nsfw_level=w.nsfw_level,
+            blocked_reason=w.blocked_reason,
+            width=w.width,
+            height=w.height,
             raw=data,
         )
 
@@ -253,13 +192,16 @@ class StepJob:
 
     @classmethod
     def from_api(cls, data: Any) -> StepJob:
-        data = _obj(data, "step job")
+        return cls._from_wire(wire.validate(wire.WireStepJob, data, "step job"), data)
+
+    @classmethod
+    def _from_wire(cls, w: wire.WireStepJob, data: dict[str, Any]) -> StepJob:
         return cls(
-            id=_str(get(data, "id")) or "",
-            status=lower(get(data, "status")),
-            cost=_number(get(data, "cost")),
-            started_at=parse_timestamp(get(data, "startedAt")),
-            completed_at=parse_timestamp(get(data, "completedAt")),
+            id=w.id or "",
+            status=w.status,
+            cost=w.cost,
+            started_at=w.started_at,
+            completed_at=w.completed_at,
             raw=data,
         )
 
@@ -287,30 +229,33 @@ class Step:
 
     @classmethod
     def from_api(cls, data: Any) -> Step:
-        data = _obj(data, "step")
-        step_input = _dict(get(data, "input"))
-        jobs_value = get(data, "jobs")
+        return cls._from_wire(wire.validate(wire.WireStep, data, "step"), data)
+
+    @classmethod
+    def _from_wire(cls, w: wire.WireStep, data: dict[str, Any]) -> Step:
+        step_input = w.input or {}
         jobs = (
-            [StepJob.from_api(j) for j in jobs_value if isinstance(j, dict)]
-            if isinstance(jobs_value, list)
+            [StepJob._from_wire(j, raw) for j, raw in zip(w.jobs, get(data, "jobs"), strict=True)]
+            if w.jobs is not None
             else None
         )
-        progress = _number(get(data, "estimatedProgressRate"))
         return cls(
-            step_type=_str(data.get("$type")) or _str(get(data, "type")) or "unknown",
-            name=_str(get(data, "name")) or "",
-            status=lower(get(data, "status")),
+            step_type=w.step_type or "unknown",
+            name=w.name or "",
+            status=w.status,
             input=step_input,
             prompt=_str(get(step_input, "prompt")),
             negative_prompt=_str(get(step_input, "negativePrompt")),
             jobs=jobs,
-            blobs=extract_output_blobs(get(data, "output")),
-            started_at=parse_timestamp(get(data, "startedAt")),
-            completed_at=parse_timestamp(get(data, "completedAt")),
-            estimated_progress_rate=None if progress is None else float(progress),
-            queue_position=_dict(get(data, "queuePosition")) or None,
-            preparation=_objects(get(data, "preparation")),
-            warnings=_objects(get(data, "warnings")),
+            blobs=extract_output_blobs(w.output),
+            started_at=w.started_at,
+            completed_at=w.completed_at,
+            estimated_progress_rate=None
+            if w.estimated_progress_rate is None
+            else float(w.estimated_progress_rate),
+            queue_position=w.queue_position or None,
+            preparation=w.preparation or [],
+            warnings=w.warnings or [],
             raw=data,
         )
 
@@ -363,24 +308,21 @@ class Workflow:
 
     @classmethod
     def from_api(cls, data: Any) -> Workflow:
-        data = _obj(data, "workflow")
-        cost = get(data, "cost")
-        cost_total = _number(get(cost, "total")) if isinstance(cost, dict) else _number(cost)
-        tags = get(data, "tags")
-        steps = get(data, "steps")
+        w = wire.validate(wire.WireWorkflow, data, "workflow")
+        raw_steps = get(data, "steps") or []
         return cls(
-            id=_str(get(data, "id")) or "",
-            status=lower(get(data, "status")),
-            created_at=parse_timestamp(get(data, "createdAt")),
-            started_at=parse_timestamp(get(data, "startedAt")),
-            completed_at=parse_timestamp(get(data, "completedAt")),
-            tags=[t for t in tags if isinstance(t, str)] if isinstance(tags, list) else [],
-            metadata=_dict(get(data, "metadata")),
-            cost_total=cost_total,
-            nsfw_level=lower(get(data, "nsfwLevel")),
-            steps=[Step.from_api(s) for s in steps if isinstance(s, dict)]
-            if isinstance(steps, list)
-            else [],
+            id=w.id or "",
+            status=w.status,
+            created_at=w.created_at,
+            started_at=w.started_at,
+            completed_at=w.completed_at,
+            tags=w.tags or [],
+            metadata=w.metadata or {},
+            cost_total=w.cost_total,
+            nsfw_level=w.nsfw_level,
+            steps=[
+                Step._from_wire(s, raw) for s, raw in zip(w.steps or [], raw_steps, strict=False)
+            ],
             raw=data,
         )
 
@@ -411,6 +353,16 @@ class WorkflowPage:
     raw: Any = None
 
 
+def _flag_or_none(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in {"true", "false"}:
+        return value.lower() == "true"
+    if isinstance(value, int):
+        return bool(value)
+    return None
+
+
 @dataclass
 class PromptClassification:
     """``job.promptClassificationResult``: which prompt classifiers fired."""
@@ -426,7 +378,8 @@ class PromptClassification:
     @classmethod
     def from_api(cls, data: Any) -> PromptClassification:
         data = _dict(data)
-        return cls(**{name: _bool(get(data, name)) for name in cls.FLAG_NAMES}, raw=data)
+        flags = {name: _flag_or_none(get(data, name)) for name in cls.FLAG_NAMES}
+        return cls(**flags, raw=data)
 
     @property
     def flags(self) -> list[str]:
@@ -447,14 +400,17 @@ class JobResult:
 
     @classmethod
     def from_api(cls, data: Any) -> JobResult:
-        data = _obj(data, "job result")
+        return cls._from_wire(wire.validate(wire.WireJobResult, data, "job result"), data)
+
+    @classmethod
+    def _from_wire(cls, w: wire.WireJobResult, data: dict[str, Any]) -> JobResult:
         return cls(
-            blob_key=_str(get(data, "blobKey", "id")) or "",
-            available=bool(_bool(get(data, "available"))),
-            url=_str(get(data, "blobUrl", "url")),
-            url_expires_at=parse_timestamp(get(data, "blobUrlExpirationDate", "urlExpiresAt")),
+            blob_key=w.blob_key or "",
+            available=bool(w.available),
+            url=w.url,
+            url_expires_at=w.url_expires_at,
             raw=data,
-            blocked_reason=_str(get(data, "blockedReason", "blocked_reason")),
+            blocked_reason=w.blocked_reason,
         )
 
     @property
@@ -477,15 +433,18 @@ class JobEvent:
 
     @classmethod
     def from_api(cls, data: Any) -> JobEvent:
-        data = _obj(data, "job event")
+        return cls._from_wire(wire.validate(wire.WireJobEvent, data, "job event"), data)
+
+    @classmethod
+    def _from_wire(cls, w: wire.WireJobEvent, data: dict[str, Any]) -> JobEvent:
         return cls(
-            type=_str(get(data, "type")),
-            provider=_str(get(data, "provider")),
-            date_time=parse_timestamp(get(data, "dateTime")),
-            context=_dict(get(data, "context")),
-            worker_id=_str(get(data, "workerId")),
-            job_type=_str(get(data, "jobType")),
-            job_duration=_str(get(data, "jobDuration")),
+            type=w.type,
+            provider=w.provider,
+            date_time=w.date_time,
+            context=w.context or {},
+            worker_id=w.worker_id,
+            job_type=w.job_type,
+            job_duration=w.job_duration,
             raw=data,
         )
 
@@ -512,38 +471,42 @@ class Job:
     @classmethod
     def from_api(cls, data: Any) -> Job:
         """Parse a bare JobStatus, or the ``{token, jobs: [...]}`` envelope (first job)."""
-        data = body = _obj(data, "job")
-        if "jobId" not in data and isinstance(data.get("jobs"), list):
-            if not data["jobs"]:
+        if not isinstance(data, dict):
+            raise UnexpectedShape(f"job must be a JSON object, got {type(data).__name__}")
+        body = data
+        if "jobId" not in data and "jobs" in data:
+            jobs = data["jobs"]
+            if not isinstance(jobs, list):
+                raise UnexpectedShape("job envelope: jobs is not a list")
+            if not jobs:
                 raise UnexpectedShape("job envelope holds no jobs")
-            data = _obj(data["jobs"][0], "job")
-        definition = _dict(get(data, "job"))
-        params = _dict(get(definition, "params"))
-        properties = _dict(get(data, "properties"))
-        job_properties = _dict(get(definition, "properties"))
-        result = get(data, "result")
-        result_items = result if isinstance(result, list) else [result] if result else []
-        event_value = get(data, "lastEvent")
-        last_event = JobEvent.from_api(event_value) if isinstance(event_value, dict) else None
-        classification = get(definition, "promptClassificationResult")
+            data = jobs[0]
+        w = wire.validate(wire.WireJob, data, "job")
+        definition = w.job or wire.WireJobDefinition()
+        params = definition.params or {}
+        raw_results = get(data, "result")
+        raw_results = raw_results if isinstance(raw_results, list) else [raw_results]
+        event_raw = get(data, "lastEvent")
+        last_event = JobEvent._from_wire(w.last_event, event_raw) if w.last_event else None
+        classification = definition.prompt_classification_result
         if classification is None:
-            classification = get(data, "promptClassificationResult")
+            classification = w.prompt_classification_result
         return cls(
-            job_id=_str(get(data, "jobId", "id")) or "",
-            type=_str(get(definition, "type"))
-            or (last_event.job_type if last_event else None)
-            or _str(get(data, "jobType")),
-            workflow_id=_str(get(properties, "workflowId"))
-            or _str(get(job_properties, "workflowId")),
-            cost=_number(get(data, "cost")),
-            created_at=parse_timestamp(get(definition, "createdAt")),
+            job_id=w.job_id or "",
+            type=definition.type or (last_event.job_type if last_event else None) or w.job_type,
+            workflow_id=_str(get(w.properties or {}, "workflowId"))
+            or _str(get(definition.properties or {}, "workflowId")),
+            cost=w.cost,
+            created_at=definition.created_at,
             prompt=_str(get(params, "prompt")),
             negative_prompt=_str(get(params, "negativePrompt")),
-            results=[JobResult.from_api(r) for r in result_items if isinstance(r, dict)],
+            results=[
+                JobResult._from_wire(r, raw) for r, raw in zip(w.result, raw_results, strict=False)
+            ],
             last_event=last_event,
             scan=ScanResult.from_context(last_event.context if last_event else {}),
             prompt_classification=PromptClassification.from_api(classification)
-            if isinstance(classification, dict)
+            if classification is not None
             else None,
             raw=data,
             body=body,

@@ -35,11 +35,13 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from background.models import TaskRun
+from background.tasks import enqueue as enqueue_task
 from civitrack.http import NotFound, UpstreamError
 from civitrack.media import is_http_url, is_local_static_url
 from orchestration import review_flow, sync
 from orchestration.client import HIGHEST_NSFW_LEVEL
-from orchestration.errors import DecisionRefused, OrchestrationRefusal
+from orchestration.errors import DecisionRefused, InvalidArgument, OrchestrationRefusal
 from orchestration.filters import ReviewQueueFilter, WorkflowFilter
 from orchestration.media import redact_urls
 from orchestration.models import (
@@ -53,6 +55,7 @@ from orchestration.models import (
     Step,
     Workflow,
 )
+from orchestration.trace import assets_for_job
 
 REVIEW_PERM = "orchestration.review_job"
 PAGE_SIZE = 25
@@ -270,6 +273,7 @@ def workflow_list(request):
         {
             "title": _("Orchestration workflows"),
             "filter": filterset,
+            "run": _shown_run(request),
             "page_obj": page,
             "querystring": params.urlencode(),
             "columns": _sort_headers(request, sort),
@@ -350,6 +354,7 @@ def workflow_detail(request, workflow_id: str):
             "title": f"Workflow {workflow.civitai_id}",
             "workflow": workflow,
             "step_rows": step_rows,
+            "run": _shown_run(request),
             "orphan_items": by_step.get(None, []),
             "raw_json": redact_urls(workflow.raw),
         },
@@ -359,17 +364,24 @@ def workflow_detail(request, workflow_id: str):
 @require_POST
 @staff_required
 def workflow_refresh(request, workflow_id: str):
-    try:
-        sync.sync_workflow(workflow_id)
-    except NotFound:
-        messages.error(
-            request, f"Workflow {workflow_id} was not found upstream (expired or deleted)"
-        )
-    except (UpstreamError, ImproperlyConfigured) as exc:
-        messages.error(request, f"Could not refresh from the Orchestration API: {exc}")
-    else:
-        messages.success(request, f"Workflow {workflow_id} refreshed from the API")
-    return redirect("orchestration:workflow_detail", workflow_id)
+    """Enqueue the refresh; the page then shows its progress (background/_run_progress.html)."""
+    _get_workflow(workflow_id)
+    run = enqueue_task(
+        "refresh_workflow", user=request.user, origin="workflow page", workflow_id=workflow_id
+    )
+    return _redirect_with_run("orchestration:workflow_detail", workflow_id, run)
+
+
+def _redirect_with_run(name: str, object_id: str, run):
+    return redirect(f"{reverse(name, args=[object_id])}?run={run.pk}")
+
+
+def _shown_run(request):
+    """The task run named by ``?run=`` (enqueued by a button on this page), if any."""
+    value = request.GET.get("run", "")
+    if not value.isdigit():
+        return None
+    return TaskRun.objects.filter(pk=int(value)).first()
 
 
 # --- jobs and review -------------------------------------------------------------------
@@ -413,6 +425,8 @@ def job_detail(request, job_id: str):
             "form": DecisionForm() if can_review else None,
             "claim_live": job.claim_is_live(),
             "raw_json": redact_urls(scan.raw) if scan else None,
+            "run": _shown_run(request),
+            "traced_assets": assets_for_job(job),
             "context_json": redact_urls(scan.context) if scan else None,
             "position": position,
             "next_url": _review_at_url(0 if position is None else position + 1)
@@ -436,15 +450,10 @@ def _review_at_url(position: int) -> str:
 @require_POST
 @staff_required
 def job_refresh(request, job_id: str):
-    try:
-        sync.sync_job(job_id)
-    except NotFound:
-        messages.error(request, f"Job {job_id} was not found upstream (expired or deleted)")
-    except (UpstreamError, ImproperlyConfigured, OrchestrationRefusal) as exc:
-        messages.error(request, f"Could not refresh from the Orchestration API: {exc}")
-    else:
-        messages.success(request, f"Job {job_id} and its scan refreshed from the API")
-    return redirect("orchestration:job_detail", job_id)
+    """Enqueue the refresh of the job and its scan; the page shows its progress."""
+    _get_job(job_id)
+    run = enqueue_task("refresh_job", user=request.user, origin="job page", job_id=job_id)
+    return _redirect_with_run("orchestration:job_detail", job_id, run)
 
 
 @require_POST
@@ -627,11 +636,11 @@ def _parse_date(value: str | None, name: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"{name} must be a date like 2026-09-12") from None
+        raise InvalidArgument(f"{name} must be a date like 2026-09-12") from None
 
 
 def _csv_cell(value) -> str:
-    """Neutralise spreadsheet formulas in free text (CSV injection)."""
+    """Neutralise spreadsheet formulas (CSV injection); applied to every cell of an export."""
     text = "" if value is None else str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
@@ -643,7 +652,7 @@ def review_export(request):
     try:
         start = _parse_date(request.GET.get("from"), "from")
         end = _parse_date(request.GET.get("to"), "to")
-    except ValueError as exc:
+    except InvalidArgument as exc:
         return HttpResponseBadRequest(str(exc), content_type="text/plain")
     if start and end and start > end:
         return HttpResponseBadRequest("from must not be after to", content_type="text/plain")
@@ -677,19 +686,18 @@ def review_export(request):
             current = d.superseded_by is None
         except ReviewDecision.DoesNotExist:
             current = True
-        writer.writerow(
-            [
-                d.pk,
-                d.decided_at.isoformat(),
-                d.job.civitai_id,
-                d.job.workflow.civitai_id if d.job.workflow_id else "",
-                d.decision,
-                _csv_cell(d.note),
-                d.decided_by.get_username(),
-                d.supersedes_id or "",
-                "yes" if current else "no",
-            ]
-        )
+        row = [
+            d.pk,
+            d.decided_at.isoformat(),
+            d.job.civitai_id,
+            d.job.workflow.civitai_id if d.job.workflow_id else "",
+            d.decision,
+            d.note,
+            d.decided_by.get_username(),  # usernames may start with "-", "+" or "@"
+            d.supersedes_id or "",
+            "yes" if current else "no",
+        ]
+        writer.writerow([_csv_cell(cell) for cell in row])
     return response
 
 

@@ -9,6 +9,9 @@ os.environ.setdefault("DEBUG", "true")
 os.environ.setdefault("HASH_ALLOW_PRIVATE_URLS", "true")  # the fake servers live on loopback
 os.environ.setdefault("HTTP_BACKOFF_FACTOR", "0.01")
 os.environ.setdefault("HTTP_RETRY_AFTER_MAX", "2")
+os.environ.setdefault(
+    "TASKS_ENGINE", "immediate"
+)  # tests about the work; worker tests start real workers
 
 from civitrack.settings import *  # noqa: F403
 

@@ -39,7 +39,7 @@ from civitrack.http import (
     build_session,
     request_json,
 )
-from civitrack.logging import REDACTED, known_secrets
+from civitrack.logging import known_secrets, replace_secrets
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +76,7 @@ def redact_payload(value: Any, secrets: tuple[str, ...]) -> Any:
     stay intact word for word.
     """
     if isinstance(value, str):
-        for secret in secrets:
-            if secret and secret in value:
-                value = value.replace(secret, REDACTED)
-        return value
+        return replace_secrets(value, secrets)
     if isinstance(value, dict):
         return {redact_payload(k, secrets): redact_payload(v, secrets) for k, v in value.items()}
     if isinstance(value, list):

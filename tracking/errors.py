@@ -52,3 +52,18 @@ class Forbidden(ToolError):
 
     code = "forbidden"
     status = 403
+
+
+class Busy(ToolError):
+    """Too much of this work is running right now; ``retry_after`` seconds is a fair wait.
+
+    The HTTP API answers 503 with a ``Retry-After`` header; MCP and commands show the
+    message, which says when to retry.
+    """
+
+    code = "busy"
+    status = 503
+
+    def __init__(self, message: str, *, retry_after: int):
+        self.retry_after = retry_after
+        super().__init__(message)

@@ -11,9 +11,13 @@ path or URL is untrusted input. What could go wrong, and what stops it here:
   public unless ``HASH_ALLOW_PRIVATE_URLS``. Link-local addresses (the cloud
   metadata service 169.254.169.254) are refused even then. Redirects are followed
   here, at most ``MAX_REDIRECTS``, each hop checked like the first URL.
-- Exhaustion: connect/read timeouts from the shared session, a ``HASH_MAX_BYTES``
-  cap (refused early from ``Content-Length``, enforced while streaming), and 1 MiB
-  chunks so memory stays flat whatever the size.
+- Exhaustion: connect/read timeouts from the shared session, one ``HASH_TIMEOUT``
+  deadline for the whole hash (redirects, retries, pauses and the body: a server
+  dribbling one byte a second is cut off), at most ``HASH_MAX_CONCURRENT`` URL hashes
+  at once per process (one more is ``Busy``, 503 with ``Retry-After``) so slow
+  upstreams cannot take every web thread, a ``HASH_MAX_BYTES`` cap (refused early
+  from ``Content-Length``, enforced while streaming), and 1 MiB chunks so memory
+  stays flat whatever the size.
 - Hashing the wrong thing: a non-2xx answer or an HTML page (a login wall, a
   Civitai image *page* instead of the image) is an error, never a digest.
 
@@ -28,8 +32,11 @@ import os
 import re
 import socket
 import stat
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from django.conf import settings
@@ -39,20 +46,21 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util.timeout import _DEFAULT_TIMEOUT
 
-from civitrack.http import build_session
-from civitrack.logging import REDACTED, redact
-from tracking.errors import InvalidInput, UpstreamFailure
+from civitrack.http import (
+    Deadline,
+    DeadlineExceeded,
+    WatchedConnectionMixin,
+    build_session,
+    current_deadline,
+)
+from civitrack.logging import redact
+from tracking.errors import Busy, InvalidInput, UpstreamFailure
 
 CHUNK_SIZE = 1024 * 1024
 MAX_REDIRECTS = 5
 URL_SCHEMES = ("http", "https")
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 
-# Query parameters that carry credentials in signed/CDN URLs; shown as [redacted].
-_SECRET_PARAM = re.compile(
-    r"(?i)^(token|api_key|apikey|key|sig|signature|x-amz-signature|x-amz-credential"
-    r"|x-amz-security-token|x-goog-signature|x-goog-credential|policy|key-pair-id|auth)$"
-)
 # "scheme://…" (two or more letters, so a Windows drive letter is not a scheme) or a
 # scheme that never has "//" (file:/etc/passwd, data:…).
 _URL_LIKE = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]+)://|^(?P<bare>file|data):", re.I)
@@ -64,6 +72,7 @@ _ALWAYS_REFUSED = tuple(
     for n in ("169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128", "100.100.100.200/32")
 )
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
 
 
 @dataclass(frozen=True)
@@ -78,25 +87,8 @@ class HashResult:
 
 
 def display(path: str) -> str:
-    """``path`` made safe for a message: no password, no token-like query values."""
-    text = str(path)
-    if _URL_LIKE.match(text):
-        try:
-            parts = urlsplit(text)
-            netloc = parts.netloc
-            if "@" in netloc:
-                netloc = f"{REDACTED}@{netloc.rsplit('@', 1)[1]}"
-            query = parts.query
-            if query:
-                pairs = parse_qsl(query, keep_blank_values=True)
-                query = urlencode(
-                    [(k, REDACTED if _SECRET_PARAM.match(k) else v) for k, v in pairs],
-                    safe="[]/:",
-                )
-            text = urlunsplit((parts.scheme, netloc, parts.path, query, ""))
-        except ValueError:
-            pass
-    text = redact(text)
+    """``path`` made safe for a message (``civitrack.logging.redact``), at most 300 characters."""
+    text = redact(str(path))
     return text if len(text) <= 300 else text[:297] + "..."
 
 
@@ -124,18 +116,42 @@ class AddressRefused(Exception):
             super().__init__(f"host {host} resolves to {address}, {reason}")
 
 
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """IPv4 addresses an IPv6 form carries, so each is judged like the address it embeds.
+
+    IPv4-mapped ``::ffff:a.b.c.d``, SIIT ``::ffff:0:a.b.c.d``, IPv4-compatible
+    ``::a.b.c.d``, NAT64 ``64:ff9b::/96`` and the local-use ``64:ff9b:1::/48`` (RFC 6052
+    layout: the address sits around the reserved "u" octet), 6to4 and Teredo.
+    """
+    value = int(ip)
+    found = []
+    if ip.ipv4_mapped:
+        found.append(ip.ipv4_mapped)
+    if value >> 32 == 0xFFFF0000:
+        found.append(ipaddress.IPv4Address(value & 0xFFFFFFFF))
+    if value >> 32 == 0 and value > 1:
+        found.append(ipaddress.IPv4Address(value & 0xFFFFFFFF))
+    if ip in _NAT64:
+        found.append(ipaddress.IPv4Address(value & 0xFFFFFFFF))
+    if ip in _NAT64_LOCAL:
+        high = (value >> 64) & 0xFFFF  # bits 48-63
+        low = (value >> 40) & 0xFFFF  # bits 72-87
+        found.append(ipaddress.IPv4Address((high << 16) | low))
+        found.append(ipaddress.IPv4Address(value & 0xFFFFFFFF))  # a /96 layout inside it
+    if ip.sixtofour:
+        found.append(ip.sixtofour)
+    if ip.teredo:
+        found.append(ip.teredo[1])
+    return found
+
+
 def address_problem(address: str, *, allow_private: bool) -> str | None:
     """Why ``address`` may not be connected to, or None when it may."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     candidates = [ip]
     if ip.version == 6:
         # An IPv6 form can smuggle an IPv4 target (::ffff:169.254.169.254, NAT64, 6to4).
-        if ip.ipv4_mapped:
-            candidates.append(ip.ipv4_mapped)
-        if ip.sixtofour:
-            candidates.append(ip.sixtofour)
-        if ip in _NAT64:
-            candidates.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+        candidates.extend(embedded_ipv4(ip))
     for candidate in candidates:
         if candidate.is_link_local or any(
             candidate.version == net.version and candidate in net for net in _ALWAYS_REFUSED
@@ -154,7 +170,7 @@ def address_problem(address: str, *, allow_private: bool) -> str | None:
             return "an unspecified address" + hint
         if candidate.is_multicast:
             return "a multicast address" + hint
-        if candidate.is_private:
+        if candidate.is_private or (candidate.version == 6 and candidate.is_site_local):
             return "a private address" + hint
         if candidate.is_reserved or not candidate.is_global:
             return "a reserved, non-public address" + hint
@@ -196,6 +212,8 @@ class _GuardedConnectionMixin:
             infos = resolve(host, self.port)
         except socket.gaierror as exc:
             raise NameResolutionError(self.host, self, exc) from exc
+        except UnicodeError as exc:  # the IDNA codec refusing the name (a label > 63)
+            raise NameResolutionError(self.host, self, socket.gaierror(str(exc))) from exc
         if not infos:
             raise NameResolutionError(self.host, self, socket.gaierror("no addresses"))
         for info in infos:
@@ -226,11 +244,11 @@ class _GuardedConnectionMixin:
         raise NewConnectionError(self, f"Failed to establish a new connection: {last_error}")
 
 
-class GuardedHTTPConnection(_GuardedConnectionMixin, HTTPConnection):
+class GuardedHTTPConnection(_GuardedConnectionMixin, WatchedConnectionMixin, HTTPConnection):
     pass
 
 
-class GuardedHTTPSConnection(_GuardedConnectionMixin, HTTPSConnection):
+class GuardedHTTPSConnection(_GuardedConnectionMixin, WatchedConnectionMixin, HTTPSConnection):
     pass
 
 
@@ -291,6 +309,27 @@ def _check_url(url: str, where: str) -> None:
         )
     if not parts.hostname:
         raise InvalidInput(f"Cannot hash {where}: the URL has no host")
+    problem = host_problem(parts.hostname)
+    if problem:
+        raise InvalidInput(f"Cannot hash {where}: {problem}")
+
+
+def host_problem(host: str) -> str | None:
+    """Why ``host`` can never be resolved (so it is refused before any lookup), or None.
+
+    Name resolution encodes the name with the IDNA codec, which raises on a label
+    longer than 63 characters or an empty one; that must be bad input, not a crash.
+    """
+    try:
+        ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
+        return None
+    except ValueError:
+        pass
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        return "the host name is not valid (each dot-separated label must be 1 to 63 characters)"
+    return None
 
 
 def _max_bytes() -> int:
@@ -307,6 +346,45 @@ def hash_url(url: str) -> HashResult:
     """
     shown = display(url)
     max_bytes = _max_bytes()
+    with _hash_slot(), Deadline(settings.HASH_TIMEOUT, "HASH_TIMEOUT") as deadline:
+        try:
+            result = _hash_url(url, shown, max_bytes, deadline)
+        except DeadlineExceeded as exc:
+            raise UpstreamFailure(f"Could not fetch {shown}: {exc}") from None
+        if deadline.expired:  # a body cut short by the watchdog may look complete
+            raise UpstreamFailure(f"Could not fetch {shown}: {deadline.error()}")
+        return result
+
+
+_running = 0
+_running_lock = threading.Lock()
+
+
+@contextmanager
+def _hash_slot() -> Iterator[None]:
+    """Hold one of the process's ``HASH_MAX_CONCURRENT`` URL-hash slots, or raise ``Busy``.
+
+    Per process, so with threaded web workers a burst of slow hashes leaves threads
+    for every other request (``/healthz`` included); the caller is told when to retry.
+    """
+    global _running
+    limit = settings.HASH_MAX_CONCURRENT
+    with _running_lock:
+        if _running >= limit:
+            wait = max(1, min(30, int(settings.HASH_TIMEOUT)))
+            raise Busy(
+                f"Too many URL hashes running ({limit}, HASH_MAX_CONCURRENT); retry in {wait}s",
+                retry_after=wait,
+            )
+        _running += 1
+    try:
+        yield
+    finally:
+        with _running_lock:
+            _running -= 1
+
+
+def _hash_url(url: str, shown: str, max_bytes: int, deadline: Deadline) -> HashResult:
     session = build_hash_session()
     timeouts = session.default_timeout
     current = url
@@ -319,6 +397,8 @@ def hash_url(url: str) -> HashResult:
                 response = session.get(current, stream=True, allow_redirects=False)
             except AddressRefused as exc:
                 raise InvalidInput(f"Cannot hash {where}: {exc}") from None
+            except DeadlineExceeded:
+                raise
             except requests.exceptions.Timeout:
                 raise UpstreamFailure(
                     f"Could not fetch {where}: timed out (connect {timeouts[0]:g}s,"
@@ -389,6 +469,9 @@ def _hash_response(
                 )
             digest.update(chunk)
     except requests.exceptions.RequestException as exc:
+        deadline = current_deadline()
+        if deadline is not None and deadline.expired:
+            raise deadline.error() from None
         reason = _network_reason(exc)
         if "timed out" in reason:
             reason = f"timed out while reading the body (read timeout {timeouts[1]:g}s)"
@@ -481,7 +564,14 @@ def hash_file(path: str) -> HashResult:
             f"Cannot hash {shown}: local files cannot be hashed here (HASH_ALLOWED_ROOTS is"
             " empty); use an http(s) URL"
         )
-    real = os.path.realpath(path)
+    try:
+        real = os.path.realpath(path)
+    except OSError:
+        # realpath reads each symlink it meets; one swapped for a folder (or removed)
+        # between its lstat and readlink raises here.
+        raise InvalidInput(
+            f"Cannot hash {shown}: the path changed while it was being resolved; try again"
+        ) from None
     if not _inside(real, roots):
         raise InvalidInput(
             f"Cannot hash {shown}: it is outside the allowed folders (HASH_ALLOWED_ROOTS)"
@@ -538,9 +628,16 @@ def can_hash(path: str) -> bool:
             parts.port  # noqa: B018 - raises ValueError on a bad port
         except ValueError:
             return False
-        return parts.scheme.lower() in URL_SCHEMES and bool(parts.hostname)
+        return (
+            parts.scheme.lower() in URL_SCHEMES
+            and bool(parts.hostname)
+            and host_problem(parts.hostname) is None
+        )
     roots = _allowed_roots()
     if not roots:
         return False
-    real = os.path.realpath(path)
+    try:
+        real = os.path.realpath(path)
+    except OSError:  # the path changed while it was resolved
+        return False
     return _inside(real, roots) and os.path.isfile(real) and os.access(real, os.R_OK)

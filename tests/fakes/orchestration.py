@@ -364,29 +364,28 @@ def _cased(workflow: dict, case: str, include_jobs: bool) -> dict:
 
 
 def _hide_mature(workflow: dict) -> dict:
-    """``hideMatureContent=true``: mature blobs come back unavailable without a url."""
+    """``hideMatureContent=true``: mature blobs come back unavailable without a url.
+
+    Blobs are found by shape wherever they sit in a step's output, as the client does.
+    """
     wf = dict(workflow)
-    steps = []
-    for step in wf.get("steps", []):
-        step = dict(step)
-        output = step.get("output")
-        if isinstance(output, dict):
-            output = dict(output)
-            for key, value in output.items():
-                if isinstance(value, list):
-                    output[key] = [_hide_blob(v) for v in value]
-                elif isinstance(value, dict):
-                    output[key] = _hide_blob(value)
-            step["output"] = output
-        steps.append(step)
-    wf["steps"] = steps
+    wf["steps"] = [
+        {**step, "output": _hide_blobs(step["output"])} if "output" in step else step
+        for step in wf.get("steps", [])
+    ]
     return wf
 
 
-def _hide_blob(blob: Any) -> Any:
-    if isinstance(blob, dict) and str(blob.get("nsfwLevel", "")).lower() in MATURE_LEVELS:
-        return {**blob, "available": False, "url": None}
-    return blob
+def _hide_blobs(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "id" in value and isinstance(value.get("available"), bool):
+            if str(value.get("nsfwLevel", "")).lower() in MATURE_LEVELS:
+                return {**value, "available": False, "url": None}
+            return value
+        return {key: _hide_blobs(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_hide_blobs(item) for item in value]
+    return value
 
 
 def _truthy(value: str | None) -> bool:

@@ -73,6 +73,8 @@ RULES: dict[str, Rule] = {
     "orchestration:review_at": Rule("GET", REVIEW_PAGE),
     "orchestration:review_bulk_clear": Rule("POST", REVIEW_PAGE, body={"below": "0.01"}),
     "javascript-catalog": Rule("GET", everyone(ALLOWED)),  # translations only, like the admin's
+    "background:run_status": Rule("GET", STAFF_PAGE),
+    "background:sync_workflows": Rule("POST", STAFF_PAGE),
 }
 
 
@@ -169,6 +171,10 @@ def url_for(name: str) -> str:
             else orchestration_demo.JOB_CLEAN
         )
         kwargs["blob_id"] = Blob.objects.filter(job__civitai_id=job).first().civitai_id
+    if "<int:run_id>" in pattern:
+        from background.models import TaskRun
+
+        kwargs["run_id"] = TaskRun.objects.get_or_create(kind="hash_blobs")[0].pk
     assert Job.objects.exists()
     return reverse(name, kwargs=kwargs)
 

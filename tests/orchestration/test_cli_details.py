@@ -153,3 +153,20 @@ def test_it_maps_a_missing_job_to_exit_1(fake_orchestration):
     result = run("job", "0000")
     assert result.code == 1
     assert "Job 0000: HTTP 404 not found" in result.error
+
+
+def test_it_shows_a_step_without_jobs_and_the_newer_step_fields(fake_orchestration):
+    fake_orchestration.add_workflow(data.workflow_new_shape())
+    result = run("workflow", data.WF_NEW)
+    assert result.code == 0, result.text
+    assert (
+        f"Jobs (from the blobs, 2):\n      - {data.JOB_NEW}\n      - {data.JOB_GONE}" in result.out
+    )
+    assert "Queue: available, 3 job(s) ahead, start about 2026-10-05T12:36:00Z" in result.out
+    assert "Preparing: urn:air:flux1:checkpoint:civitai:111@222 25%, about 90 s left" in result.out
+    assert "Warning: flux2 dev is scheduled for retirement (retires 2027-01-01T00:00:00Z)" in (
+        result.out
+    )
+    old = run("workflow", data.WF_DONE)
+    assert f"Jobs (1):\n      - {data.JOB_OK} (succeeded, cost 4)" in old.out
+    assert "from the blobs" not in old.out

@@ -4,6 +4,7 @@ import pytest
 
 from civitrack.http import BadResponse, NotFound, Unauthorized
 from orchestration.client import OrchestrationClient
+from orchestration.errors import InvalidArgument
 from tests.fakes import orchestration_data as data
 
 
@@ -153,3 +154,25 @@ def test_it_never_puts_the_token_in_an_error(fake_orchestration):
         client.list_workflows()
     assert fake_orchestration.token not in str(caught.value)
     assert fake_orchestration.token not in repr(caught.value.args)
+
+
+def test_it_sends_only_getblobs_published_parameters(client, fake_orchestration):
+    client.resolve_blob(
+        data.BLOB_JPEG, workflow_id=data.WF_DONE, filename="lantern.jpg", download=True
+    )
+    [request] = fake_orchestration.requests_to("blob")
+    assert request.params == {
+        "workflowId": [data.WF_DONE],
+        "filename": ["lantern.jpg"],
+        "download": ["true"],
+    }
+    with pytest.raises(InvalidArgument, match="NSFW level must be one of"):
+        client.resolve_blob(data.BLOB_JPEG, nsfw_level="extreme")
+
+
+def test_a_blob_above_the_asked_level_is_refused_with_403(client, fake_orchestration):
+    from civitrack.http import Forbidden
+
+    with pytest.raises(Forbidden):
+        client.resolve_blob(data.BLOB_MATURE, nsfw_level="pg13")
+    assert not client.resolve_blob(data.BLOB_MATURE, nsfw_level="x").blocked

@@ -104,13 +104,18 @@ def test_it_reports_an_api_failure_without_the_token(client, staff, fake_orchest
     assert fake_orchestration.token not in page
 
 
-def test_refresh_from_api_updates_the_mirror(client, staff, mirrored):
+def test_refresh_from_api_updates_the_mirror(
+    client, staff, mirrored, django_capture_on_commit_callbacks
+):
     mirrored.workflows[data.WF_RUNNING] = data.workflow_running_finished()
     client.force_login(staff)
 
-    response = client.post(
-        reverse("orchestration:workflow_refresh", args=[data.WF_RUNNING]), follow=True
-    )
+    # The button enqueues a task (run here by the immediate backend at commit) and the
+    # page then shows that run's progress and result.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("orchestration:workflow_refresh", args=[data.WF_RUNNING]))
+    assert "?run=" in response["Location"]
+    response = client.get(response["Location"])
 
     assert "refreshed from the API" in response.content.decode()
     assert Workflow.objects.get(civitai_id=data.WF_RUNNING).status == "succeeded"

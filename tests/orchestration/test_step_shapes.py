@@ -110,3 +110,15 @@ def test_the_job_page_says_when_the_scan_is_unknown(client, reviewer, new_shape)
     page = client.get(reverse("orchestration:job_detail", args=[data.JOB_GONE])).content.decode()
     assert "Scan unknown: the v1 jobs API has no record of this job" in page
     assert "blobs.fake.test/D0D0" not in page
+
+
+def test_refreshing_a_job_the_v1_api_does_not_know_records_the_scan_unknown(
+    client, reviewer, new_shape, django_capture_on_commit_callbacks
+):
+    sync_workflow(data.WF_NEW)  # still processing: no scans fetched yet
+    assert Job.objects.get(civitai_id=data.JOB_GONE).scan_or_none is None
+    client.force_login(reviewer)
+    with django_capture_on_commit_callbacks(execute=True):  # the refresh runs as a task
+        response = client.post(reverse("orchestration:job_refresh", args=[data.JOB_GONE]))
+    assert response.status_code == 302
+    assert Job.objects.get(civitai_id=data.JOB_GONE).scan.state == ScanResult.State.UNKNOWN

@@ -1,5 +1,6 @@
 """Parsing Orchestration JSON into the typed dataclasses of orchestration.types."""
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -263,3 +264,38 @@ def test_it_keeps_the_job_envelope_as_received():
     assert bare.last_event.worker_id == "wrk-eu-17"
     assert bare.last_event.job_duration == "00:00:12.8150000"
     assert bare.last_event.job_type == "TextToImageV2"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "where"),
+    [
+        (lambda wf: wf.update(steps="not a list"), "steps"),
+        (lambda wf: wf["steps"][0].update(status={"x": 1}), "steps.0.status"),
+        (lambda wf: wf["steps"][0]["output"].update(images=None) or wf.update(tags="x"), "tags"),
+        (lambda wf: wf["steps"][0].update(input=["a"]), "steps.0.input"),
+        (
+            lambda wf: wf["steps"][0].update(jobs=[{"id": "j", "cost": {"n": 1}}]),
+            "steps.0.jobs.0.cost",
+        ),
+        (lambda wf: wf.update(createdAt={"at": 1}), "createdAt"),
+    ],
+)
+def test_it_refuses_an_answer_that_does_not_fit_naming_the_field(mutate, where):
+    payload = data.workflow_done()
+    mutate(payload)
+    with pytest.raises(UnexpectedShape, match=rf"workflow: {re.escape(where)}: "):
+        Workflow.from_api(payload)
+
+
+def test_it_refuses_a_blob_whose_id_is_not_text():
+    with pytest.raises(UnexpectedShape, match="blob: id"):
+        Blob.from_api({"id": {"nested": 1}, "available": True})
+
+
+def test_it_reads_pascal_case_names_and_lenient_scalars():
+    wf = Workflow.from_api(
+        {"Id": "w-1", "Status": "Succeeded", "Cost": {"Total": "7"}, "Tags": ["a"], "Steps": []}
+    )
+    assert (wf.id, wf.status, wf.cost_total, wf.tags) == ("w-1", "succeeded", 7.0, ["a"])
+    job = Job.from_api({"JobId": "J-1", "Cost": "2.5", "Result": {"BlobKey": "k.png"}})
+    assert (job.job_id, job.cost, [r.blob_key for r in job.results]) == ("J-1", 2.5, ["k.png"])

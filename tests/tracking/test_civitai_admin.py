@@ -10,6 +10,8 @@ from django.contrib.messages.storage.fallback import FallbackStorage
 from django.core.management import call_command
 from django.test import RequestFactory
 
+from background.models import TaskRun
+from background.tasks import execute
 from tests.conftest import table_counts
 from tests.fakes.civitai_site import IMAGE_ID, POST_ID
 from tracking.admin.civitai import (
@@ -43,35 +45,37 @@ def texts(request):
 # -- actions ---------------------------------------------------------------------------
 
 
-def test_it_syncs_selected_posts_reporting_each(fake_site, superuser):
+def test_it_syncs_selected_posts_in_one_background_run(
+    fake_site, superuser, django_capture_on_commit_callbacks
+):
     import_civitai_post(post=str(POST_ID))
-    post = Post.objects.get()
-    broken = Post.objects.create(
-        civitai_id=5550001, civitai_url="https://civitai.com/posts/5550001"
-    )
+    Post.objects.create(civitai_id=5550001, civitai_url="https://civitai.com/posts/5550001")
     request = action_request(superuser)
-    sync_stats_action(admin.ModelAdmin(Post, admin.site), request, Post.objects.all())
+    with django_capture_on_commit_callbacks(execute=True):
+        sync_stats_action(admin.ModelAdmin(Post, admin.site), request, Post.objects.all())
     assert AssetStatsSnapshot.objects.count() == 3
-    assert texts(request) == [
-        ("success", f"{post}: stored 3 stats snapshot(s)"),
-        (
-            "error",
-            f"{broken}: Civitai returned no images for post 5550001: they may have been "
-            "deleted, be restricted or never have existed",
-        ),
+    run = TaskRun.objects.get()
+    assert (run.kind, run.status, run.enqueued_by) == ("sync_stats", "succeeded", superuser)
+    assert run.summary == "Stored 3 stats snapshot(s) for 1 of 2 post(s)"
+    assert run.item_errors == [
+        f"post {Post.objects.get(civitai_id=5550001).pk}: Civitai returned no images for post "
+        "5550001: they may have been deleted, be restricted or never have existed"
     ]
+    [(level, text)] = texts(request)
+    assert level == "success" and f"/admin/background/taskrun/{run.pk}/" in text
 
 
-def test_it_imports_selected_posts_again(fake_site, superuser):
+def test_it_imports_selected_posts_again_in_the_background(
+    fake_site, superuser, django_capture_on_commit_callbacks
+):
     import_civitai_post(post=str(POST_ID))
     fake_site.posts[POST_ID]["payload"]["title"] = "Lanterns II"
     request = action_request(superuser)
-    import_again_action(admin.ModelAdmin(Post, admin.site), request, Post.objects.all())
-    post = Post.objects.get()
-    assert post.title == "Lanterns II"
-    assert texts(request) == [
-        ("success", f"Post {POST_ID}: re-imported, 0 asset(s) created, 3 updated")
-    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        import_again_action(admin.ModelAdmin(Post, admin.site), request, Post.objects.all())
+    assert Post.objects.get().title == "Lanterns II"
+    run = TaskRun.objects.get()
+    assert run.summary == f"Imported Civitai post {POST_ID}: 0 asset(s) created, 3 updated"
     assert Asset.objects.count() == 3
 
 
@@ -151,10 +155,14 @@ def test_it_previews_then_imports_from_the_admin(client, staff, fake_site):
     done = client.post(
         IMPORT_URL, {"post": f"https://civitai.com/posts/{POST_ID}", "action": "import"}
     )
-    assert done.status_code == 200
-    assert (
-        f"Imported Civitai post {POST_ID}: 3 asset(s) created, 0 updated." in done.content.decode()
-    )
+    # the import is enqueued, not run in the request; the page polls the run
+    assert done.status_code == 200 and table_counts() == before
+    run = TaskRun.objects.get()
+    assert f"/background/runs/{run.pk}/status" in done.content.decode()
+    execute(run.pk)
+    status = client.get(f"/background/runs/{run.pk}/status").json()
+    assert status["finished"] and status["status"] == "succeeded"
+    assert status["summary"] == f"Imported Civitai post {POST_ID}: 3 asset(s) created, 0 updated"
     assert Post.objects.get().created_by == staff
 
 
@@ -164,7 +172,7 @@ def test_it_shows_refusals_in_the_form(client, staff, fake_site):
     assert "this is an image URL, not a post URL" in response.content.decode()
     fake_site.set_fault("foreign_image")
     before = table_counts()
-    response = client.post(IMPORT_URL, {"post": str(POST_ID), "action": "import"})
+    response = client.post(IMPORT_URL, {"post": str(POST_ID), "action": "preview"})
     assert f"for requested post {POST_ID}" in response.content.decode()
     assert table_counts() == before
 
@@ -213,7 +221,9 @@ def wipe():
     Post.objects.all().delete()
 
 
-def test_it_records_the_same_through_command_tool_and_admin(client, staff, fake_site):
+def test_it_records_the_same_through_command_tool_and_admin(
+    client, staff, fake_site, django_capture_on_commit_callbacks
+):
     call_command("import_civitai_post", str(POST_ID), "--user", "staff", stdout=StringIO())
     by_command = records()
     wipe()
@@ -221,7 +231,8 @@ def test_it_records_the_same_through_command_tool_and_admin(client, staff, fake_
     by_tool = records()
     wipe()
     client.force_login(staff)
-    client.post(IMPORT_URL, {"post": str(POST_ID), "action": "import"})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(IMPORT_URL, {"post": str(POST_ID), "action": "import"})
     by_admin = records()
     assert by_command[0] and len(by_command[1]) == 3 and by_command[2] == 2
     assert by_command == by_tool == by_admin

@@ -94,3 +94,67 @@ def test_it_refuses_an_unknown_user_clearly():
     assert result.returncode == 1
     assert "No user named 'ghost'" in result.stderr
     assert result.stdout == ""
+
+
+def read_reply(proc, request_id, timeout: float = 60.0) -> dict:
+    """The JSON-RPC message answering ``request_id``, or fail after ``timeout`` seconds."""
+    import select
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stdout], [], [], deadline - time.monotonic())
+        if not ready:
+            break
+        line = proc.stdout.readline()
+        if not line:
+            break
+        message = json.loads(line)
+        if message.get("id") == request_id:
+            return message
+    pytest.fail(f"no answer to request {request_id} within {timeout:g}s")
+
+
+def test_a_request_holding_a_lone_surrogate_gets_an_error_answer(alice):
+    if connection.vendor == "sqlite" and ":memory:" in str(connection.settings_dict["NAME"]):
+        pytest.skip("needs a file-backed SQLite test database (tests/settings.py)")
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "mcp", "--user", "alice"],
+        cwd=BASE_DIR,
+        env=child_env(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+
+    def send(raw: str) -> None:
+        proc.stdin.write(raw + "\n")
+        proc.stdin.flush()
+
+    try:
+        init = {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "t", "version": "1"},
+        }
+        send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init}))
+        assert "result" in read_reply(proc, 1)
+        send(json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+        # json.dumps would refuse nothing here, but write the escape by hand to be sure.
+        send(
+            '{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"create_prompt",'
+            '"arguments":{"prompt_text":"\\ud800"}}}'
+        )
+        refused = read_reply(proc, 7, timeout=30)
+        call = {"name": "create_prompt", "arguments": {"prompt_text": "after"}}
+        send(json.dumps({"jsonrpc": "2.0", "id": 8, "method": "tools/call", "params": call}))
+        after = read_reply(proc, 8)
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=30)
+
+    assert refused["error"]["code"] == -32600
+    assert "lone surrogate" in refused["error"]["message"]
+    assert after["result"]["isError"] is False  # the server is still serving
+    assert list(Prompt.objects.values_list("prompt_text", flat=True)) == ["after"]

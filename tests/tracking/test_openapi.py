@@ -26,7 +26,18 @@ def test_it_gives_each_tool_its_registry_schema_and_statuses(document, name):
     schema = operation["requestBody"]["content"]["application/json"]["schema"]
     assert schema == TOOLS[name].input_schema
     jsonschema.Draft202012Validator.check_schema(schema)
-    expected = {str(TOOLS[name].success_status), "400", "401", "403", "404", "409", "413", "502"}
+    expected = {
+        str(TOOLS[name].success_status),
+        "400",
+        "401",
+        "403",
+        "404",
+        "409",
+        "411",
+        "413",
+        "502",
+        "503",
+    }
     assert set(operation["responses"]) == expected
     assert operation["operationId"] == name
     ref = operation["responses"]["409"]["content"]["application/json"]["schema"]["$ref"]

@@ -127,8 +127,27 @@ def test_it_keeps_the_same_number_of_queries_whatever_the_data_size(
     client.force_login(superuser)
     url = reverse("admin:index")
     client.get(url)
-    with django_assert_num_queries(10) as small:
+    with django_assert_num_queries(12) as small:
         assert client.get(url).status_code == 200
     more_rows(30)
     with django_assert_num_queries(len(small)):
         client.get(url)
+
+
+def test_it_shows_the_task_runs_last_success_per_kind_and_the_weeks_failures(db, superuser):
+    from background.models import TaskRun
+
+    now = timezone.now()
+    for kind, status, days in [
+        ("sync_workflows", "succeeded", 2),
+        ("sync_workflows", "succeeded", 1),
+        ("sync_workflows", "failed", 1),
+        ("sync_post_stats", "failed", 30),  # older than a week: not counted
+    ]:
+        TaskRun.objects.create(kind=kind, status=status, finished_at=now - dt.timedelta(days=days))
+    sync = next(t for t in dashboard_tiles(superuser) if t.key == "sync")
+    shown = {str(f.label): f for f in sync.figures}
+    failed = shown["failed task runs, last 7 days"]
+    assert failed.value == 1
+    last = [f for label, f in shown.items() if label.endswith("last success")]
+    assert len(last) == 1 and (now - last[0].value) < dt.timedelta(days=1, minutes=1)

@@ -147,7 +147,7 @@ def test_the_job_page_keeps_its_query_count_with_the_review_controls(
     client.force_login(reviewer)
     url = reverse("orchestration:job_detail", args=[queue["mid"].civitai_id])
     client.get(url)
-    with django_assert_num_queries(9) as first:
+    with django_assert_num_queries(10) as first:
         client.get(url, {"pos": "1"})
     for n in range(20):
         make_scanned_job(200 + n)

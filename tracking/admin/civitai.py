@@ -30,9 +30,12 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import localtime
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from tracking.civitai_import import import_civitai_post, sync_post_asset_stats
+from background.tasks import enqueue as enqueue_task
+from tracking.civitai_import import import_civitai_post
+from tracking.civitai_urls import parse_post_ref
 from tracking.errors import ToolError
 from tracking.models import AssetStatsSnapshot
 
@@ -51,36 +54,52 @@ WIDTH, HEIGHT, PAD = 320, 90, 8
 # -- actions -----------------------------------------------------------------------
 
 
-@admin.action(description="Sync Civitai stats of selected posts", permissions=["change"])
+@admin.action(description=_("Sync Civitai stats of selected posts"), permissions=["change"])
 def sync_stats_action(modeladmin, request, queryset) -> None:
-    """Snapshot the engagement counts of each selected post's assets; one message per post."""
-    for post in queryset.order_by("id"):
-        try:
-            result = sync_post_asset_stats(post_id=str(post.pk), user=request.user)
-        except ToolError as exc:
-            modeladmin.message_user(request, f"{post}: {exc.message}", messages.ERROR)
-            continue
-        text = f"{post}: stored {result['snapshots_created']} stats snapshot(s)"
-        if result["missing_on_civitai"]:
-            text += f"; {len(result['missing_on_civitai'])} asset(s) no longer listed on Civitai"
-        modeladmin.message_user(request, text, messages.SUCCESS)
+    """Enqueue one background run that snapshots the selected posts' engagement counts."""
+    pks = list(queryset.order_by("id").values_list("pk", flat=True))
+    run = enqueue_task(
+        "sync_stats", user=request.user, origin="post admin", post_ids=pks, user_id=request.user.pk
+    )
+    _report_enqueued(modeladmin, request, [run])
 
 
-@admin.action(description="Import selected posts again from Civitai", permissions=["change"])
+@admin.action(description=_("Import selected posts again from Civitai"), permissions=["change"])
 def import_again_action(modeladmin, request, queryset) -> None:
-    """Re-import each selected post (updates in place); one message per post."""
-    for post in queryset.order_by("id"):
-        try:
-            result = import_civitai_post(post=str(post.civitai_id), user=request.user)
-        except ToolError as exc:
-            modeladmin.message_user(request, f"{post}: {exc.message}", messages.ERROR)
-            continue
-        modeladmin.message_user(
-            request,
-            f"Post {post.civitai_id}: re-imported, {result['created']} asset(s) created, "
-            f"{result['updated']} updated",
-            messages.SUCCESS,
+    """Enqueue a re-import (updates in place) of each selected post."""
+    runs = [
+        enqueue_task(
+            "import_post",
+            user=request.user,
+            origin="post admin",
+            post=str(civitai_id),
+            user_id=request.user.pk,
         )
+        for civitai_id in queryset.order_by("id").values_list("civitai_id", flat=True)
+    ]
+    _report_enqueued(modeladmin, request, runs)
+
+
+def _report_enqueued(modeladmin, request, runs) -> None:
+    links = format_html_join(
+        ", ",
+        '<a href="{}">#{}</a>',
+        ((reverse("admin:background_taskrun_change", args=[r.pk]), r.pk) for r in runs),
+    )
+    modeladmin.message_user(
+        request,
+        format_html(
+            "{} {}",
+            ngettext(
+                "Enqueued %(count)d background run; its page shows the progress:",
+                "Enqueued %(count)d background runs; their pages show the progress:",
+                len(runs),
+            )
+            % {"count": len(runs)},
+            links,
+        ),
+        messages.SUCCESS,
+    )
 
 
 # -- stats chart -------------------------------------------------------------------
@@ -235,37 +254,48 @@ def import_post_view(request):
     """Import a Civitai post from the admin: "Preview" is a dry run, "Import" records it."""
     if not request.user.is_staff:
         raise PermissionDenied
-    result = None
+    result = run = None
     form = ImportPostForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        dry_run = request.POST.get("action") != "import"
-        try:
-            result = import_civitai_post(
-                post=form.cleaned_data["post"], dry_run=dry_run, user=request.user
-            )
-        except ToolError as exc:
-            form.add_error("post", exc.message)
+        if request.POST.get("action") == "import":
+            # Recording runs in the background; this page polls its progress.
+            try:
+                parse_post_ref(form.cleaned_data["post"], field="post")
+            except ToolError as exc:
+                form.add_error("post", exc.message)
+            else:
+                run = enqueue_task(
+                    "import_post",
+                    user=request.user,
+                    origin="import form",
+                    post=form.cleaned_data["post"],
+                    user_id=request.user.pk,
+                )
         else:
-            if not dry_run:
-                messages.success(
-                    request,
-                    f"Imported Civitai post {result['post']['civitai_id']}: "
-                    f"{result['created']} asset(s) created, {result['updated']} updated.",
+            # The preview writes nothing: it fetches and checks within the outbound
+            # deadlines, like the recording tools.
+            try:
+                result = import_civitai_post(
+                    post=form.cleaned_data["post"], dry_run=True, user=request.user
                 )
-            for asset in result["assets"]:
-                asset["admin_url"] = asset["asset_id"] and _admin_url(
-                    "admin:tracking_asset_change", asset["asset_id"]
+            except ToolError as exc:
+                form.add_error("post", exc.message)
+            else:
+                for asset in result["assets"]:
+                    asset["admin_url"] = asset["asset_id"] and _admin_url(
+                        "admin:tracking_asset_change", asset["asset_id"]
+                    )
+                post_id = result["post"]["post_id"]
+                result["post"]["admin_url"] = post_id and _admin_url(
+                    "admin:tracking_post_change", post_id
                 )
-            post_id = result["post"]["post_id"]
-            result["post"]["admin_url"] = post_id and _admin_url(
-                "admin:tracking_post_change", post_id
-            )
     context = {
         **admin.site.each_context(request),
         "title": _("Import a Civitai post"),
         "tracking_app_name": django_apps.get_app_config("tracking").verbose_name,
         "form": form,
         "result": result,
+        "run": run,
         "post_changelist_url": _admin_url("admin:tracking_post_changelist"),
     }
     return render(request, "admin/tracking/import_post.html", context)

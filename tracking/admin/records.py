@@ -258,23 +258,49 @@ def _asset_links(assets) -> str:
 
 
 def _blob_links(asset: Asset) -> str:
-    """Links to mirrored Orchestration blobs whose content hash equals the asset's."""
-    from orchestration.models import blobs_for_asset  # the tracking app must not need it
+    """The Orchestration results with the asset's file: workflow, step, job, prompt, scan."""
+    from orchestration.trace import trace_for_sha  # the tracking app must not need it
 
-    blobs = list(blobs_for_asset(asset)[:20])
-    if not blobs:
+    rows = trace_for_sha(asset.sha256sum)[:20] if asset.sha256sum else []
+    if not rows:
         return "—"
-    return format_html_join(
-        ", ",
-        '<a href="{}">workflow {} ({})</a>',
-        (
+
+    def scan_text(scan) -> str:
+        if scan is None:
+            return str(_("not scanned"))
+        parts = [f"CSAM max {scan['csam_score_max']}" if scan["csam_score_max"] is not None else ""]
+        parts += [str(_("blocked")) if scan["is_blocked"] else "", scan["nsfw_level"] or ""]
+        return ", ".join(p for p in parts if p) or str(_("clean"))
+
+    return format_html(
+        '<table class="trace"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th>'
+        "<th>{}</th></tr></thead><tbody>{}</tbody></table>",
+        _("Workflow"),
+        _("Step"),
+        _("Job"),
+        _("Prompt"),
+        _("Scan"),
+        format_html_join(
+            "",
+            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
             (
-                reverse("orchestration:workflow_detail", args=[b.workflow.civitai_id]),
-                b.workflow.civitai_id,
-                b.civitai_id,
-            )
-            for b in blobs
-            if b.workflow_id
+                (
+                    reverse("orchestration:workflow_detail", args=[r["workflow"]["workflow_id"]]),
+                    r["workflow"]["workflow_id"],
+                    f"{r['step']['name']} ({r['step']['step_type']})" if r["step"] else "—",
+                    format_html(
+                        '<a href="{}">{}</a>',
+                        reverse("orchestration:job_detail", args=[r["job"]["job_id"]]),
+                        r["job"]["job_id"],
+                    )
+                    if r["job"]
+                    else "—",
+                    (r["prompt"] or "—")[:200],
+                    scan_text(r["scan"]),
+                )
+                for r in rows
+                if r["workflow"]
+            ),
         ),
     )
 

@@ -89,6 +89,15 @@ def _read_json_body(request: HttpRequest) -> tuple[Any, JsonResponse | None]:
     """Read at most ``API_MAX_BODY_BYTES`` and decode it; a failure comes back as a response."""
     limit = settings.API_MAX_BODY_BYTES
     too_large = error(413, "payload_too_large", f"Request body is larger than {limit} bytes")
+    if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+        # WSGI hands Django a chunked body as an empty stream (no CONTENT_LENGTH), which
+        # would read as "{}" and fail as a missing parameter: say what is wrong instead.
+        return None, error(
+            411,
+            "length_required",
+            "Send the request body with a Content-Length header (chunked request bodies"
+            " are not accepted)",
+        )
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -142,7 +151,9 @@ def _authenticated_tool_view(request: HttpRequest, tool_name: str) -> JsonRespon
     try:
         result = call_tool(spec.name, user=request.api_user, arguments=arguments)
     except ToolError as exc:
-        return error(exc.status, exc.code, exc.message)
+        retry_after = getattr(exc, "retry_after", None)
+        headers = {"Retry_After": str(retry_after)} if retry_after is not None else {}
+        return error(exc.status, exc.code, exc.message, **headers)
     except Exception:
         logger.exception("Tool %s failed unexpectedly", spec.name)
         return error(500, "internal_error", "Internal error; the failure was logged")
@@ -166,8 +177,10 @@ ERROR_RESPONSES = {
     "403": "Not allowed for this user",
     "404": "Record not found, or unknown tool",
     "409": "Duplicate: the message names the existing id",
+    "411": "Chunked request body: send it with a Content-Length header",
     "413": "Request body too large",
     "502": "Upstream (Civitai or a fetched URL) failed",
+    "503": "Too many URL hashes running in this process: retry after Retry-After seconds",
 }
 
 

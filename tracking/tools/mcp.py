@@ -151,10 +151,96 @@ def build_server(user) -> Server:
     )
 
 
+class CheckedLines:
+    """The stdin lines handed to the SDK's ``stdio_server``, minus those it would drop.
+
+    The SDK validates each line with pydantic's JSON parser, which refuses a lone
+    surrogate escape (``"\\ud800"``, valid JSON but not Unicode); it then passes the
+    exception on and no JSON-RPC answer is ever written (``mcp.server.stdio``,
+    ``stdin_reader``), so the client waits forever. Such a line is answered here with
+    a JSON-RPC error for its id (recovered with Python's ``json``, which accepts the
+    escape), queued on ``replies``, and not passed on.
+    """
+
+    def __init__(self, lines, replies):
+        self.lines = lines
+        self.replies = replies
+
+    def __aiter__(self):
+        return self._checked()
+
+    async def _checked(self):
+        async for line in self.lines:
+            try:
+                types.jsonrpc_message_adapter.validate_json(line, by_name=False)
+            except Exception as exc:
+                reply = invalid_line_reply(line, exc)
+                if reply is not None:
+                    await self.replies.send(reply)
+                continue
+            yield line
+
+
+def invalid_line_reply(line: str, exc: Exception) -> types.JSONRPCError | None:
+    """The JSON-RPC error answering a request line the SDK cannot read, if it has an id."""
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return None  # no id to answer; the SDK logs the parse error as before
+    request_id = data.get("id") if isinstance(data, dict) else None
+    if not isinstance(request_id, str | int) or isinstance(request_id, bool):
+        return None
+    if "\\u" in line and _has_lone_surrogate(data):
+        message = (
+            "Request is not valid Unicode: it holds a lone surrogate escape (e.g. \\ud800);"
+            " send text as UTF-8"
+        )
+    else:
+        message = "Invalid request: it does not match the JSON-RPC/MCP message schema"
+    return types.JSONRPCError(
+        jsonrpc="2.0", id=request_id, error=types.ErrorData(code=-32600, message=message)
+    )
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(v) for v in value)
+    return False
+
+
 async def serve_stdio(user) -> None:
-    """Serve MCP on this process's stdin/stdout until the client disconnects."""
+    """Serve MCP on this process's stdin/stdout until the client disconnects.
+
+    stdin is read through ``CheckedLines`` so a request the SDK cannot parse still
+    gets an answer; those answers go out on the same write stream as the server's.
+    """
+    import sys
+    from io import TextIOWrapper
+
+    import anyio
     from mcp.server.stdio import stdio_server
+    from mcp.shared.message import SessionMessage
 
     server = build_server(user)
-    async with stdio_server() as (read_stream, write_stream):
-        await server.run(read_stream, write_stream, server.create_initialization_options())
+    send_replies, receive_replies = anyio.create_memory_object_stream(16)
+    text = TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+    stdin = CheckedLines(anyio.wrap_file(text), send_replies)
+    async with stdio_server(stdin=stdin) as (read_stream, write_stream):
+
+        async def forward_replies() -> None:
+            async with receive_replies:
+                async for reply in receive_replies:
+                    await write_stream.send(SessionMessage(reply))
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(forward_replies)
+            await server.run(read_stream, write_stream, server.create_initialization_options())
+            tasks.cancel_scope.cancel()

@@ -408,3 +408,29 @@ register(
         function=services.tool_function(civitai_import.sync_post_asset_stats),
     )
 )
+
+
+def trace_asset(*, user=None, asset_id: Any = None, sha256sum: Any = None) -> dict[str, Any]:
+    """orchestration.trace.trace_asset, imported when called (tracking does not need it)."""
+    from orchestration.trace import trace_asset as trace
+
+    return trace(user=user, asset_id=asset_id, sha256sum=sha256sum)
+
+
+register(
+    ToolSpec(
+        name="trace_asset",
+        title="Trace an asset to the Orchestration job that made it",
+        description=(
+            "Given an asset_id or a sha256sum (or both, which must match), return the"
+            " Orchestration workflow, step, job, prompt and scan whose output has the same"
+            " file (matched by content hash), and the Civitai post the asset is in. found is"
+            " false when no mirrored result has the file's hash yet."
+        ),
+        input_schema=_object(
+            {"asset_id": id_schema("The asset record"), "sha256sum": SHA256},
+        ),
+        function=services.tool_function(trace_asset),
+        annotations={"readOnlyHint": True},
+    )
+)

@@ -7,6 +7,7 @@ import datetime as dt
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from background.commands import enqueue_command_task
 from civitrack.http import UpstreamError
 from orchestration.sync import PAGE_SIZE, sync_workflows
 
@@ -49,6 +50,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--page-size", type=int, default=PAGE_SIZE, help="workflows per request (1-100)"
         )
+        parser.add_argument(
+            "--enqueue",
+            action="store_true",
+            help="hand the sync to a background worker (incremental unless --from/--to)",
+        )
 
     def handle(self, *args, from_date=None, to_date=None, tag=(), max=None, **opts):
         start = parse_when(from_date) if from_date else None
@@ -59,6 +65,18 @@ class Command(BaseCommand):
             raise CommandError("--max must be at least 1")
         if not 1 <= opts["page_size"] <= 100:
             raise CommandError("--page-size must be between 1 and 100")
+        if opts.get("enqueue"):
+            enqueue_command_task(
+                self,
+                "sync_workflows",
+                from_date=start.isoformat() if start else None,
+                to_date=end.isoformat() if end else None,
+                tags=list(tag),
+                max_workflows=max,
+                max_scans=opts["max_scans"],
+                page_size=opts["page_size"],
+            )
+            return
         bar = tqdm(total=max, unit="wf", disable=opts.get("verbosity", 1) == 0, file=self.stderr)
         try:
             stats = sync_workflows(

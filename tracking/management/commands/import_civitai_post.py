@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from background.commands import enqueue_command_task
 from tracking.civitai_import import import_civitai_post
 from tracking.errors import ToolError
 from tracking.permissions import OPERATOR
@@ -58,10 +59,26 @@ class Command(BaseCommand):
             help="Act as this user: recorded as created_by on new records, and an existing"
             " post must be theirs (or they staff allowed to change posts)",
         )
+        parser.add_argument(
+            "--enqueue",
+            action="store_true",
+            help="Hand the import to a background worker and print its run id",
+        )
 
     def handle(self, *args, post: str, dry_run: bool, user: str | None, **options):
         # Without --user the shell operator acts (tracking.permissions.OPERATOR).
         acting = active_user_named(user) if user else OPERATOR
+        if options.get("enqueue"):
+            if dry_run:
+                raise CommandError("--dry-run and --enqueue do not go together")
+            enqueue_command_task(
+                self,
+                "import_post",
+                user=None if acting is OPERATOR else acting,
+                post=post,
+                user_id=None if acting is OPERATOR else acting.pk,
+            )
+            return
         try:
             result = import_civitai_post(post=post, dry_run=dry_run, user=acting)
         except ToolError as exc:
