@@ -31,6 +31,7 @@ from tracking.admin.civitai import (
 from tracking.admin.tools import compute_sha256_action, mark_published_action
 from tracking.models import Asset, AssetInput, AssetStatsSnapshot, Post, Prompt
 from tracking.search import search_assets
+from workspace.exports import ExportMixin
 
 
 def media_preview(asset: Asset, *, size: int = 320) -> str:
@@ -175,7 +176,7 @@ def civitai_anchor(url: str | None, civitai_id: int | None) -> str:
     return str(civitai_id)
 
 
-class RecordedAdmin(HistoryAdmin):
+class RecordedAdmin(ExportMixin, HistoryAdmin):
     """What the Prompt, Post and Asset admins share: a new record is attributed to the
     signed-in user (``Recorded.attribute_to``, as the tools do), and who recorded it and
     for whom cannot be typed over."""
@@ -516,7 +517,7 @@ class AssetAdmin(RecordedAdmin):
 
 
 @admin.register(AssetStatsSnapshot)
-class AssetStatsSnapshotAdmin(admin.ModelAdmin):
+class AssetStatsSnapshotAdmin(ExportMixin, admin.ModelAdmin):
     list_display = [
         "asset",
         "captured_at",
