@@ -159,3 +159,11 @@ def run_now(kind: str, *, user=None, origin: str = "command", echo=None, **argum
     execute(run.pk, echo=echo)
     run.refresh_from_db()
     return run
+
+
+@task
+def ping(sent_at: float) -> float:
+    """An empty task for benchmarks and checks: seconds from ``sent_at`` (epoch) to its start."""
+    import time
+
+    return time.time() - sent_at

@@ -154,7 +154,7 @@ def sync_workflows(
 
 
 def refresh_workflow(*, progress: Progress, workflow_id: str) -> Outcome:
-    """ "Refresh from API" on a workflow page."""
+    """The "Refresh from API" button of a workflow page."""
     from orchestration import sync
 
     progress(0, 1)
@@ -164,7 +164,11 @@ def refresh_workflow(*, progress: Progress, workflow_id: str) -> Outcome:
 
 
 def refresh_job(*, progress: Progress, job_id: str) -> Outcome:
-    """ "Refresh from API" on a job page: the job, its scan, its workflow if new."""
+    """The "Refresh from API" button of a job page: the job, its scan, its workflow if new.
+
+    A job the API no longer knows keeps what was read earlier, and its scan is marked
+    unknown, so its media stays withheld (fail closed).
+    """
     from civitrack.http import NotFound
     from orchestration import sync
     from orchestration.models import Job
@@ -173,8 +177,6 @@ def refresh_job(*, progress: Progress, job_id: str) -> Outcome:
     try:
         sync.sync_job(job_id)
     except NotFound:
-        # Expired or deleted upstream: the scan becomes unknown, so the media stays
-        # withheld (a scan read earlier is kept); the run still fails with NotFound.
         if job := Job.objects.filter(civitai_id=job_id).first():
             sync.mark_scan_unknown(job)
         raise

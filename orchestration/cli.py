@@ -434,10 +434,14 @@ class OrchestrationCLI:
             self.lines(step_lines(step))
         return Result()
 
-    def job(self, job_id: str, *, as_json: bool = False) -> Result:
+    def job(self, job_id: str, *, as_json: bool = False, raw: bool = False) -> Result:
+        """``--raw``: the body as received (the ``{token, jobs}`` envelope too);
+        ``--json``: the job itself, as ``--json`` always printed it."""
         job = self.client.get_job(job_id)
-        if as_json:
-            self.json(job.body)  # exactly as received: the {token, jobs} envelope too
+        if raw:
+            self.json(job.body)
+        elif as_json:
+            self.json(job.raw)
         else:
             self.lines(job_lines(job, self.threshold))
         return Result()

@@ -1,8 +1,74 @@
 """Shared fixtures: the three personas of the style guide and database helpers."""
 
+import ipaddress
+import socket
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.db import connection
+
+# --- no name resolution off the machine ----------------------------------------------
+
+ALLOWED_NAMES = {None, "", "localhost", "localhost.", "ip6-localhost"}
+
+
+def _allowed_host(host) -> bool:
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    if host in ALLOWED_NAMES:
+        return True
+    try:
+        ipaddress.ip_address(str(host).strip("[]").split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
+@pytest.fixture(autouse=True)
+def no_name_resolution(request, monkeypatch):
+    """Every test talks only to loopback: resolving any name but ``localhost`` fails.
+
+    ``socket.getaddrinfo``/``gethostbyname`` refuse other names in-process with a
+    ``gaierror`` naming this fixture (so no DNS query leaves the machine) and the test
+    fails at teardown listing the names, even if the code under test swallowed the
+    error. Use IP literals, or patch resolution in the test (``hashing.resolve``);
+    a test that sends names on purpose to see them refused is marked
+    ``@pytest.mark.resolves_names``.
+    """
+    attempts: list[str] = []
+    real_getaddrinfo = socket.getaddrinfo
+    real_gethostbyname = socket.gethostbyname
+    real_gethostbyname_ex = socket.gethostbyname_ex
+
+    def refuse(host):
+        attempts.append(str(host))
+        raise socket.gaierror(
+            socket.EAI_NONAME,
+            f"tests/conftest.py no_name_resolution: resolving {host!r} is refused in tests"
+            " (use an IP literal or patch resolution)",
+        )
+
+    def getaddrinfo(host, *args, **kwargs):
+        if not _allowed_host(host):
+            refuse(host)
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    def gethostbyname(host):
+        return real_gethostbyname(host) if _allowed_host(host) else refuse(host)
+
+    def gethostbyname_ex(host):
+        return real_gethostbyname_ex(host) if _allowed_host(host) else refuse(host)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(socket, "gethostbyname", gethostbyname)
+    monkeypatch.setattr(socket, "gethostbyname_ex", gethostbyname_ex)
+    yield attempts
+    if attempts and request.node.get_closest_marker("resolves_names") is None:
+        pytest.fail(
+            f"test tried to resolve {sorted(set(attempts))}: only localhost and IP literals"
+            " may be resolved (use an IP literal or patch resolution in the test)",
+            pytrace=False,
+        )
 
 
 @pytest.fixture

@@ -44,6 +44,22 @@ def default_civitai_account() -> str:
     return settings.CIVITAI_ACCOUNT
 
 
+def legacy_id_field() -> models.BigIntegerField:
+    """The record's id in a civitai-records database it was imported from (issue 18).
+
+    Unique, so an import can be re-run and resumed (a row whose id is already here is
+    not imported twice), and so links in old notes (``asset 1234``) still resolve.
+    """
+    return models.BigIntegerField(
+        null=True,
+        blank=True,
+        unique=True,
+        editable=False,
+        verbose_name=_("civitai-records id"),
+        help_text=_("Id of this record in the civitai-records database it was imported from"),
+    )
+
+
 class TimeStamped(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -64,6 +80,7 @@ class Recorded(TimeStamped):
     """
 
     metadata = models.JSONField(default=dict, blank=True)
+    legacy_id = legacy_id_field()
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -314,6 +331,7 @@ class AssetStatsSnapshot(models.Model):
     cry_count = models.PositiveIntegerField(default=0)
     dislike_count = models.PositiveIntegerField(default=0)
     comment_count = models.PositiveIntegerField(default=0)
+    legacy_id = legacy_id_field()
 
     class Meta:
         ordering = ["-captured_at", "-id"]

@@ -2,9 +2,10 @@
 
 Every write to an existing record (the ``update_*`` tools, a Civitai re-import, a
 stats sync, admin actions, commands) asks ``check_can_change`` before it writes. The
-rule: the record's creator, or an active staff user holding the model's ``change``
-permission (a superuser holds every permission). Anyone else, including a user with a
-valid API token, gets ``Forbidden`` and nothing is written. Creating new records is not
+rule: the record's creator (or the user it was recorded on behalf of), or an active
+staff user holding the model's ``change`` permission (a superuser holds every
+permission). Anyone else, including a user with a valid API token, gets ``Forbidden``
+and nothing is written. Creating new records is not
 restricted here: a new record is its creator's.
 
 ``OPERATOR`` stands for the person at the server's shell running a management command
@@ -41,14 +42,17 @@ def recorded_user(user):
     return None if user is OPERATOR else user
 
 
-def owner_ids(record) -> set[int]:
-    """Ids of the users a record belongs to.
+def is_owner(user, record) -> bool:
+    """Whether the record belongs to ``user``: they created it, or it was recorded on
+    their behalf (``on_behalf_of`` equal to their username, contract §3).
 
-    Today the creator only. This is the hook for ``on_behalf_of`` (contract §3, issue
-    11): once a record names the user it was recorded for, add that user's id here and
-    every write path follows.
+    ``on_behalf_of`` is free text set by the record's creator (defaulting to their own
+    username), so naming someone there can only widen who may change one's own record.
     """
-    return {record.created_by_id} if record.created_by_id is not None else set()
+    if user.pk is not None and record.created_by_id == user.pk:
+        return True
+    behalf = getattr(record, "on_behalf_of", None)
+    return bool(behalf) and behalf == user.get_username()
 
 
 def change_permission(record) -> str:
@@ -63,7 +67,7 @@ def can_change(user, record) -> bool:
         return True
     if user is None or not getattr(user, "is_active", False):
         return False
-    if user.pk is not None and user.pk in owner_ids(record):
+    if is_owner(user, record):
         return True
     return bool(user.is_staff and user.has_perm(change_permission(record)))
 

@@ -104,8 +104,9 @@ def civitai_page_id(term: str, kind: str) -> int | None:
 
 def search_assets(queryset: QuerySet, search_term: str) -> QuerySet:
     """Assets matching every word: in the URL, the Civitai URL, the generating prompt's
-    text, or exactly the sha256, the Civitai image id or the Civitai post id; a sha256
-    prefix of 8 or more hex digits, a Civitai post URL or a Civitai image URL."""
+    text, or exactly the sha256, the Civitai image id, the Civitai post id or the
+    civitai-records id (``legacy_id``, so ids in old notes still find the asset); a
+    sha256 prefix of 8 or more hex digits, a Civitai post URL or a Civitai image URL."""
     from django.db.models import F
 
     from tracking.models import Post, Prompt
@@ -123,7 +124,9 @@ def search_assets(queryset: QuerySet, search_term: str) -> QuerySet:
             condition |= sha256_prefix_range(term)
         if (number := as_id(term)) is not None:
             posts = Post.objects.filter(civitai_id=number).order_by().values("pk")
-            condition |= Q(civitai_id=number) | Q(InSubquery(F("post_id"), posts))
+            condition |= (
+                Q(civitai_id=number) | Q(legacy_id=number) | Q(InSubquery(F("post_id"), posts))
+            )
         if (post_id := civitai_page_id(term, "post")) is not None:
             posts = Post.objects.filter(civitai_id=post_id).order_by().values("pk")
             condition |= Q(InSubquery(F("post_id"), posts))

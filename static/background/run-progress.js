@@ -18,7 +18,7 @@
           field("summary").textContent = s.summary;
           var err = field("error");
           err.textContent = s.error ? s.error.split("\n")[0] : "";
-          err.hidden = !s.error;
+          err.style.display = s.error ? "" : "none";
           box.setAttribute("data-status", s.status);
           if (s.finished) { return; }
           delay = Math.min(delay * 1.5, 5000);

@@ -132,6 +132,12 @@ def test_it_prints_the_raw_job_exactly_as_received(fake_orchestration):
 
 
 @pytest.mark.parametrize("envelope", ["jobs", "bare"])
+def test_its_json_is_the_job_itself_in_either_envelope(fake_orchestration, envelope):
+    fake_orchestration.job_envelope = envelope
+    assert json.loads(run("job", data.JOB_OK, "--json").out) == data.job_ok()
+
+
+@pytest.mark.parametrize("envelope", ["jobs", "bare"])
 def test_it_shows_the_worker_duration_and_type_of_a_job(fake_orchestration, envelope):
     fake_orchestration.job_envelope = envelope
     result = run("job", data.JOB_OK)

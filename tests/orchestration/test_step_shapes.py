@@ -118,7 +118,8 @@ def test_refreshing_a_job_the_v1_api_does_not_know_records_the_scan_unknown(
     sync_workflow(data.WF_NEW)  # still processing: no scans fetched yet
     assert Job.objects.get(civitai_id=data.JOB_GONE).scan_or_none is None
     client.force_login(reviewer)
-    with django_capture_on_commit_callbacks(execute=True):  # the refresh runs as a task
+    # the refresh is a background task, run here by the immediate backend at commit
+    with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("orchestration:job_refresh", args=[data.JOB_GONE]))
     assert response.status_code == 302
     assert Job.objects.get(civitai_id=data.JOB_GONE).scan.state == ScanResult.State.UNKNOWN

@@ -149,15 +149,36 @@ def test_the_commands_follow_the_rule_for_their_user(people, recorded):
     assert "1 of 1 posts synced" in out.getvalue()
 
 
-def test_the_admin_actions_call_the_same_rule(client, people, recorded):
+def test_the_admin_actions_call_the_same_rule(
+    client, people, recorded, django_capture_on_commit_callbacks
+):
     post, asset = recorded
     client.force_login(people["staff with permission"])
-    response = client.post(
-        reverse("admin:tracking_post_changelist"),
-        {"action": "sync_stats_action", "_selected_action": [post.pk]},
-    )
+    with django_capture_on_commit_callbacks(execute=True):  # the action enqueues a task
+        response = client.post(
+            reverse("admin:tracking_post_changelist"),
+            {"action": "sync_stats_action", "_selected_action": [post.pk]},
+        )
     assert response.status_code == 302
     assert asset.stats_snapshots.count() == 1
     Asset.objects.filter(pk=asset.pk).update(sha256sum=None)
     with pytest.raises(Forbidden):
         services.fill_asset_sha256(user=people["member"], asset_id=str(asset.pk))
+
+
+def test_the_user_a_record_was_made_on_behalf_of_may_change_it(people):
+    agent, alice = people["member"], people["owner"]
+    made = services.create_asset(
+        user=agent,
+        asset_url="s3://bucket/for-alice.png",
+        asset_type="image",
+        asset_source="generated",
+        on_behalf_of="alice",
+    )
+
+    services.update_asset(user=alice, asset_id=made["asset_id"], metadata={"ok": True})
+
+    with pytest.raises(Forbidden):
+        services.update_asset(
+            user=people["staff without permission"], asset_id=made["asset_id"], metadata={}
+        )

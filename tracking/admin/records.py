@@ -208,7 +208,7 @@ class PromptAdmin(RecordedAdmin):
     list_filter = ["purpose", "llm_model_provider", "created_by", "created_at"]
     # Each searched column has a trigram index on PostgreSQL (migration 0002); purpose
     # is a sidebar filter, not searched.
-    search_fields = ["prompt_text", "llm_model"]
+    search_fields = ["prompt_text", "llm_model", "legacy_id__exact"]
     date_hierarchy = "created_at"
     list_per_page = 50
     show_full_result_count = False  # a second COUNT(*) of the whole table per page
@@ -218,13 +218,23 @@ class PromptAdmin(RecordedAdmin):
         "created_by",
         "generated_assets",
         "derived_assets",
+        "legacy_id",
     ]
     fieldsets = [
         (None, {"fields": ["prompt_text", "purpose", "llm_model_provider", "llm_model"]}),
         ("Links", {"fields": ["generated_assets", "derived_assets"]}),
         (
             "More",
-            {"fields": ["metadata", "created_by", "on_behalf_of", "created_at", "updated_at"]},
+            {
+                "fields": [
+                    "metadata",
+                    "created_by",
+                    "on_behalf_of",
+                    "created_at",
+                    "updated_at",
+                    "legacy_id",
+                ]
+            },
         ),
     ]
 
@@ -328,11 +338,18 @@ class PostAdmin(RecordedAdmin):
     list_filter = ["status", "civitai_account", "created_by", "created_at"]
     # civitai_id__exact (not "=", i.e. iexact) uses the unique B-tree and is skipped for
     # terms that are not integers; the text columns have trigram indexes (migration 0002).
-    search_fields = ["civitai_id__exact", "civitai_url", "title", "description"]
+    search_fields = ["civitai_id__exact", "legacy_id__exact", "civitai_url", "title", "description"]
     date_hierarchy = "created_at"
     list_per_page = 50
     show_full_result_count = False
-    readonly_fields = ["created_at", "updated_at", "created_by", "civitai_link", "engagement"]
+    readonly_fields = [
+        "created_at",
+        "updated_at",
+        "created_by",
+        "civitai_link",
+        "engagement",
+        "legacy_id",
+    ]
     inlines = [AssetInline]
     actions = [mark_published_action, sync_stats_action, import_again_action]
     change_list_template = "admin/tracking/post/change_list.html"
@@ -345,7 +362,16 @@ class PostAdmin(RecordedAdmin):
         ("Engagement on Civitai", {"fields": ["engagement"]}),
         (
             "More",
-            {"fields": ["metadata", "created_by", "on_behalf_of", "created_at", "updated_at"]},
+            {
+                "fields": [
+                    "metadata",
+                    "created_by",
+                    "on_behalf_of",
+                    "created_at",
+                    "updated_at",
+                    "legacy_id",
+                ]
+            },
         ),
     ]
 
@@ -432,11 +458,12 @@ class AssetAdmin(RecordedAdmin):
         "=sha256sum",
         "=civitai_id",
         "=post__civitai_id",
+        "=legacy_id",
         "input_prompt__prompt_text",
     ]
     search_help_text = _(
         "URL, Civitai URL or generating prompt text; a sha256 or its first 8+ characters; "
-        "a Civitai image or post id, or its page URL."
+        "a Civitai image or post id, or its page URL; or a civitai-records id."
     )
     date_hierarchy = "created_at"
     list_per_page = 50
@@ -450,6 +477,7 @@ class AssetAdmin(RecordedAdmin):
         "created_at",
         "updated_at",
         "created_by",
+        "legacy_id",
     ]
     fieldsets = [
         (None, {"fields": ["preview", "asset_url", "asset_type", "asset_source", "sha256sum"]}),
@@ -458,7 +486,16 @@ class AssetAdmin(RecordedAdmin):
         ("Engagement on Civitai", {"fields": ["engagement"]}),
         (
             "More",
-            {"fields": ["metadata", "created_by", "on_behalf_of", "created_at", "updated_at"]},
+            {
+                "fields": [
+                    "metadata",
+                    "created_by",
+                    "on_behalf_of",
+                    "created_at",
+                    "updated_at",
+                    "legacy_id",
+                ]
+            },
         ),
     ]
 

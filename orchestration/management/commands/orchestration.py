@@ -138,7 +138,12 @@ class Command(BaseCommand):
 
         job = sub.add_parser("job", help="a v1 job with its scan results")
         job.add_argument("job_id", metavar="jobId")
-        job.add_argument("--raw", "--json", dest="as_json", action="store_true")
+        job.add_argument(
+            "--raw", action="store_true", help="the answer exactly as received ({token, jobs})"
+        )
+        job.add_argument(
+            "--json", dest="as_json", action="store_true", help="the job (JobStatus) as JSON"
+        )
 
         step = sub.add_parser("step", help="one step of a workflow")
         step.add_argument("workflow_id", metavar="workflowId")
@@ -212,7 +217,7 @@ class Command(BaseCommand):
                 o["workflow_id"], wait=o["wait"], timeout=o["timeout"], as_json=o["as_json"]
             )
         if command == "job":
-            return cli.job(o["job_id"], as_json=o["as_json"])
+            return cli.job(o["job_id"], as_json=o["as_json"], raw=o["raw"])
         if command == "step":
             return cli.step(o["workflow_id"], o["step_name"], as_json=o["as_json"])
         if command == "results":

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tracking', '0003_recorded_base_lineage_rule'),
+        ('tracking', '0004_legacy_ids'),
     ]
 
     operations = [
