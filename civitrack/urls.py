@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
+from django.views.i18n import JavaScriptCatalog
 
 from civitrack.views import healthz
 
@@ -15,4 +16,6 @@ urlpatterns = [
     path("orchestration/", include("orchestration.urls")),
     path("background/", include("background.urls")),
     path("healthz", healthz, name="healthz"),
+    # Translations for our scripts (gettext() in static/*/*.js), from every app's locale.
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
 ]

@@ -7,6 +7,7 @@ import datetime as dt
 import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext_lazy as _
 
 from orchestration.models import (
     NSFW_RANK,
@@ -105,8 +106,21 @@ class ReviewQueueFilter(django_filters.FilterSet):
             (ReviewStatus.ESCALATED, "Escalated only"),
         ],
     )
+    # Scores are fractions (0.5 is 50 %): out-of-range or non-numeric values are refused
+    # with the field's message instead of being ignored (issue 14 item 2).
     min_csam = django_filters.NumberFilter(
-        field_name="scan__csam_score_max", lookup_expr="gte", label="CSAM score ≥"
+        field_name="scan__csam_score_max",
+        lookup_expr="gte",
+        label=_("CSAM score ≥"),
+        min_value=0,
+        max_value=1,
+    )
+    max_csam = django_filters.NumberFilter(
+        field_name="scan__csam_score_max",
+        lookup_expr="lt",
+        label=_("CSAM score <"),
+        min_value=0,
+        max_value=1,
     )
     blocked = django_filters.BooleanFilter(
         field_name="scan__is_blocked",
