@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "tracking",
     "orchestration",
+    "workspace",
     "background",
     "devdata",
 ]

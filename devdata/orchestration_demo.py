@@ -99,10 +99,11 @@ def _job(
     results: list[dict[str, Any]],
     prompt: str,
     flags: dict[str, bool],
+    cost: int,
 ) -> dict[str, Any]:
     return {
         "jobId": job_id,
-        "cost": 4,
+        "cost": cost,
         "scheduled": False,
         "properties": {"userId": 7731, "workflowId": wf_id},
         "result": results,
@@ -163,11 +164,12 @@ def demo_payloads(now: dt.datetime | None = None) -> tuple[list[dict], list[dict
         "height": 256,
     }
 
-    def step_job(job_id: str, status: str, when: dt.datetime) -> dict[str, Any]:
+    # One job per workflow here, so each job costs what its workflow costs in total.
+    def step_job(job_id: str, status: str, when: dt.datetime, cost: int) -> dict[str, Any]:
         return {
             "id": job_id,
             "status": status,
-            "cost": 4,
+            "cost": cost,
             "startedAt": _iso(when + dt.timedelta(seconds=1)),
             "completedAt": _iso(when + dt.timedelta(seconds=13))
             if status != "processing"
@@ -182,7 +184,7 @@ def demo_payloads(now: dt.datetime | None = None) -> tuple[list[dict], list[dict
             step_type="imageGen",
             prompt="a paper lantern on a pond",
             blobs=[lantern, fox],
-            jobs=[step_job(JOB_CLEAN, "succeeded", t_clean)],
+            jobs=[step_job(JOB_CLEAN, "succeeded", t_clean, 8)],
             nsfw="pg",
             cost=8,
         ),
@@ -193,7 +195,7 @@ def demo_payloads(now: dt.datetime | None = None) -> tuple[list[dict], list[dict
             step_type="imageGen",
             prompt="a figure at dusk on a hill (demo: rated R)",
             blobs=[dusk],
-            jobs=[step_job(JOB_MATURE, "succeeded", t_mature)],
+            jobs=[step_job(JOB_MATURE, "succeeded", t_mature, 4)],
             nsfw="r",
             cost=4,
         ),
@@ -204,7 +206,7 @@ def demo_payloads(now: dt.datetime | None = None) -> tuple[list[dict], list[dict
             step_type="imageGen",
             prompt="(demo: a prompt the scanner blocked)",
             blobs=[blocked],
-            jobs=[step_job(JOB_BLOCKED, "failed", t_blocked)],
+            jobs=[step_job(JOB_BLOCKED, "failed", t_blocked, 4)],
             nsfw="xxx",
             cost=4,
         ),
@@ -215,7 +217,7 @@ def demo_payloads(now: dt.datetime | None = None) -> tuple[list[dict], list[dict
             step_type="videoGen",
             prompt="waves at dusk",
             blobs=[],
-            jobs=[step_job(JOB_RUNNING, "processing", t_running)],
+            jobs=[step_job(JOB_RUNNING, "processing", t_running, 30)],
             nsfw="pg",
             cost=30,
         ),
@@ -238,6 +240,7 @@ def demo_payloads(now: dt.datetime | None = None) -> tuple[list[dict], list[dict
             ],
             prompt="a paper lantern on a pond",
             flags=no_flags,
+            cost=8,
         ),
         _job(
             JOB_MATURE,
@@ -253,6 +256,7 @@ def demo_payloads(now: dt.datetime | None = None) -> tuple[list[dict], list[dict
             results=[{"blobKey": dusk["id"], "available": True, "blobUrl": dusk["url"]}],
             prompt="a figure at dusk on a hill (demo: rated R)",
             flags={**no_flags, "sexual": True},
+            cost=4,
         ),
         _job(
             JOB_BLOCKED,
@@ -268,6 +272,7 @@ def demo_payloads(now: dt.datetime | None = None) -> tuple[list[dict], list[dict
             results=[{"blobKey": blocked["id"], "available": False}],
             prompt="(demo: a prompt the scanner blocked)",
             flags={**no_flags, "young": True, "scan": True},
+            cost=4,
         ),
     ]
     return workflows, jobs

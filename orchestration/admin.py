@@ -13,12 +13,16 @@ from django.utils.translation import gettext_lazy as _
 
 from orchestration.media import redact_urls
 from orchestration.models import Blob, Job, RevealLog, ReviewDecision, ScanResult, Step, Workflow
+from workspace.exports import ExportMixin
 
 
-class ReadOnlyMirrorAdmin(admin.ModelAdmin):
+class ReadOnlyMirrorAdmin(ExportMixin, admin.ModelAdmin):
     """Mirrored rows change only through a sync; staff may look, and delete stale rows."""
 
     exclude = ("raw",)
+    # Exports leave out what the pages hide too: signed media URLs and the raw API JSON
+    # (which carries them).
+    export_exclude = ("raw", "context", "url", "preview_url")
 
     def has_add_permission(self, request):
         return False
@@ -200,7 +204,7 @@ class BlobAdmin(ReadOnlyMirrorAdmin):
 
 
 @admin.register(ReviewDecision)
-class ReviewDecisionAdmin(admin.ModelAdmin):
+class ReviewDecisionAdmin(ExportMixin, admin.ModelAdmin):
     list_display = ("job", "decision", "decided_by", "decided_at", "supersedes")
     list_filter = ("decision", "decided_at")
     list_select_related = ("job", "decided_by", "supersedes")

@@ -106,8 +106,21 @@ class ReviewQueueFilter(django_filters.FilterSet):
             (ReviewStatus.ESCALATED, _("Escalated only")),
         ],
     )
+    # Scores are fractions (0.5 is 50 %): out-of-range or non-numeric values are refused
+    # with the field's message instead of being ignored (issue 14 item 2).
     min_csam = django_filters.NumberFilter(
-        field_name="scan__csam_score_max", lookup_expr="gte", label=_("CSAM score ≥")
+        field_name="scan__csam_score_max",
+        lookup_expr="gte",
+        label=_("CSAM score ≥"),
+        min_value=0,
+        max_value=1,
+    )
+    max_csam = django_filters.NumberFilter(
+        field_name="scan__csam_score_max",
+        lookup_expr="lt",
+        label=_("CSAM score <"),
+        min_value=0,
+        max_value=1,
     )
     blocked = django_filters.BooleanFilter(
         field_name="scan__is_blocked",

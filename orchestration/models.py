@@ -383,6 +383,17 @@ class Job(Mirrored):
         except ScanResult.DoesNotExist:
             return None
 
+    @property
+    def review_label(self) -> str:
+        """Where the job stands in review, as pages say it.
+
+        A job without a scan is not in the queue (``needing_review`` needs one), so it
+        is "not scanned yet" rather than "needs review" until its scan is fetched.
+        """
+        if self.review_status == ReviewStatus.PENDING and self.scan_or_none is None:
+            return gettext("Not scanned yet (not in the review queue)")
+        return self.get_review_status_display()
+
 
 class ScanState(models.TextChoices):
     """Whether a job's scan could be read."""

@@ -19,4 +19,6 @@ urlpatterns = [
     path("blobs/<str:blob_id>/reveal/", views.blob_reveal, name="blob_reveal"),
     path("review/", views.review_queue, name="review_queue"),
     path("review/export.csv", views.review_export, name="review_export"),
+    path("review/at/<int:position>/", views.review_at, name="review_at"),
+    path("review/bulk-clear/", views.review_bulk_clear, name="review_bulk_clear"),
 ]

@@ -13,30 +13,33 @@ import csv
 import datetime as dt
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import wraps
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, OuterRef, Prefetch, Subquery
+from django.db.models import Count, F, OuterRef, Prefetch, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from background.models import TaskRun
 from background.tasks import enqueue as enqueue_task
 from civitrack.http import NotFound, UpstreamError
 from civitrack.media import is_http_url, is_local_static_url
-from orchestration import sync
+from orchestration import review_flow, sync
 from orchestration.client import HIGHEST_NSFW_LEVEL
 from orchestration.errors import DecisionRefused, InvalidArgument, OrchestrationRefusal
 from orchestration.filters import ReviewQueueFilter, WorkflowFilter
@@ -256,9 +259,14 @@ def workflow_list(request):
     blob_count = Coalesce(Subquery(blobs.annotate(n=Count("pk")).values("n")), 0)
     base = Workflow.objects.with_flags().annotate(blob_count=blob_count)
     filterset = WorkflowFilter(request.GET, queryset=base, request=request)
+    sort = request.GET.get("o") or "-created"
+    if sort.lstrip("-") not in WORKFLOW_SORTS:
+        sort = "-created"
+    field = WORKFLOW_SORTS[sort.lstrip("-")][1]
+    order = F(field).desc(nulls_last=True) if sort[0] == "-" else F(field).asc(nulls_first=True)
     qs = filterset.qs.prefetch_related(
         Prefetch("steps", queryset=Step.objects.only("id", "workflow_id", "step_type", "status"))
-    ).order_by("-created_at", "-id")
+    ).order_by(order, "-id")
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
@@ -266,13 +274,63 @@ def workflow_list(request):
         request,
         "orchestration/workflow_list.html",
         {
-            "title": gettext("Orchestration workflows"),
+            "title": _("Orchestration workflows"),
             "filter": filterset,
             "run": _shown_run(request),
             "page_obj": page,
             "querystring": params.urlencode(),
+            "columns": _sort_headers(request, sort),
         },
     )
+
+
+# Sortable columns of the workflows list: ``?o=key`` ascending, ``?o=-key`` descending.
+WORKFLOW_SORTS = {
+    "id": (_lazy("Workflow"), "civitai_id"),
+    "created": (_lazy("Created"), "created_at"),
+    "status": (_lazy("Status"), "status"),
+    "blobs": (_lazy("Blobs"), "blob_count"),
+    "cost": (_lazy("Cost"), "cost_total"),
+}
+WORKFLOW_COLUMNS = [
+    "id",
+    "created",
+    "status",
+    _lazy("Steps"),
+    _lazy("Tags"),
+    _lazy("Prompt"),
+    "blobs",
+    "cost",
+    _lazy("Flagged"),
+]
+
+
+def _sort_headers(request, current: str) -> list[dict]:
+    """The list's column headers: label, link that sorts by it, and the current state."""
+    headers = []
+    for column in WORKFLOW_COLUMNS:
+        if column not in WORKFLOW_SORTS:
+            headers.append({"label": column})
+            continue
+        params = request.GET.copy()
+        params.pop("page", None)
+        active = current.lstrip("-") == column
+        descending = active and current.startswith("-")
+        # First click sorts descending for dates and numbers, ascending for text.
+        if active:
+            params["o"] = column if descending else f"-{column}"
+        else:
+            params["o"] = column if column in ("id", "status") else f"-{column}"
+        headers.append(
+            {
+                "label": WORKFLOW_SORTS[column][0],
+                "url": "?" + params.urlencode(),
+                "sorted": active,
+                "descending": descending,
+                "aria_sort": ("descending" if descending else "ascending") if active else "",
+            }
+        )
+    return headers
 
 
 @require_GET
@@ -334,17 +392,17 @@ def _shown_run(request):
 
 class DecisionForm(forms.Form):
     decision = forms.ChoiceField(
-        label=_("Decision"),
+        label=_lazy("Decision"),
         choices=ReviewDecision.Decision.choices,
         widget=forms.RadioSelect,
         required=True,
     )
     note = forms.CharField(
-        label=_("Note"),
+        label=_lazy("Note"),
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
         required=False,
         max_length=5000,
-        help_text=_("Required for a violation or an escalation."),
+        help_text=_lazy("Required for a violation or an escalation."),
     )
 
 
@@ -357,6 +415,11 @@ def job_detail(request, job_id: str):
         "-decided_at", "-id"
     )
     scan = job.scan_or_none
+    can_review = request.user.has_perm(REVIEW_PERM)
+    # Where the job stands in the queue now; ?pos= (the place it had) once it has left.
+    position = review_flow.queue_position(job) if can_review else None
+    if position is None:
+        position = _queue_position(request)
     return _render(
         request,
         "orchestration/job_detail.html",
@@ -366,14 +429,29 @@ def job_detail(request, job_id: str):
             "scan": scan,
             "items": media_items(request, blobs),
             "decisions": list(decisions),
-            "form": DecisionForm() if request.user.has_perm(REVIEW_PERM) else None,
+            "form": DecisionForm() if can_review else None,
             "claim_live": job.claim_is_live(),
             "raw_json": redact_urls(scan.raw) if scan else None,
             "run": _shown_run(request),
             "traced_assets": assets_for_job(job),
             "context_json": redact_urls(scan.context) if scan else None,
+            "position": position,
+            "next_url": _review_at_url(0 if position is None else position + 1)
+            if can_review
+            else None,
+            "previous_url": _review_at_url(position - 1) if can_review and position else None,
         },
     )
+
+
+def _queue_position(request) -> int | None:
+    """``?pos=N``: where the job stood in the queue when the reviewer opened it."""
+    value = request.GET.get("pos", "")
+    return int(value) if value.isdigit() and int(value) < 1_000_000 else None
+
+
+def _review_at_url(position: int) -> str:
+    return reverse("orchestration:review_at", args=[position])
 
 
 @require_POST
@@ -412,24 +490,101 @@ def job_release(request, job_id: str):
 @require_POST
 @reviewer_required
 def job_decide(request, job_id: str):
+    """Record a decision; with ``and_next`` land on the next job to review, claimed."""
     job = _get_job(job_id)
     form = DecisionForm(request.POST)
+    decided = False
     if form.is_valid():
         try:
             job.decide(request.user, form.cleaned_data["decision"], form.cleaned_data["note"])
         except (DecisionRefused, ClaimTaken) as exc:
             messages.error(request, str(exc))
         else:
+            decided = True
             messages.success(
-                request, gettext("Decision recorded for job %(id)s") % {"id": job.civitai_id}
+                request, _("Decision recorded for job %(job)s") % {"job": job.civitai_id}
             )
     else:
-        labels = {name: field.label for name, field in form.fields.items()}
-        messages.error(
-            request,
-            "; ".join(f"{labels.get(k, k)}: {' '.join(v)}" for k, v in form.errors.items()),
-        )
+        messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+    if decided and request.POST.get("and_next"):
+        nxt = review_flow.claim_next(request.user, skip=job)
+        if nxt is None:
+            messages.info(request, _("Nothing left to review: the queue is empty for you."))
+            return redirect("orchestration:review_queue")
+        messages.info(request, _("Now job %(job)s, claimed by you.") % {"job": nxt.civitai_id})
+        return redirect("orchestration:job_detail", nxt.civitai_id)
     return redirect("orchestration:job_detail", job_id)
+
+
+@require_GET
+@reviewer_required
+def review_at(request, position: int):
+    """The job at ``position`` of the queue (``j``/``k`` on a job page)."""
+    job = review_flow.queue_job_at(position)
+    if job is None:
+        messages.info(request, _("That is the end of the review queue."))
+        return redirect("orchestration:review_queue")
+    url = reverse("orchestration:job_detail", args=[job.civitai_id])
+    return redirect(f"{url}?pos={position}")
+
+
+class BulkClearForm(forms.Form):
+    below = forms.DecimalField(
+        label=_lazy("CSAM score below"),
+        min_value=0,
+        max_digits=6,
+        decimal_places=5,
+        help_text=_lazy("Pending jobs under this score, never blocked or flagged, are cleared."),
+    )
+    note = forms.CharField(required=False, max_length=5000, label=_lazy("Note"))
+
+    def clean_below(self):
+        value = self.cleaned_data["below"]
+        threshold = Decimal(str(settings.MODERATION_CSAM_THRESHOLD))
+        if value > threshold:
+            raise forms.ValidationError(
+                _("Must not be above the CSAM threshold (%(t)s).") % {"t": threshold}
+            )
+        return value
+
+
+@require_http_methods(["GET", "POST"])
+@reviewer_required
+def review_bulk_clear(request):
+    """Bulk-clear low-risk jobs: the first step names the count, the second clears them."""
+    form = BulkClearForm(request.POST or request.GET or None)
+    if not form.is_valid():
+        return _render(
+            request,
+            "orchestration/review_bulk_clear.html",
+            {"title": _("Bulk clear low-risk jobs"), "form": form, "count": None},
+            status=400 if form.is_bound else 200,
+        )
+    below, note = form.cleaned_data["below"], form.cleaned_data["note"]
+    if request.method == "POST" and request.POST.get("confirm") == "yes":
+        cleared = review_flow.bulk_clear(request.user, below, note)
+        messages.success(
+            request,
+            ngettext(
+                "Cleared %(n)d job with a CSAM score below %(below)s.",
+                "Cleared %(n)d jobs with a CSAM score below %(below)s.",
+                cleared,
+            )
+            % {"n": cleared, "below": below},
+        )
+        return redirect("orchestration:review_queue")
+    count = review_flow.bulk_clear_candidates(request.user, below).count()
+    return _render(
+        request,
+        "orchestration/review_bulk_clear.html",
+        {
+            "title": _("Bulk clear low-risk jobs"),
+            "form": form,
+            "count": count,
+            "below": below,
+            "note": note,
+        },
+    )
 
 
 @require_GET
@@ -438,6 +593,15 @@ def review_queue(request):
     """Jobs with a scan and no final decision, riskiest first; a fixed number of queries."""
     base = Job.objects.needing_review().for_list().riskiest_first()
     filterset = ReviewQueueFilter(request.GET, queryset=base, request=request)
+    if not filterset.is_valid():
+        # A bad value (?min_csam=abc) is said, and nothing is listed: showing the whole
+        # queue as if it were filtered would mislead.
+        return _render(
+            request,
+            "orchestration/review_queue.html",
+            {"title": _("Review queue"), "filter": filterset, "rows": [], "page_obj": None},
+            status=400,
+        )
     qs = filterset.qs.prefetch_related(
         Prefetch("blobs", queryset=Blob.objects.order_by("position", "id"))
     )
@@ -468,6 +632,7 @@ def review_queue(request):
             "querystring": params.urlencode(),
             "export_from": (today - dt.timedelta(days=30)).isoformat(),
             "export_to": today.isoformat(),
+            "csam_threshold": settings.MODERATION_CSAM_THRESHOLD,
         },
     )
 
@@ -561,11 +726,15 @@ def classify_id(value: str) -> str | None:
     return "workflow"
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @staff_required
 def lookup(request):
-    """Land on the page of a pasted workflow, job or blob id; fetch and store it if new."""
-    value = (request.POST.get("q") or "").strip()
+    """Land on the page of a pasted workflow, job or blob id; fetch and store it if new.
+
+    A GET (``/orchestration/lookup/?q=...``, what the toolbar's box sends) can be
+    bookmarked or shared; POST is still accepted for older links and scripts.
+    """
+    value = (request.POST.get("q") or request.GET.get("q") or "").strip()
     back = reverse("orchestration:workflow_list")
     kind = classify_id(value)
     if kind is None:

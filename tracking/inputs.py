@@ -308,6 +308,22 @@ TIMESTAMP_SCHEMA = {"type": "string", "format": "date-time"}
 Timestamp = _declared(datetime, _check_timestamp, TIMESTAMP_SCHEMA, nullable=True)
 
 
+def parse_id(field: str, value: Any) -> int:
+    """``check_id`` for code outside a declaration: the same rule, as ``InvalidInput``."""
+    try:
+        return check_id(value, field)
+    except PydanticCustomError as exc:
+        raise InvalidInput(exc.message()) from None
+
+
+def parse_sha256(value: Any, field: str = "sha256sum") -> str:
+    """``sha256sum`` checked outside a declaration (lower-cased), or ``InvalidInput``."""
+    try:
+        return _check_sha256(value, field)
+    except PydanticCustomError as exc:
+        raise InvalidInput(exc.message()) from None
+
+
 def _check_sha256(value: Any, field: str) -> str:
     """64 hexadecimal characters in any case → stored lower-case."""
     if not isinstance(value, str) or not _HEX64.fullmatch(value):

@@ -44,7 +44,7 @@ def recorded_user(user):
 
 def is_owner(user, record) -> bool:
     """Whether the record belongs to ``user``: they created it, or it was recorded on
-    their behalf (``on_behalf_of`` equal to their username; docs/contract.md).
+    their behalf (``on_behalf_of`` equal to their username; docs/contract.md, "Recording tools").
 
     ``on_behalf_of`` is free text set by the record's creator (defaulting to their own
     username), so naming someone there can only widen who may change one's own record.

@@ -29,6 +29,7 @@ from django.db.models import Lookup, Q, QuerySet
 from django.utils.text import smart_split, unescape_string_literal
 
 SHA256_TERM = re.compile(r"^[0-9a-fA-F]{64}$")
+SHA256_PREFIX = re.compile(r"^[0-9a-fA-F]{8,63}$")
 MAX_ID = 2**63 - 1  # BigIntegerField
 
 
@@ -74,10 +75,38 @@ def as_id(term: str) -> int | None:
     return None
 
 
+def sha256_prefix_range(term: str) -> Q:
+    """Hashes starting with ``term`` as a range (``>= prefix`` and ``< prefix + 1``).
+
+    ``startswith`` renders ``LIKE 'f619aeb4%'``, which the unique B-tree on
+    ``sha256sum`` serves only under the C collation; a range on the same lower-case hex
+    is served by it under any collation, so no second index is needed.
+    """
+    prefix = term.lower()
+    upper = int(prefix, 16) + 1
+    if upper >= 16 ** len(prefix):  # ffff…: everything from the prefix on
+        return Q(sha256sum__gte=prefix)
+    return Q(sha256sum__gte=prefix, sha256sum__lt=f"{upper:0{len(prefix)}x}")
+
+
+def civitai_page_id(term: str, kind: str) -> int | None:
+    """The id in a pasted Civitai post/image page URL, or None when the term is not one."""
+    from tracking.civitai_urls import page_url_id
+    from tracking.errors import InvalidInput
+
+    if "/" not in term:
+        return None
+    try:
+        return page_url_id(term, kind)
+    except InvalidInput:
+        return None
+
+
 def search_assets(queryset: QuerySet, search_term: str) -> QuerySet:
     """Assets matching every word: in the URL, the Civitai URL, the generating prompt's
     text, or exactly the sha256, the Civitai image id, the Civitai post id or the
-    civitai-records id (``legacy_id``, so ids in old notes still find the asset)."""
+    civitai-records id (``legacy_id``, so ids in old notes still find the asset); a
+    sha256 prefix of 8 or more hex digits, a Civitai post URL or a Civitai image URL."""
     from django.db.models import F
 
     from tracking.models import Post, Prompt
@@ -91,10 +120,17 @@ def search_assets(queryset: QuerySet, search_term: str) -> QuerySet:
         )
         if SHA256_TERM.match(term):
             condition |= Q(sha256sum=term.lower())
+        elif SHA256_PREFIX.match(term):
+            condition |= sha256_prefix_range(term)
         if (number := as_id(term)) is not None:
             posts = Post.objects.filter(civitai_id=number).order_by().values("pk")
             condition |= (
                 Q(civitai_id=number) | Q(legacy_id=number) | Q(InSubquery(F("post_id"), posts))
             )
+        if (post_id := civitai_page_id(term, "post")) is not None:
+            posts = Post.objects.filter(civitai_id=post_id).order_by().values("pk")
+            condition |= Q(InSubquery(F("post_id"), posts))
+        if (image_id := civitai_page_id(term, "image")) is not None:
+            condition |= Q(civitai_id=image_id)
         queryset = queryset.filter(condition)
     return queryset

@@ -417,6 +417,17 @@ def sync_post_asset_stats(*, user, params: inputs.SyncPostAssetStatsInput) -> di
     )
 
 
+@takes(inputs.TraceAssetInput)
+def trace_asset(*, user, params: inputs.TraceAssetInput) -> dict[str, Any]:
+    """The Orchestration results that produced a file (``orchestration.trace``).
+
+    Imported when called: the tracking app does not need orchestration to load.
+    """
+    from orchestration.trace import trace_asset as trace
+
+    return trace(asset_id=params.asset_id, sha256sum=params.sha256sum)
+
+
 @takes(inputs.NoInput)
 def get_workflow_guide(*, user, params: inputs.NoInput) -> dict[str, Any]:
     """The recording workflow guide, for MCP clients that do not support prompts."""
@@ -438,7 +449,7 @@ def fill_asset_sha256(*, user, asset_id: int | str) -> dict[str, Any]:
     Used by the admin action. Refuses an asset whose URL cannot be read
     (``InvalidInput``) and a hash another asset already has (``Duplicate``).
     """
-    pk = inputs.check_id(asset_id, "asset_id")
+    pk = inputs.parse_id("asset_id", asset_id)
     asset = _get(Asset, "asset_id", pk)
     check_can_change(user, asset, field="asset_id")  # before the (slow) download too
     if asset.sha256sum:

@@ -60,7 +60,7 @@ RULES: dict[str, Rule] = {
     "orchestration:workflow_refresh": Rule("POST", STAFF_PAGE),
     "orchestration:job_detail": Rule("GET", STAFF_PAGE),
     "orchestration:job_refresh": Rule("POST", STAFF_PAGE),
-    "orchestration:lookup": Rule("POST", STAFF_PAGE, body={"q": orchestration_demo.JOB_CLEAN}),
+    "orchestration:lookup": Rule("GET", STAFF_PAGE, body={"q": orchestration_demo.JOB_CLEAN}),
     "orchestration:blob_media": Rule("GET", STAFF_PAGE),
     "orchestration:job_claim": Rule("POST", REVIEW_PAGE),
     "orchestration:job_release": Rule("POST", REVIEW_PAGE),
@@ -70,11 +70,13 @@ RULES: dict[str, Rule] = {
     "orchestration:blob_reveal": Rule("POST", REVIEW_PAGE),
     "orchestration:review_queue": Rule("GET", REVIEW_PAGE),
     "orchestration:review_export": Rule("GET", REVIEW_PAGE),
+    "orchestration:review_at": Rule("GET", REVIEW_PAGE),
+    "orchestration:review_bulk_clear": Rule("POST", REVIEW_PAGE, body={"below": "0.01"}),
+    "javascript-catalog": Rule("GET", everyone(ALLOWED)),  # translations only, like the admin's
     "background:run_status": Rule("GET", STAFF_PAGE),
     "background:sync_workflows": Rule("POST", STAFF_PAGE),
     # Language switcher and the JavaScript catalog: public, they only pick words.
     "set_language": Rule("POST", everyone(ALLOWED), body={"language": "zh-hans"}),
-    "javascript-catalog": Rule("GET", everyone(ALLOWED)),
 }
 
 
@@ -161,6 +163,8 @@ def url_for(name: str) -> str:
         kwargs["workflow_id"] = Workflow.objects.order_by("pk").first().civitai_id
     if "<str:job_id>" in pattern:
         kwargs["job_id"] = orchestration_demo.JOB_MATURE
+    if "<int:position>" in pattern:
+        kwargs["position"] = 0
     if "<str:blob_id>" in pattern:
         # media of a clean job can be served; a mature one is what reviewers reveal
         job = (
@@ -179,7 +183,7 @@ def url_for(name: str) -> str:
 
 def send(client: Client, rule: Rule, url: str):
     if rule.method == "GET":
-        return client.get(url)
+        return client.get(url, rule.body or {})
     if url.startswith("/api/"):
         return client.post(url, json.dumps(rule.body or {}), content_type="application/json")
     return client.post(url, rule.body or {})

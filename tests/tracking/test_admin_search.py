@@ -77,6 +77,12 @@ def found(client, name, q) -> set[int]:
         ("77", {"b"}),  # post id of b
         ("raw/1.png", {"b"}),
         ("civitai.com/images/1064", {"a"}),
+        ("abababab", {"a"}),  # a sha256 prefix of 8 hex digits
+        ("ABABABABABAB", {"a"}),
+        ("abababa", set()),  # shorter than 8: not a prefix search
+        ("https://civitai.com/posts/23602354/", {"a"}),  # a pasted post URL
+        ("https://civitai.com/posts/77", {"b"}),
+        ("https://civitai.com/images/106433016?postId=23602354", {"a"}),
         ("not-a-number", set()),
         ("99999999999999999999999", set()),  # beyond BigInteger: no error, no match
     ],
@@ -136,6 +142,7 @@ def test_it_has_the_trigram_indexes_on_postgresql(is_postgres):
         ("admin:tracking_asset_changelist", "lantern", "tracking_prompt_text_trgm"),
         ("admin:tracking_asset_changelist", "lantern", "tracking_asset_url_trgm"),
         ("admin:tracking_asset_changelist", "23602354", "tracking_post_civitai_id_key"),
+        ("admin:tracking_asset_changelist", "f619aeb4", "tracking_asset_sha256sum_key"),
     ],
 )
 def test_it_plans_the_admins_search_query_on_the_indexes(

@@ -69,7 +69,11 @@ def test_it_serves_the_tools_over_stdio_as_the_given_user(alice, tmp_path):
 
     tools, prompts, hashed, created, refused = anyio.run(main)
     assert "create_asset" in {t.name for t in tools.tools}
-    assert [p.name for p in prompts.prompts] == ["recording-guide"]
+    assert [p.name for p in prompts.prompts] == [
+        "recording-guide",
+        "record_civitai_workflow",
+        "civitai_media_engagement",
+    ]
     assert hashed.structured_content == {
         "sha256sum": hashlib.sha256(b"clip bytes").hexdigest(),
         "size_bytes": 10,

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from django import forms
+from django.apps import apps as django_apps
 from django.contrib import admin, messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
@@ -125,16 +126,19 @@ def _when(value: datetime) -> str:
     return localtime(value).strftime("%Y-%m-%d %H:%M")
 
 
-def stats_chart_html(snapshots: Iterable[Any], *, label: str = "") -> SafeString:
+def stats_chart_html(
+    snapshots: Iterable[Any], *, label: str = "", empty: str | None = None
+) -> SafeString:
     """An inline SVG line of reactions over time and a table of the latest counts.
 
-    ``snapshots`` are ``AssetStatsSnapshot``s or ``StatsPoint``s in any order.
+    ``snapshots`` are ``AssetStatsSnapshot``s or ``StatsPoint``s in any order; ``empty``
+    is what to say when there are none.
     """
     points: Sequence[Any] = sorted(snapshots, key=lambda s: s.captured_at)
     if not points:
         return format_html(
             '<p class="civitai-stats-empty">{}</p>',
-            gettext("No stats yet: run “Sync Civitai stats” on the post."),
+            empty or _("No stats yet: run “Sync Civitai stats” on the post."),
         )
     t0 = points[0].captured_at.timestamp()
     span = points[-1].captured_at.timestamp() - t0
@@ -207,7 +211,26 @@ def latest_stats_for_asset(asset) -> SafeString:
     if asset is None or asset.pk is None:
         return stats_chart_html([])
     recent = list(asset.stats_snapshots.order_by("-captured_at", "-id")[:CHART_POINTS])
+    if not recent:
+        return stats_chart_html([], empty=_no_stats_reason(asset))
     return stats_chart_html(recent, label=str(asset))
+
+
+def _no_stats_reason(asset) -> str:
+    """Why an asset has no engagement stats, and what (if anything) would get them."""
+    if not asset.civitai_id:
+        return _(
+            "No stats: this asset is not on Civitai (no Civitai image id). Stats are "
+            "read from Civitai for published images only."
+        )
+    if not asset.post_id:
+        return _(
+            "No stats yet: this asset is in no post. Link it to its Civitai post, then "
+            "run “Sync Civitai stats” on that post."
+        )
+    return _("No stats yet: run “Sync Civitai stats” on post %(post)s.") % {
+        "post": asset.post.civitai_id or asset.post_id
+    }
 
 
 def stats_for_post(post) -> SafeString:
@@ -286,7 +309,8 @@ def import_post_view(request):
                 )
     context = {
         **admin.site.each_context(request),
-        "title": gettext("Import a Civitai post"),
+        "title": _("Import a Civitai post"),
+        "tracking_app_name": django_apps.get_app_config("tracking").verbose_name,
         "form": form,
         "result": result,
         "run": run,

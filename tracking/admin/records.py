@@ -8,15 +8,18 @@ files) and are lazy-loaded so a page of 100 videos does not download 100 videos.
 
 from __future__ import annotations
 
+import json
+
 from django import forms
 from django.contrib import admin
-from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models import Count, IntegerField, JSONField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.template_utils import HistoricalRecordContextHelper
 
 from civitrack.media import is_renderable_media_url
 from tracking.admin.civitai import (
@@ -29,11 +32,16 @@ from tracking.admin.civitai import (
 from tracking.admin.tools import compute_sha256_action, mark_published_action
 from tracking.models import Asset, AssetInput, AssetStatsSnapshot, Post, Prompt
 from tracking.search import search_assets
+from workspace.exports import ExportMixin
 
 
 def media_preview(asset: Asset, *, size: int = 320) -> str:
     """``<img>``/``<video>`` for an asset, lazy; a short note when it cannot be shown."""
     url = asset.asset_url
+    if asset.pk is None:
+        # An unsaved asset (the add form shown again after an error): its URL has not
+        # been checked yet, so nothing is loaded from it.
+        return format_html('<span class="quiet">{}</span>', _("preview once the asset is saved"))
     if not is_renderable_media_url(url):
         return format_html(
             '<span class="quiet">{}</span>',
@@ -54,6 +62,23 @@ def media_preview(asset: Asset, *, size: int = 320) -> str:
         size,
         size,
     )
+
+
+class JSONHistoryHelper(HistoricalRecordContextHelper):
+    """History shows JSON fields (``metadata``) as JSON, not as a Python dict's repr."""
+
+    def prepare_delta_change_value(self, change, value):
+        field = self.model._meta.get_field(change.field)
+        if isinstance(field, JSONField) and value is not None:
+            return json.dumps(value, ensure_ascii=False, sort_keys=True)
+        return super().prepare_delta_change_value(change, value)
+
+
+class HistoryAdmin(SimpleHistoryAdmin):
+    """SimpleHistoryAdmin whose history page renders JSON fields as JSON."""
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        return JSONHistoryHelper(self.model, historical_record)
 
 
 def count_of(model, fk: str):
@@ -155,7 +180,7 @@ def civitai_anchor(url: str | None, civitai_id: int | None) -> str:
     return str(civitai_id)
 
 
-class RecordedAdmin(SimpleHistoryAdmin):
+class RecordedAdmin(ExportMixin, HistoryAdmin):
     """What the Prompt, Post and Asset admins share: a new record is attributed to the
     signed-in user (``Recorded.attribute_to``, as the tools do), and who recorded it and
     for whom cannot be typed over."""
@@ -180,6 +205,10 @@ class PromptAdmin(RecordedAdmin):
     ]
     list_display_links = ["id", "excerpt"]
     list_select_related = ["created_by"]
+
+    class Media:
+        css = {"all": ["tracking/admin.css"]}
+
     list_filter = ["purpose", "llm_model_provider", "created_by", "created_at"]
     # Each searched column has a trigram index on PostgreSQL (migration 0002); purpose
     # is a sidebar filter, not searched.
@@ -443,8 +472,8 @@ class AssetAdmin(RecordedAdmin):
         "input_prompt__prompt_text",
     ]
     search_help_text = _(
-        "URL, Civitai URL or generating prompt text; or an exact sha256, Civitai image id, "
-        "Civitai post id or civitai-records id."
+        "URL, Civitai URL or generating prompt text; a sha256 or its first 8+ characters; "
+        "a Civitai image or post id, or its page URL; or a civitai-records id."
     )
     date_hierarchy = "created_at"
     list_per_page = 50
@@ -539,7 +568,7 @@ class AssetAdmin(RecordedAdmin):
 
 
 @admin.register(AssetStatsSnapshot)
-class AssetStatsSnapshotAdmin(admin.ModelAdmin):
+class AssetStatsSnapshotAdmin(ExportMixin, admin.ModelAdmin):
     list_display = [
         "asset",
         "captured_at",

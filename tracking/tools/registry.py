@@ -298,14 +298,6 @@ register(
 )
 
 
-@services.takes(inputs.TraceAssetInput)
-def trace_asset(*, user, params: inputs.TraceAssetInput) -> dict[str, Any]:
-    """orchestration.trace.trace_asset, imported when called (tracking does not need it)."""
-    from orchestration.trace import trace_asset as trace
-
-    return trace(asset_id=params.asset_id, sha256sum=params.sha256sum)
-
-
 register(
     ToolSpec(
         name="trace_asset",
@@ -316,7 +308,7 @@ register(
             " file (matched by content hash), and the Civitai post the asset is in. found is"
             " false when no mirrored result has the file's hash yet."
         ),
-        function=trace_asset,
+        function=services.trace_asset,
         result_model=shapes.TraceAssetResult,
         annotations={"readOnlyHint": True},
     )

@@ -37,6 +37,12 @@ class Command(BaseCommand):
                     f"    username: {username}\n    password: {password}"
                 )
             )
+        else:
+            name = admin_user.get_username()
+            self.stdout.write(
+                f"Local admin login: {name} (the password was printed on the first run). "
+                f"To set a new one: DEBUG=true .venv/bin/python manage.py changepassword {name}"
+            )
         if no_demo:
             return
         if demo.is_empty():

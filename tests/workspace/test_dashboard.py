@@ -1,0 +1,153 @@
+"""The dashboard on the admin index (issue 14 item 1): figures, links, personas, queries."""
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from devdata import orchestration_demo, tracking_demo
+from tests.orchestration.conftest import make_reviewer, make_scanned_job
+from tracking.models import Asset, AssetStatsSnapshot, Post
+from workspace.dashboard import dashboard_tiles
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def data(superuser):
+    tracking_demo.load_demo(superuser, base_url="http://127.0.0.1:8000")
+    orchestration_demo.load_demo()
+
+
+def figures(user) -> dict[str, dict[str, object]]:
+    return {t.key: {str(f.label): f.value for f in t.figures} for t in dashboard_tiles(user)}
+
+
+def more_rows(n: int) -> None:
+    """n more of everything the dashboard counts."""
+    now = timezone.now()
+    for i in range(n):
+        make_scanned_job(1000 + i, csam=0.9 if i % 2 else 0.01)
+        post = Post.objects.create(
+            civitai_id=900000 + i, civitai_url=f"https://civitai.com/posts/{900000 + i}"
+        )
+        asset = Asset.objects.create(
+            asset_url=f"https://cdn.example.com/{i}.png",
+            asset_type="image",
+            asset_source="upload",
+            post=post if i % 2 else None,
+            civitai_id=700000 + i,
+            civitai_url=f"https://civitai.com/images/{700000 + i}",
+        )
+        for days, likes in ((5, 1), (1, 10 + i)):
+            AssetStatsSnapshot.objects.create(
+                asset=asset, captured_at=now - dt.timedelta(days=days), like_count=likes
+            )
+
+
+def test_it_counts_the_queue_by_risk_band_and_the_records_to_finish(data, superuser):
+    shown = figures(superuser)
+    review = shown["review"]
+    # demo: the blocked job (CSAM 0.91, prompt flagged), the R-rated job (prompt
+    # flagged), the clean one
+    assert review["needing a decision"] == 3
+    assert review["CSAM score at threshold"] == 1
+    assert review["blocked"] == 1
+    assert review["prompt flagged"] == 2
+    assert review["lower risk (below threshold, not blocked or flagged)"] == 1
+    assert review["jobs flagged in the last 24 h"] == 2
+    records = shown["records"]
+    assert records["posts pending"] == Post.objects.filter(status="pending").count() == 1
+    assert records["assets without sha256"] == 0
+    assert records["assets in no post"] == Asset.objects.filter(post=None).count()
+    assert shown["sync"]["workflows synced"] is not None
+
+
+def test_it_ranks_assets_by_reactions_gained_this_week(db, superuser):
+    more_rows(3)
+    old = Asset.objects.get(civitai_id=700002)
+    AssetStatsSnapshot.objects.create(
+        asset=old, captured_at=timezone.now() - dt.timedelta(days=30), like_count=0
+    )  # before the week: not counted
+    growth = next(t for t in dashboard_tiles(superuser) if t.key == "growth")
+    assert [(str(f.label), f.value) for f in growth.figures] == [
+        (f"asset #{old.pk}", "+11"),
+        (f"asset #{old.pk - 1}", "+10"),
+        (f"asset #{old.pk - 2}", "+9"),
+    ]
+
+
+def test_it_links_every_figure_to_its_filtered_list(client, data, superuser):
+    client.force_login(superuser)
+    html = client.get(reverse("admin:index")).content.decode()
+    assert 'id="workspace-dashboard"' in html
+    assert 'href="/admin/tracking/post/?status__exact=pending"' in html
+    assert 'href="/admin/tracking/asset/?has_sha256=no"' in html
+    assert 'href="/admin/tracking/asset/?has_post=no"' in html
+    assert 'href="/orchestration/review/?min_csam=0.5"' in html
+    assert 'href="/orchestration/review/?prompt_flagged=true"' in html
+    for tile in dashboard_tiles(superuser):
+        for figure in tile.figures:
+            if figure.url:
+                assert client.get(figure.url).status_code == 200, figure.url
+
+
+def test_the_links_land_on_lists_showing_the_counted_rows(client, data, superuser):
+    client.force_login(superuser)
+    review = {str(f.label): f for f in dashboard_tiles(superuser)[0].figures}
+    for label in (
+        "CSAM score at threshold",
+        "prompt flagged",
+        "needing a decision",
+        "lower risk (below threshold, not blocked or flagged)",
+    ):
+        response = client.get(review[label].url)
+        assert len(response.context["rows"]) == review[label].value, label
+    records = {str(f.label): f for f in dashboard_tiles(superuser)[1].figures}
+    response = client.get(records["assets in no post"].url)
+    assert response.context["cl"].result_count == records["assets in no post"].value
+
+
+def test_staff_without_the_review_permission_see_no_queue(client, data, staff):
+    assert "review" not in figures(staff)
+    client.force_login(staff)
+    html = client.get(reverse("admin:index")).content.decode()
+    assert "Review queue" not in html.split('id="workspace-dashboard"', 1)[1].split("</section>")[0]
+
+
+def test_a_reviewer_without_tracking_permissions_sees_the_queue_only(django_user_model, data):
+    rita = make_reviewer(django_user_model, "rita")
+    assert set(figures(rita)) == {"review", "sync"}
+
+
+def test_it_keeps_the_same_number_of_queries_whatever_the_data_size(
+    client, superuser, django_assert_num_queries
+):
+    client.force_login(superuser)
+    url = reverse("admin:index")
+    client.get(url)
+    with django_assert_num_queries(12) as small:
+        assert client.get(url).status_code == 200
+    more_rows(30)
+    with django_assert_num_queries(len(small)):
+        client.get(url)
+
+
+def test_it_shows_the_task_runs_last_success_per_kind_and_the_weeks_failures(db, superuser):
+    from background.models import TaskRun
+
+    now = timezone.now()
+    for kind, status, days in [
+        ("sync_workflows", "succeeded", 2),
+        ("sync_workflows", "succeeded", 1),
+        ("sync_workflows", "failed", 1),
+        ("sync_post_stats", "failed", 30),  # older than a week: not counted
+    ]:
+        TaskRun.objects.create(kind=kind, status=status, finished_at=now - dt.timedelta(days=days))
+    sync = next(t for t in dashboard_tiles(superuser) if t.key == "sync")
+    shown = {str(f.label): f for f in sync.figures}
+    failed = shown["failed task runs, last 7 days"]
+    assert failed.value == 1
+    last = [f for label, f in shown.items() if label.endswith("last success")]
+    assert len(last) == 1 and (now - last[0].value) < dt.timedelta(days=1, minutes=1)

@@ -1,0 +1,264 @@
+"""The dashboard on the admin index: what needs doing, each figure linked to its list.
+
+Every tile is one query whose cost does not grow with the tables (issue 14 item 1):
+counts go through indexes (``job_review_idx`` for the queue, the B-trees on
+``sha256sum``/``post_id`` for the ``IS NULL`` counts, ``post_status_created_idx``),
+latest times are ``MAX`` over indexed columns, and engagement growth reads only the
+last seven days of snapshots (``stats_captured_idx``). The number of queries is fixed
+whatever the data size; ``tests/workspace/test_dashboard.py`` asserts it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from django.apps import apps
+from django.conf import settings
+from django.db.models import Count, F, Max, Min, Q
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+REVIEW_PERM = "orchestration.review_job"
+GROWTH_DAYS = 7
+TOP_GROWTH = 5
+
+
+@dataclass
+class Figure:
+    """One number (or time) on a tile, with the list it stands for."""
+
+    label: str
+    value: object
+    url: str | None = None
+    note: str = ""
+
+
+@dataclass
+class Tile:
+    key: str
+    title: str
+    figures: list[Figure] = field(default_factory=list)
+    url: str | None = None
+    empty: str = ""
+
+
+def _url(name: str, args=None, **query) -> str | None:
+    try:
+        base = reverse(name, args=args)
+    except NoReverseMatch:  # that admin or page is not installed here
+        return None
+    return f"{base}?{urlencode(query)}" if query else base
+
+
+def _can_view(user, app_model: str) -> bool:
+    app_label, model = app_model.split(".")
+    return user.has_perm(f"{app_label}.view_{model}") or user.has_perm(
+        f"{app_label}.change_{model}"
+    )
+
+
+def review_tile(user, now: dt.datetime) -> Tile | None:
+    """The queue by risk band and the jobs flagged in the last 24 hours: one aggregate.
+
+    A job can carry several flags (a blocked job often has a CSAM score too), so each
+    band counts exactly the jobs its link lists; "lower risk" is the rest.
+    """
+    if not user.has_perm(REVIEW_PERM):
+        return None
+    from orchestration.models import Job, ReviewStatus
+
+    threshold = settings.MODERATION_CSAM_THRESHOLD
+    csam = Q(scan__csam_score_max__gte=threshold) | Q(scan__csam_score_unparsed=True)
+    blocked = Q(scan__is_blocked=True)
+    prompt = Q(scan__prompt_flagged=True)
+    waiting = Q(
+        scan__isnull=False, review_status__in=[ReviewStatus.PENDING, ReviewStatus.ESCALATED]
+    )
+    flagged = csam | Q(scan__is_blocked=True) | Q(scan__prompt_flagged=True)
+    since = now - dt.timedelta(hours=24)
+    counts = Job.objects.aggregate(
+        total=Count("pk", filter=waiting),
+        csam=Count("pk", filter=waiting & csam),
+        blocked=Count("pk", filter=waiting & blocked),
+        prompt=Count("pk", filter=waiting & prompt),
+        lower=Count(
+            "pk",
+            filter=waiting
+            & Q(scan__csam_score_max__lt=threshold, scan__csam_score_unparsed=False)
+            & Q(scan__is_blocked=False, scan__prompt_flagged=False),
+        ),
+        escalated=Count("pk", filter=waiting & Q(review_status=ReviewStatus.ESCALATED)),
+        flagged_24h=Count("pk", filter=flagged & Q(created_at__gte=since)),
+    )
+    queue = "orchestration:review_queue"
+    return Tile(
+        key="review",
+        title=_("Review queue"),
+        url=_url(queue),
+        figures=[
+            Figure(_("needing a decision"), counts["total"], _url(queue)),
+            Figure(_("CSAM score at threshold"), counts["csam"], _url(queue, min_csam=threshold)),
+            Figure(_("blocked"), counts["blocked"], _url(queue, blocked="true")),
+            Figure(_("prompt flagged"), counts["prompt"], _url(queue, prompt_flagged="true")),
+            Figure(
+                _("lower risk (below threshold, not blocked or flagged)"),
+                counts["lower"],
+                _url(queue, max_csam=threshold, blocked="false", prompt_flagged="false"),
+            ),
+            Figure(_("escalated"), counts["escalated"], _url(queue, state=ReviewStatus.ESCALATED)),
+            Figure(
+                _("jobs flagged in the last 24 h"),
+                counts["flagged_24h"],
+                _url("orchestration:workflow_list", flagged="true", created_from=since.date()),
+            ),
+        ],
+    )
+
+
+def records_tile(user) -> Tile | None:
+    """Posts pending, assets without a sha256 or a post: three index-served counts."""
+    from tracking.models import Asset, Post
+
+    figures = []
+    if _can_view(user, "tracking.post"):
+        pending = Post.objects.filter(status=Post.Status.PENDING).count()
+        figures.append(
+            Figure(
+                _("posts pending"),
+                pending,
+                _url("admin:tracking_post_changelist", status__exact=Post.Status.PENDING),
+            )
+        )
+    if _can_view(user, "tracking.asset"):
+        changelist = "admin:tracking_asset_changelist"
+        no_hash = Asset.objects.filter(sha256sum__isnull=True).count()
+        no_post = Asset.objects.filter(post__isnull=True).count()
+        figures.append(
+            Figure(_("assets without sha256"), no_hash, _url(changelist, has_sha256="no"))
+        )
+        figures.append(Figure(_("assets in no post"), no_post, _url(changelist, has_post="no")))
+    if not figures:
+        return None
+    return Tile(key="records", title=_("Records to finish"), figures=figures)
+
+
+def sync_tile(user, now: dt.datetime) -> Tile:
+    """When each kind of sync last stored something, from what the mirror holds.
+
+    With the background-work app (``background``, issue 13) the task runs' own record
+    is shown too: the last success of each kind, and the failures of the week.
+    """
+    from orchestration.models import Workflow
+    from tracking.models import AssetStatsSnapshot
+
+    figures = [
+        Figure(
+            _("workflows synced"),
+            Workflow.objects.aggregate(at=Max("synced_at"))["at"],
+            _url("orchestration:workflow_list"),
+        ),
+        Figure(
+            _("Civitai stats synced"),
+            AssetStatsSnapshot.objects.aggregate(at=Max("captured_at"))["at"],
+            _url("admin:tracking_assetstatssnapshot_changelist"),
+        ),
+    ]
+    figures.extend(task_run_figures(user, now))
+    return Tile(key="sync", title=_("Last syncs"), figures=figures)
+
+
+def task_run_figures(user, now: dt.datetime) -> list[Figure]:
+    """From the background-work app's TaskRun: the last successful run of each kind of
+    task and the runs that failed in the last seven days (two queries, both on the
+    ``taskrun_kind_idx`` index's columns). Nothing when that app is not installed."""
+    if not apps.is_installed("background"):
+        return []
+    from background.models import TaskRun
+    from background.tasks import KINDS
+
+    changelist = "admin:background_taskrun_changelist"
+    last = (
+        TaskRun.objects.filter(status=TaskRun.Status.SUCCEEDED)
+        .values("kind")
+        .annotate(at=Max("finished_at"))
+        .order_by("kind")
+    )
+    figures = [
+        Figure(
+            _("%(task)s, last success") % {"task": KINDS[row["kind"]].label}
+            if row["kind"] in KINDS
+            else row["kind"],
+            row["at"],
+            _url(changelist, kind__exact=row["kind"], status__exact=TaskRun.Status.SUCCEEDED),
+        )
+        for row in last
+    ]
+    since = now - dt.timedelta(days=GROWTH_DAYS)
+    failed = TaskRun.objects.filter(status=TaskRun.Status.FAILED, finished_at__gte=since).count()
+    figures.append(
+        Figure(
+            _("failed task runs, last 7 days"),
+            failed,
+            _url(
+                changelist,
+                status__exact=TaskRun.Status.FAILED,
+                finished_at__gte=since.replace(microsecond=0).isoformat(),
+            ),
+        )
+    )
+    return figures
+
+
+def growth_tile(user, now: dt.datetime) -> Tile | None:
+    """Assets whose reactions grew most over the last seven days: one grouped query
+    over that week's snapshots only."""
+    if not _can_view(user, "tracking.asset"):
+        return None
+    from tracking.models import AssetStatsSnapshot
+
+    since = now - dt.timedelta(days=GROWTH_DAYS)
+    reactions = F("like_count") + F("heart_count") + F("laugh_count") + F("cry_count")
+    rows = list(
+        AssetStatsSnapshot.objects.filter(captured_at__gte=since)
+        .values("asset_id", "asset__civitai_id")
+        .annotate(low=Min(reactions), high=Max(reactions))
+        .annotate(growth=F("high") - F("low"))
+        .filter(growth__gt=0)
+        .order_by("-growth", "asset_id")[:TOP_GROWTH]
+    )
+    figures = [
+        Figure(
+            _("asset #%(pk)s") % {"pk": row["asset_id"]},
+            f"+{row['growth']}",
+            _url("admin:tracking_asset_change", args=[row["asset_id"]]),
+            note=_("Civitai image %(id)s") % {"id": row["asset__civitai_id"]}
+            if row["asset__civitai_id"]
+            else "",
+        )
+        for row in rows
+    ]
+    return Tile(
+        key="growth",
+        title=_("Top engagement growth, last 7 days"),
+        figures=figures,
+        url=_url(
+            "admin:tracking_assetstatssnapshot_changelist",
+            captured_at__gte=since.replace(microsecond=0).isoformat(),
+        ),
+        empty=_("No reactions gained this week (or no stats synced)."),
+    )
+
+
+def dashboard_tiles(user) -> list[Tile]:
+    """The tiles this staff user may see, in the order of the page."""
+    now = timezone.now()
+    tiles = [
+        review_tile(user, now),
+        records_tile(user),
+        sync_tile(user, now),
+        growth_tile(user, now),
+    ]
+    return [t for t in tiles if t is not None]
