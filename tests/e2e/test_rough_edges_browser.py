@@ -72,7 +72,7 @@ def test_staff_meet_none_of_the_rough_edges(live_server, browser_page, django_us
     # "image 256x256" stays whole: the only break allowed is inside the long id
     lines = caption.evaluate(
         """e => { const r = document.createRange(); const out = [];
-        for (const n of e.childNodes) if (n.nodeType === 3 && n.textContent.includes('image')) {
+        for (const n of e.childNodes) if (n.nodeType === 3 && n.textContent.toLowerCase().includes('image')) {
           r.selectNodeContents(n); out.push(r.getClientRects().length); }
         return out; }"""
     )
