@@ -39,6 +39,7 @@ from background.models import TaskRun
 from background.tasks import enqueue as enqueue_task
 from civitrack.http import NotFound, UpstreamError
 from civitrack.media import is_http_url, is_local_static_url
+from civitrack.spreadsheet import neutralize
 from orchestration import review_flow, sync
 from orchestration.client import HIGHEST_NSFW_LEVEL
 from orchestration.errors import DecisionRefused, InvalidArgument, OrchestrationRefusal
@@ -648,12 +649,6 @@ def _parse_date(value: str | None, name: str) -> dt.date | None:
         ) from None
 
 
-def _csv_cell(value) -> str:
-    """Neutralise spreadsheet formulas (CSV injection); applied to every cell of an export."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @require_GET
 @reviewer_required
 def review_export(request):
@@ -708,7 +703,7 @@ def review_export(request):
             d.supersedes_id or "",
             "yes" if current else "no",
         ]
-        writer.writerow([_csv_cell(cell) for cell in row])
+        writer.writerow([neutralize(cell) for cell in row])
     return response
 
 

@@ -180,6 +180,13 @@ def civitai_anchor(url: str | None, civitai_id: int | None) -> str:
     return str(civitai_id)
 
 
+# The fields every Recorded model has, shown last on each change form.
+RECORDED_FIELDSET = (
+    _("More"),
+    {"fields": ["metadata", "created_by", "on_behalf_of", "created_at", "updated_at", "legacy_id"]},
+)
+
+
 class RecordedAdmin(ExportMixin, HistoryAdmin):
     """What the Prompt, Post and Asset admins share: a new record is attributed to the
     signed-in user (``Recorded.attribute_to``, as the tools do), and who recorded it and
@@ -227,19 +234,7 @@ class PromptAdmin(RecordedAdmin):
     fieldsets = [
         (None, {"fields": ["prompt_text", "purpose", "llm_model_provider", "llm_model"]}),
         (_("Links"), {"fields": ["generated_assets", "derived_assets"]}),
-        (
-            _("More"),
-            {
-                "fields": [
-                    "metadata",
-                    "created_by",
-                    "on_behalf_of",
-                    "created_at",
-                    "updated_at",
-                    "legacy_id",
-                ]
-            },
-        ),
+        RECORDED_FIELDSET,
     ]
 
     def get_queryset(self, request):
@@ -370,19 +365,7 @@ class PostAdmin(RecordedAdmin):
         ),
         (_("Content"), {"fields": ["title", "description"]}),
         (_("Engagement on Civitai"), {"fields": ["engagement"]}),
-        (
-            _("More"),
-            {
-                "fields": [
-                    "metadata",
-                    "created_by",
-                    "on_behalf_of",
-                    "created_at",
-                    "updated_at",
-                    "legacy_id",
-                ]
-            },
-        ),
+        RECORDED_FIELDSET,
     ]
 
     def get_queryset(self, request):
@@ -494,19 +477,7 @@ class AssetAdmin(RecordedAdmin):
         (_("Civitai"), {"fields": ["civitai_id", "civitai_url", "post"]}),
         (_("Lineage"), {"fields": ["links", "input_prompt", "output_prompt"]}),
         (_("Engagement on Civitai"), {"fields": ["engagement"]}),
-        (
-            _("More"),
-            {
-                "fields": [
-                    "metadata",
-                    "created_by",
-                    "on_behalf_of",
-                    "created_at",
-                    "updated_at",
-                    "legacy_id",
-                ]
-            },
-        ),
+        RECORDED_FIELDSET,
     ]
 
     def get_search_results(self, request, queryset, search_term):
