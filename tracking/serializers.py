@@ -203,20 +203,56 @@ def posts_with_details(page: QuerySet[Post]) -> list[dict[str, Any]]:
         inputs = [int(pk) for pk in row["lineage_ids"].split(",")] if row["lineage_ids"] else []
         by_post[row["post_id"]].append(_asset_from_row(row, inputs, user_field))
     return [
-        {
-            "post_id": id_str(row["id"]),
-            "civitai_id": id_str(row["civitai_id"]),
-            "civitai_url": row["civitai_url"],
-            "civitai_account": row["civitai_account"],
-            "status": row["status"],
-            "title": row["title"],
-            "description": row["description"],
-            "metadata": row["metadata"],
-            "created_by": row[creator],
-            "on_behalf_of": row["on_behalf_of"],
-            "created_at": iso(row["created_at"]),
-            "updated_at": iso(row["updated_at"]),
-            "assets": by_post.get(row["id"], []),
-        }
+        _post_from_row(row, "", user_field) | {"assets": by_post.get(row["id"], [])}
         for row in posts
     ]
+
+
+def _post_from_row(row: dict[str, Any], prefix: str, user_field: str) -> dict[str, Any] | None:
+    if row[f"{prefix}id"] is None:
+        return None
+    return {
+        "post_id": id_str(row[f"{prefix}id"]),
+        "civitai_id": id_str(row[f"{prefix}civitai_id"]),
+        "civitai_url": row[f"{prefix}civitai_url"],
+        "civitai_account": row[f"{prefix}civitai_account"],
+        "status": row[f"{prefix}status"],
+        "title": row[f"{prefix}title"],
+        "description": row[f"{prefix}description"],
+        "metadata": row[f"{prefix}metadata"],
+        "created_by": row[f"{prefix}created_by__{user_field}"],
+        "on_behalf_of": row[f"{prefix}on_behalf_of"],
+        "created_at": iso(row[f"{prefix}created_at"]),
+        "updated_at": iso(row[f"{prefix}updated_at"]),
+    }
+
+
+def first_asset_with_links(assets: QuerySet[Asset]) -> dict[str, Any] | None:
+    """The first asset of ``assets`` (ordered) as ``asset_with_links`` gives it; one query.
+
+    ``find_asset`` is the API's most frequent read. Its instance path (four
+    ``select_related`` joins plus a prefetch of the lineage) cost two queries and most
+    of its time in building model instances and compiling SQL; this reads one
+    ``values()`` row with the lineage ids aggregated in the same query
+    (docs/benchmarks.md, HTTP API). Same document: tests/tracking/test_find_asset.py
+    compares it with ``asset_with_links``.
+    """
+    user_field = get_user_model().USERNAME_FIELD
+    creator = f"created_by__{user_field}"
+    related = [
+        f"{side}__{column}"
+        for side in ("input_prompt", "output_prompt")
+        for column in (*_PROMPT_COLUMNS, creator)
+    ]
+    related += [f"post__{column}" for column in (*_POST_COLUMNS, creator)]
+    row = (
+        assets.annotate(lineage_ids=_lineage_ids())
+        .values(*_ASSET_COLUMNS, creator, *related, "lineage_ids")
+        .first()
+    )
+    if row is None:
+        return None
+    inputs = [int(pk) for pk in row["lineage_ids"].split(",")] if row["lineage_ids"] else []
+    return _asset_from_row(row, inputs, user_field) | {
+        "post": _post_from_row(row, "post__", user_field)
+    }

@@ -26,7 +26,7 @@ from tracking.models import Asset, Post, Prompt
 from tracking.permissions import check_can_change
 from tracking.serializers import (
     asset_dict,
-    asset_with_links,
+    first_asset_with_links,
     post_dict,
     posts_with_details,
     prompt_dict,
@@ -314,12 +314,7 @@ def find_asset(*, user, params: inputs.FindAssetInput) -> dict[str, Any]:
     how many the post has. ``civitai_url`` is matched by the image id it names, so any
     form of a Civitai image URL finds the asset.
     """
-    qs = Asset.objects.select_related(
-        "created_by",
-        "post__created_by",
-        "input_prompt__created_by",
-        "output_prompt__created_by",
-    ).prefetch_related("input_assets")
+    qs = Asset.objects.all()
     if params.asset_id is not None:
         qs = qs.filter(pk=params.asset_id)
     if params.sha256sum is not None:
@@ -330,10 +325,10 @@ def find_asset(*, user, params: inputs.FindAssetInput) -> dict[str, Any]:
         qs = qs.filter(civitai_id=parse_image_ref(params.civitai_url, field="civitai_url"))
     if params.post_id is not None:
         qs = qs.filter(post_id=params.post_id)
-    asset = qs.order_by("id").first()
+    asset = first_asset_with_links(qs.order_by("id"))
     result: dict[str, Any] = {"found": asset is not None}
     if asset is not None:
-        result["asset"] = asset_with_links(asset)
+        result["asset"] = asset
     if params.post_id is not None:
         result["post_asset_count"] = Asset.objects.filter(post_id=params.post_id).count()
     return result
