@@ -152,75 +152,58 @@ def _prepare_temp_tables(tables: Sequence[tuple[Any, str]]) -> None:
         cursor.execute("; ".join(statements))
 
 
+def _copy_rows(cursor, model, rows: list[dict[str, Any]], temp: str) -> str:
+    """COPY ``rows`` into the temp table ``temp``; return the quoted column list."""
+    from psycopg.types.json import Jsonb
+
+    fields = _columns(model)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    json_columns = {f.attname for f in fields if f.get_internal_type() == "JSONField"}
+    with cursor.copy(f"COPY {temp} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(
+                [
+                    Jsonb(row[f.attname]) if f.attname in json_columns else row[f.attname]
+                    for f in fields
+                ]
+            )
+    return columns
+
+
 def _copy_upsert(
-    model,
-    rows: list[dict[str, Any]],
-    unique_fields: Sequence[str],
-    update_fields: Sequence[str] | None,
-    *,
-    temp_suffix: str = "",
+    model, rows: list[dict[str, Any]], unique_fields: Sequence[str], update_fields: Sequence[str]
 ) -> list[tuple]:
     """PostgreSQL: COPY ``rows`` into the temp table, upsert them in one statement.
 
-    ``update_fields`` None means ``DO NOTHING`` (rows that exist are left alone, and not
-    returned). Returns ``(pk, *unique values)`` of every row inserted or updated.
+    Returns ``(pk, *unique values)`` of every row, inserted or updated.
     """
-    from psycopg.types.json import Jsonb
-
     quote = connection.ops.quote_name
-    fields = _columns(model)
-    by_name = {f.name: f for f in fields}
-    json_columns = {f.attname for f in fields if f.get_internal_type() == "JSONField"}
-    temp = _temp_table(model, temp_suffix)
-    table = quote(model._meta.db_table)
-    columns = ", ".join(quote(f.column) for f in fields)
-    unique = [by_name[name].column for name in unique_fields]
-    if update_fields is None:
-        conflict = "DO NOTHING"
-    else:
-        sets = ", ".join(
-            f"{quote(by_name[n].column)} = EXCLUDED.{quote(by_name[n].column)}"
-            for n in update_fields
-        )
-        conflict = f"DO UPDATE SET {sets}"
+    by_name = {f.name: f for f in _columns(model)}
+    table, temp = quote(model._meta.db_table), _temp_table(model)
+    unique = ", ".join(quote(by_name[name].column) for name in unique_fields)
+    sets = ", ".join(
+        f"{quote(by_name[n].column)} = EXCLUDED.{quote(by_name[n].column)}" for n in update_fields
+    )
     with connection.cursor() as cursor:
-        with cursor.copy(f"COPY {temp} ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(
-                    [
-                        Jsonb(row[f.attname]) if f.attname in json_columns else row[f.attname]
-                        for f in fields
-                    ]
-                )
+        columns = _copy_rows(cursor, model, rows, temp)
         cursor.execute(
             f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {temp} "  # noqa: S608 - names from the model, rows by COPY
-            f"ON CONFLICT ({', '.join(quote(c) for c in unique)}) {conflict} "
-            f"RETURNING {quote(model._meta.pk.column)}, {', '.join(quote(c) for c in unique)}"
+            f"ON CONFLICT ({unique}) DO UPDATE SET {sets} "
+            f"RETURNING {quote(model._meta.pk.column)}, {unique}"
         )
         return cursor.fetchall()
 
 
 def _upsert(
-    model,
-    rows: list[dict[str, Any]],
-    unique_fields: Sequence[str],
-    update_fields: Sequence[str] | None,
+    model, rows: list[dict[str, Any]], unique_fields: Sequence[str], update_fields: Sequence[str]
 ) -> dict[tuple, int]:
-    """Insert or update ``rows`` (dicts by attname); return their pks by unique values.
-
-    ``update_fields`` None inserts new rows only; their pks are not all known then
-    (an existing row is not returned), so callers select those themselves.
-    """
+    """Insert or update ``rows`` (dicts by attname); return their pks by unique values."""
     if not rows:
         return {}
-    keys = [model._meta.get_field(n).attname for n in unique_fields]
     if _use_copy():
-        returned = _copy_upsert(model, rows, unique_fields, update_fields)
-        return {tuple(r[1:]): r[0] for r in returned}
-    objs = [model(**_full_row(model, row)) for row in rows]
-    if update_fields is None:
-        model.objects.bulk_create(objs, ignore_conflicts=True, batch_size=500)
-        return {}
+        return {tuple(r[1:]): r[0] for r in _copy_upsert(model, rows, unique_fields, update_fields)}
+    keys = [model._meta.get_field(n).attname for n in unique_fields]
+    objs = [model(**row) for row in rows]
     model.objects.bulk_create(
         objs,
         update_conflicts=True,
@@ -420,22 +403,57 @@ def store_workflows(
     }
     # Jobs known only from a blob's jobId: insert if new, never overwrite a job that a
     # step listing or a v1 fetch already described.
-    if blob_only_jobs:
-        stub_rows = [_full_row(Job, j) for j in blob_only_jobs.values()]
-        if _use_copy():
-            _copy_upsert(Job, stub_rows, ["civitai_id"], None, temp_suffix="_stub")
-        else:
-            _upsert(Job, stub_rows, ["civitai_id"], None)
-        job_pk.update(
-            Job.objects.filter(civitai_id__in=list(blob_only_jobs)).values_list("civitai_id", "pk")
-        )
-    _link_unplaced_jobs({**blob_only_jobs, **full_jobs})
+    stub_rows = [_full_row(Job, j) for j in blob_only_jobs.values()]
+    if _use_copy():
+        if stub_rows:
+            job_pk.update(_copy_insert_stub_jobs(stub_rows))
+        _place_jobs_from_temp_tables()
+    else:
+        if stub_rows:
+            Job.objects.bulk_create([Job(**row) for row in stub_rows], ignore_conflicts=True)
+            job_pk.update(
+                Job.objects.filter(civitai_id__in=list(blob_only_jobs)).values_list(
+                    "civitai_id", "pk"
+                )
+            )
+        _link_unplaced_jobs({**blob_only_jobs, **full_jobs})
     stats.jobs = len(full_jobs) + len(blob_only_jobs)
     for blob_id, blob in blobs.items():
         blob["job_id"] = job_pk.get(blob_job[blob_id]) if blob_id in blob_job else None
     _upsert(Blob, [_full_row(Blob, b) for b in blobs.values()], ["civitai_id"], BLOB_UPDATES)
     stats.blobs = len(blobs)
     return stats
+
+
+def _copy_insert_stub_jobs(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """PostgreSQL: insert the jobs known only from a blob if new; every one's pk by id.
+
+    One statement: the CTE's ``RETURNING`` gives the rows it inserted, and the join
+    (which sees the table as it was before the statement) the ones that existed.
+    """
+    quote = connection.ops.quote_name
+    job, temp = quote(Job._meta.db_table), _temp_table(Job, "_stub")
+    with connection.cursor() as cursor:
+        columns = _copy_rows(cursor, Job, rows, temp)
+        cursor.execute(
+            f"WITH new AS (INSERT INTO {job} ({columns}) SELECT {columns} FROM {temp} "  # noqa: S608 - names from the model
+            "ON CONFLICT (civitai_id) DO NOTHING RETURNING civitai_id, id) "
+            "SELECT civitai_id, id FROM new UNION ALL "
+            f"SELECT j.civitai_id, j.id FROM {job} j JOIN {temp} t ON t.civitai_id = j.civitai_id"
+        )
+        return dict(cursor.fetchall())
+
+
+def _place_jobs_from_temp_tables() -> None:
+    """PostgreSQL: ``_link_unplaced_jobs`` as one UPDATE from the page's two job tables."""
+    job = connection.ops.quote_name(Job._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {job} j SET workflow_id = t.workflow_id, step_id = t.step_id "  # noqa: S608 - names from the model
+            f"FROM (SELECT civitai_id, workflow_id, step_id FROM {_temp_table(Job)} UNION ALL "
+            f"SELECT civitai_id, workflow_id, step_id FROM {_temp_table(Job, '_stub')}) t "
+            "WHERE j.civitai_id = t.civitai_id AND j.step_id IS NULL AND t.step_id IS NOT NULL"
+        )
 
 
 def _link_unplaced_jobs(jobs: dict[str, dict[str, Any]]) -> None:
