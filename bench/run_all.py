@@ -253,6 +253,22 @@ and the rendering of 50 rows of HTML — with one `SELECT ... LIMIT 50` that tak
 - The AllValues list filters on prompts (`purpose`, `llm_model_provider`) each read the
   table (`SELECT DISTINCT`, about 10 ms each); fixed `choices` or a related-only filter
   would avoid it.
+
+### Start-up, the sync upsert and find_asset
+
+- `bench_startup.py` spawns `manage.py orchestration test` next to a bare
+  `python -c "import requests; requests.get(URL)"` of the same endpoint, and
+  `manage.py mcp` to its answer to `initialize` next to a process that only imports the
+  MCP SDK, both also through Django's ordinary start-up (the before figures), and lists
+  the lean CLI's largest imports (`-X importtime`). The lean paths are
+  `civitrack/lean.py` (docs/orchestration-cli.md, docs/recording-tools.md).
+- `sync_workflows` on PostgreSQL COPYs each table of a page into a temporary table and
+  upserts it with one `INSERT ... SELECT ... ON CONFLICT ... RETURNING`
+  (docs/orchestration-pages.md); `bench_sync.py` also runs the portable `bulk_create`
+  path (before) and checks both store the same mirrored document.
+- `find_asset` reads one `values()` row with the lineage aggregated (it was three
+  queries through model instances); `bench_api_load.py` states the goals as shares of
+  `/healthz` on the same gunicorn.
 """
 
 
