@@ -20,6 +20,7 @@ Media bytes are never fetched here.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -105,6 +106,7 @@ def get_client():
 _TEMP_PREFIX = "_sync_"
 
 
+@functools.cache
 def _columns(model) -> list:
     """The concrete fields written by an upsert: every column but the primary key."""
     return [f for f in model._meta.concrete_fields if not f.primary_key]
