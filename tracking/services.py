@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from tracking import civitai_import, guides, hashing, inputs, media_types
 from tracking.civitai_urls import check_page_url, parse_image_ref
 from tracking.errors import Duplicate, InvalidInput, RecordNotFound, ToolError
-from tracking.models import Asset, Post, Prompt
+from tracking.models import Asset, NearDuplicateDecision, Post, Prompt, canonical_pair
 from tracking.permissions import check_can_change
 from tracking.serializers import (
     asset_dict,
@@ -428,6 +428,25 @@ def trace_asset(*, user, params: inputs.TraceAssetInput) -> dict[str, Any]:
     return trace(asset_id=params.asset_id, sha256sum=params.sha256sum)
 
 
+@takes(inputs.MatchPostAssetsInput)
+def match_post_assets(*, user, params: inputs.MatchPostAssetsInput) -> dict[str, Any]:
+    """Propose links from recorded assets to a Civitai post's images (``post_matching``).
+
+    Read-only unless ``apply``; applying writes each link through ``update_asset``.
+    """
+    from tracking import post_matching
+
+    return post_matching.match_post_assets(
+        post=params.post,
+        user=user,
+        apply=bool(params.apply),
+        max_distance=inputs.MATCH_DEFAULT_DISTANCE
+        if params.max_distance is None
+        else params.max_distance,
+        asset_ids=params.asset_ids,
+    )
+
+
 @takes(inputs.NoInput)
 def get_workflow_guide(*, user, params: inputs.NoInput) -> dict[str, Any]:
     """The recording workflow guide, for MCP clients that do not support prompts."""
@@ -468,3 +487,36 @@ def fill_asset_sha256(*, user, asset_id: int | str) -> dict[str, Any]:
             asset.sha256sum = sha
             _save_asset(asset, user)
     return {"asset": asset_dict(asset), "changed": changed}
+
+
+def decide_near_duplicate(
+    *,
+    user,
+    asset_id: int,
+    other_asset_id: int,
+    verdict: str,
+    distance: int | None = None,
+) -> dict[str, Any]:
+    """Record staff's verdict on a near-duplicate pair (the admin's pairs page).
+
+    Both assets must exist and the user must be allowed to change both (the ownership
+    rule): saying two works are one is a statement about each of them. The pair is
+    stored once whichever order it is named in; deciding again replaces the verdict.
+    """
+    low, high = canonical_pair(
+        inputs.parse_id("asset_id", asset_id), inputs.parse_id("other_asset_id", other_asset_id)
+    )
+    with transaction.atomic():
+        found = {a.pk: a for a in Asset.objects.filter(pk__in=[low, high])}
+        for pk, field in ((low, "asset_id"), (high, "other_asset_id")):
+            if pk not in found:
+                raise RecordNotFound(f"Record not found: {field} {pk}")
+            check_can_change(user, found[pk], field="asset_id")
+        decision = NearDuplicateDecision.decide(user, low, high, verdict, distance=distance)
+    return {
+        "low_asset_id": str(low),
+        "high_asset_id": str(high),
+        "verdict": decision.verdict,
+        "distance": decision.distance,
+        "decided_at": decision.decided_at.isoformat(),
+    }

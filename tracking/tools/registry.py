@@ -313,3 +313,23 @@ register(
         annotations={"readOnlyHint": True},
     )
 )
+
+
+register(
+    ToolSpec(
+        name="match_post_assets",
+        title="Match recorded assets to a Civitai post's images",
+        description=(
+            "For a Civitai post (URL or id), fetch its images, hash them (sha256 and"
+            " perceptual) and propose which recorded asset without a Civitai id each one is:"
+            " identical bytes first, then the closest picture within max_distance (differing"
+            " bits of a 64-bit pHash; re-encoded copies are a few bits apart). Candidates are"
+            " the post's recorded assets and your own, or asset_ids. An image matching two"
+            " assets, or an asset matching two images, is reported as ambiguous and never"
+            " applied. apply: true writes the unambiguous links (civitai_id, civitai_url,"
+            " post_id) like update_asset; the post must be recorded first."
+        ),
+        function=services.match_post_assets,
+        result_model=shapes.MatchPostAssetsResult,
+    )
+)
