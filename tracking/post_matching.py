@@ -38,9 +38,9 @@ from tracking import file_facts, hashing
 from tracking.civitai_import import site_client, upstream_errors
 from tracking.civitai_site import SiteImage
 from tracking.civitai_urls import image_url, post_url
-from tracking.errors import InvalidInput, ToolError
+from tracking.errors import InvalidInput, RecordNotFound, ToolError
 from tracking.models import Asset, Post
-from tracking.permissions import OPERATOR, can_change
+from tracking.permissions import OPERATOR, check_can_change
 from tracking.serializers import id_str
 
 MEDIA_KINDS = ("image", "video")  # audio has no perceptual hash
@@ -114,7 +114,8 @@ class ImageRow:
 def candidate_assets(user, post: Post | None, asset_ids: list[int] | None) -> QuerySet[Asset]:
     """The recorded assets a post's images may be matched to: no Civitai id yet, and
 
-    - with ``asset_ids``: those assets (each must exist and be changeable by ``user``);
+    - with ``asset_ids``: those assets (each must exist and pass the ownership rule,
+      as ``update_asset`` will ask when applying);
     - otherwise the assets already in the recorded post, and the assets ``user``
       created or that were recorded on their behalf; the shell operator (a command
       without ``--user``) gets every asset without a Civitai id.
@@ -128,9 +129,8 @@ def candidate_assets(user, post: Post | None, asset_ids: list[int] | None) -> Qu
         found = {a.pk: a for a in Asset.objects.filter(pk__in=asset_ids)}
         for pk in asset_ids:
             if pk not in found:
-                raise InvalidInput(f"asset_ids: no asset {pk}")
-            if not can_change(user, found[pk]):
-                raise InvalidInput(f"asset_ids: asset {pk} is not yours to change")
+                raise RecordNotFound(f"Record not found: asset_ids {pk}")
+            check_can_change(user, found[pk], field="asset_ids")
         return qs.filter(pk__in=asset_ids)
     if user is OPERATOR:
         return qs

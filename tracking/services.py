@@ -23,7 +23,7 @@ from tracking import civitai_import, guides, hashing, inputs, media_types
 from tracking.civitai_urls import check_page_url, parse_image_ref
 from tracking.errors import Duplicate, InvalidInput, RecordNotFound, ToolError
 from tracking.models import Asset, NearDuplicateDecision, Post, Prompt, canonical_pair
-from tracking.permissions import check_can_change
+from tracking.permissions import check_can_change, recorded_user
 from tracking.serializers import (
     asset_dict,
     asset_with_links,
@@ -98,7 +98,11 @@ def _asset_duplicate(sha256sum: str | None, civitai_id: int | None, exclude: int
 
 
 def _attribute(record, user) -> None:
-    """Name ``user`` in the record's history entry, whichever adapter made the change."""
+    """Name ``user`` in the record's history entry, whichever adapter made the change.
+
+    The shell operator (a command without ``--user``) is no account: history names nobody.
+    """
+    user = recorded_user(user)
     if user is not None:
         record._history_user = user
 

@@ -420,6 +420,7 @@ class AssetInputInline(admin.TabularInline):
 class AssetAdmin(RecordedAdmin):
     form = AssetForm
     actions = [compute_sha256_action]
+    change_list_template = "admin/tracking/asset/change_list.html"
     list_display = [
         "id",
         "thumbnail",
@@ -495,6 +496,16 @@ class AssetAdmin(RecordedAdmin):
     @admin.display(description=_("preview"))
     def thumbnail(self, obj):
         return media_preview(obj, size=64)
+
+    def get_urls(self):
+        from tracking.admin.near_duplicates import near_duplicates_view
+
+        pairs = path(
+            "near-duplicates/",
+            self.admin_site.admin_view(near_duplicates_view),
+            name="tracking_asset_near_duplicates",
+        )
+        return [pairs, *super().get_urls()]
 
     @admin.display(description=_("preview"))
     def preview(self, obj):
