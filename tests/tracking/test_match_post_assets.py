@@ -107,9 +107,7 @@ def test_it_puts_an_identical_file_first_at_distance_zero(alice, demo, fake_site
     # The perceptual look-alike (the original fox) is shown as an alternative, and the
     # identical bytes are not ambiguous for it.
     assert row["status"] == "proposed"
-    assert [a["asset_id"] for a in row["alternatives"]] == [
-        str(demo["orchestration/fox.png"].pk)
-    ]
+    assert [a["asset_id"] for a in row["alternatives"]] == [str(demo["orchestration/fox.png"].pk)]
 
 
 def test_it_applies_nothing_ambiguous_and_says_why(alice, demo, fake_site):
@@ -175,9 +173,7 @@ def test_it_refuses_to_apply_for_a_post_not_recorded_here(alice, demo, fake_site
     assert fake_site.requests == []  # refused before anything was fetched
 
 
-def test_it_writes_nothing_when_civitai_answers_with_another_posts_image(
-    alice, demo, fake_site
-):
+def test_it_writes_nothing_when_civitai_answers_with_another_posts_image(alice, demo, fake_site):
     record_post(alice, MATCH_POST_ID)
     fake_site.set_fault("foreign_image")
     before = table_counts()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -27,10 +28,12 @@ def flip(value: int, *bits: int) -> int:
     return value
 
 
-def hashed_asset(phash: int | None, user=None, *, kind: str = "image", n=[0]) -> Asset:
-    n[0] += 1
+_numbers = itertools.count(1)
+
+
+def hashed_asset(phash: int | None, user=None, *, kind: str = "image") -> Asset:
     asset = Asset(
-        asset_url=f"https://cdn.example/{n[0]}.{'mp4' if kind == 'video' else 'png'}",
+        asset_url=f"https://cdn.example/{next(_numbers)}.{'mp4' if kind == 'video' else 'png'}",
         asset_type=kind,
         asset_source="generated",
         created_by=user,
@@ -56,9 +59,7 @@ def test_it_finds_pairs_within_k_closest_first_once_each():
     page = near_duplicates.undecided_pairs(max_distance=8, limit=10)
     assert pair_ids(page) == [(a.pk, c.pk, 1), (a.pk, b.pk, 4), (b.pk, c.pk, 5)]
     assert not page.has_more
-    assert pair_ids(near_duplicates.undecided_pairs(max_distance=3, limit=10)) == [
-        (a.pk, c.pk, 1)
-    ]
+    assert pair_ids(near_duplicates.undecided_pairs(max_distance=3, limit=10)) == [(a.pk, c.pk, 1)]
     first = near_duplicates.undecided_pairs(max_distance=8, limit=1, offset=1)
     assert (pair_ids(first), first.has_more) == ([(a.pk, b.pk, 4)], True)
 
@@ -207,8 +208,8 @@ def test_the_page_costs_the_same_queries_whatever_its_size(
         hashed_asset(flip(base, 7))
     client.force_login(staff)
     client.get(URL)  # warm the session and content types
-    # session, user, the pairs, their assets
-    with django_assert_num_queries(4):
+    # session, user, the user's and the groups' permissions, the pairs, their assets
+    with django_assert_num_queries(6):
         response = client.get(URL)
     assert response.content.decode().count('class="near-dup-pair"') == pairs
 
