@@ -329,7 +329,7 @@ def _near_candidates_sql(connection, phash: int, max_distance: int) -> tuple[str
             match, match_params = f"{band} = ANY(%s)", [probes]
         else:
             match, match_params = f"{band} IN ({', '.join(['%s'] * len(probes))})", probes
-        parts.append(f"SELECT {pk} FROM {table} WHERE {match} AND {distance} <= %s")
+        parts.append(f"SELECT {pk} FROM {table} WHERE {match} AND {distance} <= %s")  # noqa: S608
         params.extend([*match_params, phash, max_distance])
     return " UNION ".join(parts), params
 
