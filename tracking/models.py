@@ -13,7 +13,7 @@ import secrets
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
-from django.db import IntegrityError, connections, models, transaction
+from django.db import connections, models, transaction
 from django.db.models import F, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -527,15 +527,6 @@ class NearDuplicateVerdict(models.TextChoices):
     NOT_DUPLICATE = "not_duplicate", _("Not a duplicate")
 
 
-class NearDuplicateDecisionQuerySet(models.QuerySet):
-    def for_pairs(self, pairs) -> NearDuplicateDecisionQuerySet:
-        """The decisions on any of ``pairs`` (``(id, id)`` in either order), in one query."""
-        condition = Q(pk__in=[])
-        for a, b in {canonical_pair(a, b) for a, b in pairs}:
-            condition |= Q(low_id=a, high_id=b)
-        return self.filter(condition)
-
-
 def canonical_pair(a: int, b: int) -> tuple[int, int]:
     """An unordered pair of asset ids as it is stored: the lower id first."""
     if a == b:
@@ -574,8 +565,6 @@ class NearDuplicateDecision(models.Model):
     decided_at = models.DateTimeField(_("decided at"), default=timezone.now)
     history = HistoricalRecords()
 
-    objects = NearDuplicateDecisionQuerySet.as_manager()
-
     class Meta:
         verbose_name = _("near-duplicate decision")
         verbose_name_plural = _("near-duplicate decisions")
@@ -597,8 +586,9 @@ class NearDuplicateDecision(models.Model):
     ) -> NearDuplicateDecision:
         """Record (or change) the verdict on the pair ``a``/``b``; the last word wins.
 
-        ``update_or_create`` against the unique pair: a concurrent first decision on
-        the same pair makes one of them an update, never a second row.
+        ``update_or_create`` against the unique pair: when two first decisions race,
+        the unique constraint refuses the second insert and Django's
+        ``update_or_create`` then finds the row and updates it, never a second row.
         """
         if verdict not in NearDuplicateVerdict.values:
             raise InvalidInput(f"verdict must be one of {', '.join(NearDuplicateVerdict.values)}")
@@ -609,17 +599,8 @@ class NearDuplicateDecision(models.Model):
             "decided_by": user,
             "decided_at": timezone.now(),
         }
-        for attempt in range(2):
-            try:
-                with transaction.atomic():
-                    decision, _created = cls.objects.update_or_create(
-                        low_id=low, high_id=high, defaults=defaults
-                    )
-                return decision
-            except IntegrityError:
-                if attempt:  # not the race: a missing asset, say
-                    raise
-        raise AssertionError("unreachable")
+        with transaction.atomic():
+            return cls.objects.update_or_create(low_id=low, high_id=high, defaults=defaults)[0]
 
 
 class AssetStatsSnapshot(models.Model):

@@ -599,7 +599,9 @@ def decide_near_duplicate(
             if pk not in found:
                 raise RecordNotFound(f"Record not found: {field} {pk}")
             check_can_change(user, found[pk], field="asset_id")
-        decision = NearDuplicateDecision.decide(user, low, high, verdict, distance=distance)
+        decision = NearDuplicateDecision.decide(
+            recorded_user(user), low, high, verdict, distance=distance
+        )
     return {
         "low_asset_id": str(low),
         "high_asset_id": str(high),

@@ -234,3 +234,26 @@ def test_the_asset_list_and_the_dashboard_link_to_the_page(client, staff):
     client.force_login(staff)
     assert URL in client.get(reverse("admin:tracking_asset_changelist")).content.decode()
     assert URL in client.get(reverse("admin:index")).content.decode()
+
+
+@pytest.mark.parametrize("decisions", [1, 12])
+def test_the_decisions_list_shows_who_and_when_in_fixed_queries(
+    client, staff, decisions, django_assert_num_queries
+):
+    for i in range(decisions):
+        low, high = hashed_asset(BASE + 2 * i), hashed_asset(flip(BASE + 2 * i, 9))
+        services.decide_near_duplicate(
+            user=staff, asset_id=low.pk, other_asset_id=high.pk, verdict="same_work"
+        )
+    url = reverse("admin:tracking_nearduplicatedecision_changelist")
+    client.force_login(staff)
+    client.get(url)
+    # session, user, permissions (user, groups), count, the rows with both assets and
+    # the decider joined, the date hierarchy's range and its days
+    with django_assert_num_queries(8):
+        response = client.get(url)
+    assert response.status_code == 200
+    assert response.content.decode().count("Same work") >= decisions
+    assert b"staff" in response.content
+    add = reverse("admin:tracking_nearduplicatedecision_add")
+    assert client.get(add).status_code == 403

@@ -27,11 +27,12 @@ from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
+from simple_history.admin import SimpleHistoryAdmin
 
 from tracking import near_duplicates, services
 from tracking.admin.records import admin_link, media_preview
 from tracking.errors import ToolError
-from tracking.models import NearDuplicateVerdict
+from tracking.models import NearDuplicateDecision, NearDuplicateVerdict
 
 PAGE_SIZE = 20
 
@@ -128,3 +129,27 @@ def near_duplicates_view(request):
         "verdicts": NearDuplicateVerdict,
     }
     return render(request, "admin/tracking/asset/near_duplicates.html", context)
+
+
+@admin.register(NearDuplicateDecision)
+class NearDuplicateDecisionAdmin(SimpleHistoryAdmin):
+    """The verdicts given on the pairs page, with who gave them and when.
+
+    Read-only here: a verdict is given (or changed) on the pairs page, where both
+    assets are seen side by side; deleting one puts its pair back on that page.
+    """
+
+    list_display = ["id", "low", "high", "verdict", "distance", "decided_by", "decided_at"]
+    list_select_related = ["low", "high", "decided_by"]
+    list_filter = ["verdict", "decided_at"]
+    search_fields = ["=low__id", "=high__id"]
+    raw_id_fields = ["low", "high"]
+    date_hierarchy = "decided_at"
+    list_per_page = 100
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
