@@ -265,3 +265,37 @@ def test_decisions_and_matching_do_not_interfere(alice, demo, fake_site):
     )
     rows = rows_by_image(services.match_post_assets(user=alice, post=MATCH_POST_ID))
     assert rows[FOX_IMAGE_ID]["status"] == "proposed"
+
+
+def test_it_matches_a_reencoded_video_to_the_local_video(alice, fake_site):
+    from tests.tracking import media_samples
+
+    original = media_samples.video(5)
+    local = Asset(
+        asset_url="s3://renders/clip.mp4",
+        asset_type="video",
+        asset_source="generated",
+        created_by=alice,
+        sha256sum=hashlib.sha256(original).hexdigest(),
+    )
+    hash_like_ingest(local, original)
+    image = Asset(asset_url="s3://renders/still.png", asset_type="image", asset_source="generated")
+    image.created_by = alice
+    hash_like_ingest(image, demo_bytes("orchestration/fox.png"))  # an image is never a video's
+
+    key, video_id = "8c3d9e0f-5b68-4dee-c7bb-0f2a6d8e9f1e", 41000504
+    fake_site.media[key] = media_samples.reencoded(original, size=(256, 192), bit_rate=200_000)
+    fake_site.images[video_id] = {
+        **fake_site.images[FOX_IMAGE_ID],
+        "id": video_id,
+        "type": "video",
+        "url": fake_site.media_url(key),
+    }
+    fake_site.posts[MATCH_POST_ID]["pages"][0].append(video_id)
+
+    rows = rows_by_image(services.match_post_assets(user=alice, post=MATCH_POST_ID))
+    assert rows[video_id]["asset_type"] == "video"
+    assert rows[video_id]["status"] == "proposed", rows[video_id]
+    assert rows[video_id]["asset_id"] == str(local.pk)
+    assert rows[video_id]["match"] == "perceptual"
+    assert rows[FOX_IMAGE_ID]["asset_id"] == str(image.pk)  # images still find images
