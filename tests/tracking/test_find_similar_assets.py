@@ -59,7 +59,9 @@ def test_create_asset_warns_about_a_recompressed_copy_and_still_records_it(alice
 
 
 def test_similar_assets_are_sorted_by_distance(alice, files):
-    ids = {name: record(alice, files / name)["asset_id"] for name in ("original.png", "cropped.png")}
+    ids = {
+        name: record(alice, files / name)["asset_id"] for name in ("original.png", "cropped.png")
+    }
     small = record(alice, files / "small.png")
     distances = [s["distance"] for s in small["similar_assets"]]
     assert distances == sorted(distances)
@@ -101,7 +103,9 @@ def test_find_similar_assets_by_asset_id_finds_copies_not_unrelated_images(alice
     found = {s["asset_id"]: s["distance"] for s in result["similar_assets"]}
     assert set(found) == {ids["copy.jpg"], ids["small.png"], ids["cropped.png"]}
     assert result["asset_id"] == ids["original.png"] and result["max_distance"] == 8
-    assert result["similar_assets"][0]["asset"]["asset_id"] == result["similar_assets"][0]["asset_id"]
+    assert (
+        result["similar_assets"][0]["asset"]["asset_id"] == result["similar_assets"][0]["asset_id"]
+    )
     assert len(result["phash"]) == 16 and result["note"] is None
 
 
