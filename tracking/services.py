@@ -565,13 +565,15 @@ def fill_asset_sha256(*, user, asset_id: int | str) -> dict[str, Any]:
             f"asset_url of asset_id {pk} cannot be hashed: it is not an http(s) URL"
             " or a file under HASH_ALLOWED_ROOTS"
         )
-    sha = hashing.hash_path(asset.asset_url).sha256sum
+    result, facts = file_facts.facts_of_path(asset.asset_url, asset.asset_type)
     with transaction.atomic():
         asset = _get(Asset, "asset_id", pk, lock=True)
         check_can_change(user, asset, field="asset_id")
         changed = asset.sha256sum is None
         if changed:
-            asset.sha256sum = sha
+            asset.sha256sum = result.sha256sum
+            if asset.phash is None:  # the same read gives the perceptual hashes
+                asset.set_perceptual(facts)
             _save_asset(asset, user)
     return {"asset": asset_dict(asset), "changed": changed}
 

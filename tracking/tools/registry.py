@@ -122,7 +122,10 @@ register(
             ' asset_source is "generated" for AI-generated media, "upload" for user uploads.'
             " Without sha256sum the server hashes asset_url when it can read it. A second"
             " asset with the same sha256sum or civitai_id is refused, naming the existing"
-            " asset_id: check with find_asset first."
+            " asset_id: check with find_asset first. When the server reads the file it also"
+            " compares it by perceptual hash: similar_assets lists recorded near-duplicates"
+            " (re-encoded, resized or cropped copies) with their distance, nearest first. That"
+            " is a warning: the asset is recorded anyway (see find_similar_assets)."
         ),
         function=services.create_asset,
         result_model=shapes.CreateAssetResult,
