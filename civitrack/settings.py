@@ -220,6 +220,11 @@ CIVITAI_SITE_TOKEN = env.str("CIVITAI_SITE_TOKEN", default="") or None
 HASH_ALLOWED_ROOTS = [p for p in env.str("HASH_ALLOWED_ROOTS", default="").split(":") if p]
 HASH_MAX_BYTES = int(_number("HASH_MAX_BYTES", 4 * 1024**3, low=1, high=2**50))
 HASH_ALLOW_PRIVATE_URLS = env.bool("HASH_ALLOW_PRIVATE_URLS", default=False)
+# The most bytes one generation-metadata text chunk of a file may hold, compressed or
+# once decompressed (tracking/generation.py; docs/generation-metadata.md).
+GENERATION_MAX_CHUNK_BYTES = int(
+    _number("GENERATION_MAX_CHUNK_BYTES", 1024**2, low=1024, high=16 * 1024**2)
+)
 
 # Outbound HTTP (both Civitai clients and URL hashing).
 HTTP_CONNECT_TIMEOUT = _seconds("HTTP_CONNECT_TIMEOUT", 5.0, high=300)
