@@ -682,3 +682,15 @@ def _read(stream: IO[bytes], skipped: list[str]) -> dict[str, Any] | None:
 def read_generation_bytes(data: bytes) -> dict[str, Any] | None:
     """``read_generation`` of bytes in memory (tests, small files)."""
     return read_generation(io.BytesIO(data))
+
+
+def file_reader(stream: IO[bytes], kind: str | None, facts) -> None:
+    """The ``tracking.file_facts`` reader: ``facts.extra["generation"]`` for an image.
+
+    Runs on the bounded copy the hashing read keeps, so the file is read once.
+    """
+    if kind != "image":
+        return
+    found = read_generation(stream)
+    if found is not None:
+        facts.extra["generation"] = found

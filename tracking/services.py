@@ -166,6 +166,33 @@ def _hash_for_create(url: str, asset_type: str) -> str | None:
     return result.sha256sum
 
 
+FILE_PROMPT_PURPOSE = "file_metadata"
+
+
+def _prompt_from_file(found: dict[str, Any] | None, user, on_behalf_of: str | None):
+    """An unsaved input Prompt made from the prompt a file carried, or None.
+
+    Each asset gets a prompt of its own, as ``create_prompt`` always records a new one
+    (the project has no rule merging identical prompts). ``purpose`` says where the
+    text came from; the negative prompt and the reader's source go in its metadata.
+    """
+    text = found.get("prompt") if isinstance(found, dict) else None
+    if not isinstance(text, str) or not text.strip():
+        return None
+    prompt = Prompt(
+        prompt_text=text,
+        purpose=FILE_PROMPT_PURPOSE,
+        metadata={
+            "source": found.get("source"),
+            "read_from": found.get("read_from"),
+            "negative_prompt": found.get("negative_prompt"),
+        },
+    )
+    prompt.attribute_to(user, on_behalf_of)
+    _attribute(prompt, user)
+    return prompt
+
+
 @takes(inputs.CreateAssetInput)
 def create_asset(*, user, params: inputs.CreateAssetInput) -> dict[str, Any]:
     """Record an image or video, refusing a second asset with the same sha256sum or civitai_id.

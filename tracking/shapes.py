@@ -101,6 +101,11 @@ class CreateAssetResult(Shape):
     asset_id: Id
     sha256sum: str | None
     asset: AssetShape
+    # True when no input_prompt_id was given and the file carried a prompt
+    # (metadata.generation, docs/generation-metadata.md): a Prompt was recorded from it,
+    # linked as the asset's input prompt, and input_prompt_id names it.
+    input_prompt_created: bool = False
+    input_prompt_id: Id | None = None
 
 
 class CreateCivitaiPostResult(Shape):
