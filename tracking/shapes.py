@@ -97,15 +97,24 @@ class CreatePromptResult(Shape):
     prompt: PromptShape
 
 
+class SimilarAsset(Shape):
+    """A near-duplicate: an asset whose perceptual hash is ``distance`` bits away."""
+
+    asset_id: Id
+    distance: int
+
+
 class CreateAssetResult(Shape):
     asset_id: Id
     sha256sum: str | None
     asset: AssetShape
+    # Near-duplicates already recorded (a warning: the asset was still created).
+    similar_assets: list[SimilarAsset]
     # True when no input_prompt_id was given and the file carried a prompt
     # (metadata.generation, docs/generation-metadata.md): a Prompt was recorded from it,
     # linked as the asset's input prompt, and input_prompt_id names it.
-    input_prompt_created: bool = False
-    input_prompt_id: Id | None = None
+    input_prompt_created: bool
+    input_prompt_id: Id | None
 
 
 class CreateCivitaiPostResult(Shape):
