@@ -226,6 +226,11 @@ def create_asset(*, user, params: inputs.CreateAssetInput) -> dict[str, Any]:
     the kind of media ``asset_type`` names. When no sha256 can be had, the same
     ``asset_url`` recorded twice is the duplicate instead. Hashing happens before the
     transaction opens so a slow download never holds database locks.
+
+    The same read yields the generation metadata the file carries (``tracking.generation``),
+    stored as ``metadata["generation"]`` unless the caller sent one; with no
+    ``input_prompt_id`` the file's prompt becomes the input prompt, written in the
+    same transaction (``input_prompt_created``).
     """
     check_page_url(params.civitai_url, params.civitai_id, "image")
     inputs_ids = params.input_asset_ids or []
@@ -252,14 +257,23 @@ def create_asset(*, user, params: inputs.CreateAssetInput) -> dict[str, Any]:
             input_prompt=_get_or_none(Prompt, "input_prompt_id", params.input_prompt_id),
             output_prompt=_get_or_none(Prompt, "output_prompt_id", params.output_prompt_id),
             post=_get_or_none(Post, "post_id", params.post_id),
-            metadata=params.metadata or {},
+            metadata=dict(params.metadata or {}),
         )
+        found = facts.extra.get("generation") if facts is not None else None
+        if found is not None:
+            asset.metadata.setdefault("generation", found)
+        created_prompt = None
+        if params.input_prompt_id is None:
+            created_prompt = _prompt_from_file(found, user, params.on_behalf_of)
         if facts is not None:
             asset.set_perceptual(facts)
         asset.attribute_to(user, params.on_behalf_of)
         linked = _existing_assets(inputs_ids)
         # Near-duplicates warn, they do not refuse (a variation is a new work).
         similar = similar_assets(asset.phash, asset_type=asset.asset_type)
+        if created_prompt is not None:
+            created_prompt.save()
+            asset.input_prompt = created_prompt
         _save_asset(asset, user)
         if linked:
             asset.input_assets.set(linked)
@@ -268,6 +282,8 @@ def create_asset(*, user, params: inputs.CreateAssetInput) -> dict[str, Any]:
         "sha256sum": asset.sha256sum,
         "asset": asset_dict(asset, input_asset_ids=inputs_ids),
         "similar_assets": similar,
+        "input_prompt_created": created_prompt is not None,
+        "input_prompt_id": None if created_prompt is None else str(created_prompt.pk),
     }
 
 
