@@ -43,7 +43,11 @@ def test_an_a1111_png_gets_its_parameters_and_its_prompt(alice):
     assert (gen["source"], gen["read_from"], gen["seed"]) == ("a1111", "png:parameters", 4242)
     assert result["asset"]["metadata"]["generation"] == gen
     assert result["input_prompt_created"] is True
-    assert result["input_prompt_id"] == str(asset.input_prompt_id) == result["asset"]["input_prompt_id"]
+    assert (
+        result["input_prompt_id"]
+        == str(asset.input_prompt_id)
+        == result["asset"]["input_prompt_id"]
+    )
     made = asset.input_prompt
     assert made.prompt_text == "a paper lantern on a pond, <lora:lanternStyle:0.8>, night"
     assert made.purpose == services.FILE_PROMPT_PURPOSE
@@ -147,7 +151,11 @@ def test_the_http_api_says_a_prompt_was_created(client, alice):
         response = client.post(
             reverse("api:tool", args=["create_asset"]),
             data=json.dumps(
-                {"asset_url": server.url("/a.png"), "asset_type": "image", "asset_source": "generated"}
+                {
+                    "asset_url": server.url("/a.png"),
+                    "asset_type": "image",
+                    "asset_source": "generated",
+                }
             ),
             content_type="application/json",
             HTTP_AUTHORIZATION=f"Bearer {token}",

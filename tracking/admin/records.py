@@ -15,6 +15,7 @@ from django.contrib import admin
 from django.db.models import Count, IntegerField, JSONField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import path, reverse
+from django.utils.functional import Promise
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -330,7 +331,9 @@ GENERATION_SOURCES = {
 
 
 def _shown(value, limit: int = 300) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    # Promise: a lazily translated label; anything else a caller stored, as JSON.
+    lazy_or_text = isinstance(value, str | Promise)
+    text = str(value) if lazy_or_text else json.dumps(value, ensure_ascii=False)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
