@@ -8,7 +8,9 @@ default, as tests/hardening/test_fuzz_tools.py). What must hold for every input:
 - the reader returns None or a dict, and never raises;
 - what it returns is storable as it is: JSON without NaN, no NUL character, valid
   UTF-8 (PostgreSQL's ``jsonb`` refuses the other two);
-- every source is one of the documented three.
+- every source is one of the documented three;
+- through ``create_asset`` (HTTP API, files served on loopback): no 500, a prompt only
+  when one was read, and a refused call leaves every table as it was.
 """
 
 from __future__ import annotations
@@ -16,12 +18,18 @@ from __future__ import annotations
 import json
 import os
 import zlib
+from datetime import timedelta
 
+import pytest
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from tests.hardening.helpers import REPORT
+from tests.fakes.media_server import MediaServer, Route
+from tests.hardening.helpers import REPORT, db_snapshot, install_network_guard
 from tests.tracking import generation_files as files
 from tracking.generation import (
     SOURCES,
@@ -30,6 +38,7 @@ from tracking.generation import (
     parse_comfyui,
     read_generation_bytes,
 )
+from tracking.models import ApiToken, Prompt
 
 FUZZ_EXAMPLES = int(os.environ.get("HARDENING_FUZZ_EXAMPLES", "200"))
 SEEDS = [
@@ -175,3 +184,54 @@ def test_any_comfyui_graph_parses(graph, meta):
     storable(parse_comfyui(graph, meta))
     storable(parse_civitai(meta if isinstance(meta, dict) else {"prompt": meta}))
     REPORT["generation: graphs and meta"]["values"] += 1
+
+
+# --- through the API: hostile files given to create_asset -------------------------------
+
+
+@pytest.mark.django_db
+def test_create_asset_records_hostile_files_without_a_500(client, alice, settings, monkeypatch):
+    """Mutated files served on loopback and recorded through ``POST create_asset``: every
+    call answers 201 (the asset, with whatever metadata could be read and a prompt only
+    when one was read) or 409 (the same bytes twice), and a refusal writes nothing."""
+    settings.HASH_ALLOW_PRIVATE_URLS = True
+    guard = install_network_guard(monkeypatch)
+    record, token = ApiToken.issue(alice, name="fuzz")
+    ApiToken.objects.filter(pk=record.pk).update(last_used_at=timezone.now() + timedelta(days=1))
+    url = reverse("api:tool", args=["create_asset"])
+    before = db_snapshot()
+    stats = REPORT["generation: create_asset with hostile files"]
+    counter = iter(range(10**9))
+
+    with MediaServer() as server:
+
+        @fuzz
+        @given(mutated_file())
+        def call(data):
+            path = f"/f{next(counter)}.png"
+            server.route(path, Route(body=data, content_type="image/png"))
+            body = {"asset_url": server.url(path), "asset_type": "image", "asset_source": "upload"}
+            with transaction.atomic():
+                response = client.post(
+                    url,
+                    data=json.dumps(body),
+                    content_type="application/json",
+                    HTTP_AUTHORIZATION=f"Bearer {token}",
+                )
+                stats[response.status_code] += 1
+                payload = response.json()
+                if response.status_code == 201:
+                    generation = payload["asset"]["metadata"].get("generation")
+                    storable(generation)
+                    made = Prompt.objects.filter(pk=payload["input_prompt_id"] or 0).first()
+                    assert payload["input_prompt_created"] is (made is not None)
+                    assert made is None or made.prompt_text == generation["prompt"]
+                else:
+                    # 400: the bytes turned into another kind of media (asset_type check)
+                    assert response.status_code in (400, 409), payload
+                    assert db_snapshot() == before
+                transaction.set_rollback(True)
+
+        call()
+    assert not [a for a in guard.attempts if a.startswith("connect")], guard.attempts
+    assert db_snapshot() == before
