@@ -1,13 +1,11 @@
 """Browser test: an A1111 PNG recorded through the API shows its parameters on its asset page."""
 
-import json
-
 import pytest
-from django.urls import reverse
 
 from tests.e2e.conftest import ARTIFACTS, log_in
 from tests.fakes.media_server import MediaServer, Route
 from tests.tracking import generation_files as files
+from tests.tracking.recording_helpers import call_over_http
 from tracking.models import ApiToken, Asset
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -25,18 +23,8 @@ def test_an_a1111_pngs_parameters_appear_on_its_asset_page(
         # "localhost": the browser resolves no other name, and maps IP literals away too.
         url = server.url("/lantern.png", host="localhost")
         server.route("/lantern.png", Route(body=files.a1111_png(), content_type="image/png"))
-        response = client.post(
-            reverse("api:tool", args=["create_asset"]),
-            data=json.dumps(
-                {
-                    "asset_url": url,
-                    "asset_type": "image",
-                    "asset_source": "generated",
-                }
-            ),
-            content_type="application/json",
-            HTTP_AUTHORIZATION=f"Bearer {token}",
-        )
+        body = {"asset_url": url, "asset_type": "image", "asset_source": "generated"}
+        response = call_over_http(client, token, "create_asset", body)
         assert response.status_code == 201, response.content
         created = response.json()
         assert created["input_prompt_created"] is True

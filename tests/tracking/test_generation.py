@@ -8,6 +8,7 @@ import zlib
 
 import pytest
 
+from tests.fakes.civitai_site import IMAGE_ID, default_images
 from tests.tracking import generation_files as files
 from tracking import generation
 from tracking.generation import parse_a1111, parse_civitai, read_generation_bytes
@@ -144,16 +145,10 @@ def test_a_long_line_without_commas_parses_in_linear_time():
 def test_civitai_meta_maps_to_the_same_shape():
     found = parse_civitai(
         {
-            "prompt": "a paper lantern on a pond",
-            "negativePrompt": "blurry",
-            "seed": 4242,
-            "steps": 20,
-            "cfgScale": 3.5,
-            "sampler": "Euler",
+            **default_images()[IMAGE_ID]["meta"],  # what the fake site serves
             "Size": "896x1152",
             "Model": "flux1-dev",
             "resources": [{"type": "lora", "name": "lantern", "weight": 0.6, "hash": "abc"}],
-            "civitaiResources": [{"type": "checkpoint", "modelVersionId": 222}],
             "clipSkip": 2,
         }
     )

@@ -6,18 +6,15 @@ real files the tests write, served over loopback HTTP or read from an allowed fo
 
 from __future__ import annotations
 
-import json
-
 import anyio
 import pytest
 from django.test import override_settings
-from django.urls import reverse
 from mcp import Client
 
 from tests.conftest import table_counts
 from tests.fakes.media_server import serving
 from tests.tracking import generation_files as files
-from tests.tracking.recording_helpers import prompt
+from tests.tracking.recording_helpers import call_over_http, prompt
 from tracking import services
 from tracking.errors import Duplicate
 from tracking.models import ApiToken, Asset, Prompt
@@ -148,18 +145,12 @@ def test_a_hostile_file_is_recorded_without_generation(alice):
 def test_the_http_api_says_a_prompt_was_created(client, alice):
     token = ApiToken.issue(alice)[1]
     with serving({"/a.png": files.a1111_png()}) as server:
-        response = client.post(
-            reverse("api:tool", args=["create_asset"]),
-            data=json.dumps(
-                {
-                    "asset_url": server.url("/a.png"),
-                    "asset_type": "image",
-                    "asset_source": "generated",
-                }
-            ),
-            content_type="application/json",
-            HTTP_AUTHORIZATION=f"Bearer {token}",
-        )
+        body = {
+            "asset_url": server.url("/a.png"),
+            "asset_type": "image",
+            "asset_source": "generated",
+        }
+        response = call_over_http(client, token, "create_asset", body)
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["input_prompt_created"] is True
