@@ -500,6 +500,60 @@ def trace_asset(*, user, params: inputs.TraceAssetInput) -> dict[str, Any]:
     return trace(asset_id=params.asset_id, sha256sum=params.sha256sum)
 
 
+@takes(inputs.FindSimilarAssetsInput)
+def find_similar_assets(*, user, params: inputs.FindSimilarAssetsInput) -> dict[str, Any]:
+    """Recorded assets that look like an asset (by id or sha256) or a file (by path).
+
+    Read-only. A ``path`` is read under the hashing rules (``tracking.hashing``) and
+    the file readers (``tracking.file_facts``); a file that cannot be hashed
+    perceptually is an ``InvalidInput`` naming why. A recorded asset without a
+    perceptual hash yet (not backfilled, not an image or video it could decode) gives
+    an empty answer with a ``note``. Only assets of the same type are compared.
+    """
+    k = perceptual.DEFAULT_MAX_DISTANCE if params.max_distance is None else params.max_distance
+    limit = params.limit or inputs.DEFAULT_LIMIT
+    source, note = None, None
+    if params.path is not None:
+        result, facts = file_facts.facts_of_path(params.path)
+        if facts.phash is None:
+            why = "; ".join(facts.problems) or "it is not an image or video civitrack can decode"
+            raise InvalidInput(f"Cannot hash {hashing.display(params.path)} perceptually: {why}")
+        sha, kind, phash = result.sha256sum, facts.kind, facts.phash
+        source = Asset.objects.filter(sha256sum=sha).values_list("pk", flat=True).first()
+    else:
+        if params.asset_id is not None:
+            asset = _get(Asset, "asset_id", params.asset_id)
+        else:
+            asset = Asset.objects.filter(sha256sum=params.sha256sum).first()
+            if asset is None:
+                raise RecordNotFound(f"Record not found: sha256sum {params.sha256sum}")
+        source, sha, kind, phash = asset.pk, asset.sha256sum, asset.asset_type, asset.phash
+        if phash is None:
+            note = (
+                f"asset_id {asset.pk} has no perceptual hash yet: its file was not read"
+                " (run hash_perceptual) or could not be decoded"
+            )
+    found = []
+    if phash is not None:
+        qs = Asset.objects.near(phash, k).filter(asset_type=kind).prefetch_related("input_assets")
+        qs = qs.select_related("created_by")
+        if source is not None:
+            qs = qs.exclude(pk=source)
+        found = [
+            {"asset_id": str(a.pk), "distance": a.distance, "asset": asset_dict(a)}
+            for a in qs[:limit]
+        ]
+    return {
+        "asset_id": None if source is None else str(source),
+        "sha256sum": sha,
+        "asset_type": kind,
+        "phash": None if phash is None else f"{perceptual.to_unsigned(phash):016x}",
+        "max_distance": k,
+        "similar_assets": found,
+        "note": note,
+    }
+
+
 @takes(inputs.NoInput)
 def get_workflow_guide(*, user, params: inputs.NoInput) -> dict[str, Any]:
     """The recording workflow guide, for MCP clients that do not support prompts."""

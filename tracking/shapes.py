@@ -104,6 +104,22 @@ class SimilarAsset(Shape):
     distance: int
 
 
+class SimilarAssetWithRecord(SimilarAsset):
+    asset: AssetShape
+
+
+class FindSimilarAssetsResult(Shape):
+    """What ``find_similar_assets`` compared and what it found."""
+
+    asset_id: Id | None  # the recorded asset compared (null for a path not recorded)
+    sha256sum: str | None
+    asset_type: str | None
+    phash: str | None  # 16 hex digits; null when the file has no perceptual hash
+    max_distance: int
+    similar_assets: list[SimilarAssetWithRecord]
+    note: str | None  # why nothing could be compared, when so
+
+
 class CreateAssetResult(Shape):
     asset_id: Id
     sha256sum: str | None

@@ -316,3 +316,24 @@ register(
         annotations={"readOnlyHint": True},
     )
 )
+
+
+register(
+    ToolSpec(
+        name="find_similar_assets",
+        title="Find near-duplicates of an asset or a file",
+        description=(
+            "Recorded assets that look like the given one, by perceptual hash: exactly one of"
+            " asset_id, sha256sum (a recorded asset) or path (an http(s) URL or a file under"
+            " HASH_ALLOWED_ROOTS, read like calculate_sha256 does). Each match has its"
+            " Hamming distance in bits of 64: 0-4 is the same picture re-saved, resized or"
+            " recompressed, 5-10 usually a crop or light edit, above ~20 unrelated."
+            " max_distance (default 8, at most 15) and limit (default 20) bound the answer."
+            " Use it before create_asset to avoid recording a re-encoded copy twice, or to map"
+            " a local file to its Civitai image when sha256 differs."
+        ),
+        function=services.find_similar_assets,
+        result_model=shapes.FindSimilarAssetsResult,
+        annotations={"readOnlyHint": True},
+    )
+)
