@@ -442,7 +442,8 @@ def parse_civitai(meta: Any) -> dict[str, Any] | None:
                 gen["extra"][key] = value
         else:
             gen["extra"][key] = value
-    for resource in meta.get("resources") or []:
+    resources = meta.get("resources")
+    for resource in resources if isinstance(resources, list) else []:
         if isinstance(resource, dict) and str(resource.get("type", "")).lower() == "lora":
             _add_lora(
                 gen["loras"], resource.get("name"), resource.get("weight"), resource.get("hash")

@@ -183,6 +183,7 @@ json_values = st.recursive(
 def test_any_comfyui_graph_parses(graph, meta):
     storable(parse_comfyui(graph, meta))
     storable(parse_civitai(meta if isinstance(meta, dict) else {"prompt": meta}))
+    storable(parse_civitai({"resources": meta, "prompt": meta, "Size": meta, "seed": meta}))
     REPORT["generation: graphs and meta"]["values"] += 1
 
 
