@@ -213,3 +213,17 @@ def test_text_after_the_image_data_is_not_looked_for():
     iend = data.rindex(b"IEND") - 4
     late = files.png_chunk(b"tEXt", b"parameters\x00cat\nSteps: 1, Seed: 2, Sampler: s")
     assert read_generation_bytes(data[:iend] + late + data[iend:]) is None
+
+
+def test_a_webp_exif_chunk_above_the_limit_is_skipped_unread(settings):
+    settings.GENERATION_MAX_CHUNK_BYTES = 1024
+    data = files.exif_image("WEBP", "x" * 2000 + "\nSteps: 1, Seed: 2, Sampler: s")
+    assert read_generation_bytes(data) is None
+    settings.GENERATION_MAX_CHUNK_BYTES = 8192
+    assert read_generation_bytes(data)["seed"] == 2
+
+
+def test_a_jpeg_comment_above_the_limit_is_not_parsed(settings):
+    settings.GENERATION_MAX_CHUNK_BYTES = 1024
+    data = files.exif_image("JPEG", "x" * 2000 + "\nSteps: 1, Seed: 2, Sampler: s")
+    assert read_generation_bytes(data) is None
