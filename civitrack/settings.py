@@ -220,6 +220,11 @@ CIVITAI_SITE_TOKEN = env.str("CIVITAI_SITE_TOKEN", default="") or None
 HASH_ALLOWED_ROOTS = [p for p in env.str("HASH_ALLOWED_ROOTS", default="").split(":") if p]
 HASH_MAX_BYTES = int(_number("HASH_MAX_BYTES", 4 * 1024**3, low=1, high=2**50))
 HASH_ALLOW_PRIVATE_URLS = env.bool("HASH_ALLOW_PRIVATE_URLS", default=False)
+# The most bytes one generation-metadata text chunk of a file may hold, compressed or
+# once decompressed (tracking/generation.py; docs/generation-metadata.md).
+GENERATION_MAX_CHUNK_BYTES = int(
+    _number("GENERATION_MAX_CHUNK_BYTES", 1024**2, low=1024, high=16 * 1024**2)
+)
 # Perceptual hashes (tracking/perceptual.py, docs/near-duplicates.md): the bytes read
 # for the sha256 are also kept (in memory up to PERCEPTUAL_SPOOL_MEMORY, then in a
 # temporary file) for the file readers, up to PERCEPTUAL_MAX_BYTES; a larger file is

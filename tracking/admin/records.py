@@ -15,6 +15,7 @@ from django.contrib import admin, messages
 from django.db.models import Count, IntegerField, JSONField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import path, reverse
+from django.utils.functional import Promise
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -340,6 +341,75 @@ def _blob_links(asset: Asset) -> str:
     )
 
 
+PROMPT_SHOWN = 4000  # characters of a prompt shown on the asset page
+GENERATION_SOURCES = {
+    "a1111": _("A1111 parameters in the file"),
+    "comfyui": _("ComfyUI graph in the file"),
+    "civitai": _("Civitai's generation data"),
+}
+
+
+def _shown(value, limit: int = 300) -> str:
+    # Promise: a lazily translated label; anything else a caller stored, as JSON.
+    lazy_or_text = isinstance(value, str | Promise)
+    text = str(value) if lazy_or_text else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def generation_block(metadata) -> str:
+    """``metadata["generation"]`` (``tracking.generation``) as a compact table, escaped.
+
+    The record may have been sent by any caller as plain metadata, so nothing about
+    its types is assumed: every value is shown as text, long ones cut.
+    """
+    gen = metadata.get("generation") if isinstance(metadata, dict) else None
+    if not isinstance(gen, dict):
+        return "—"
+
+    def value(key: str):
+        found = gen.get(key)
+        return None if found in (None, "", [], {}) else found
+
+    size = (
+        f"{gen.get('width')} \u00d7 {gen.get('height')}"
+        if value("width") is not None and value("height") is not None
+        else None
+    )
+    model = value("model")
+    if value("model_hash") is not None:
+        model = f"{model or '—'} ({_shown(gen['model_hash'], 40)})"
+    loras = gen.get("loras") if isinstance(gen.get("loras"), list) else []
+    lora_text = ", ".join(
+        _shown(lora.get("name"), 100)
+        + (f" {_shown(lora['weight'], 20)}" if lora.get("weight") is not None else "")
+        for lora in loras[:50]
+        if isinstance(lora, dict)
+    )
+    extra = gen.get("extra") if isinstance(gen.get("extra"), dict) else {}
+    source = gen.get("source")
+    rows = [
+        (_("Read from"), GENERATION_SOURCES.get(source, _shown(source or "—", 40))),
+        (_("Prompt"), value("prompt"), PROMPT_SHOWN),
+        (_("Negative prompt"), value("negative_prompt"), PROMPT_SHOWN),
+        (_("Steps"), value("steps")),
+        (_("Sampler"), value("sampler")),
+        (_("CFG scale"), value("cfg_scale")),
+        (_("Seed"), value("seed")),
+        (_("Size"), size),
+        (_("Model"), model),
+        (_("LoRAs"), lora_text or None),
+        *((_shown(key, 60), val) for key, val in list(extra.items())[:40]),
+    ]
+    return format_html(
+        '<table class="generation">{}</table>',
+        format_html_join(
+            "",
+            "<tr><th>{}</th><td>{}</td></tr>",
+            ((row[0], _shown(row[1], *row[2:])) for row in rows if row[1] is not None),
+        ),
+    )
+
+
 def _change_url(obj) -> str:
     opts = obj._meta
     return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
@@ -486,6 +556,7 @@ class AssetAdmin(RecordedAdmin):
     readonly_fields = [
         "preview",
         "links",
+        "generation",
         "engagement",
         "created_at",
         "updated_at",
@@ -499,9 +570,13 @@ class AssetAdmin(RecordedAdmin):
         (_("Civitai"), {"fields": ["civitai_id", "civitai_url", "post"]}),
         (_("Lineage"), {"fields": ["links", "input_prompt", "output_prompt"]}),
         (_("Near-duplicates"), {"fields": ["perceptual_hashes", "similar"]}),
+        (_("Generation"), {"fields": ["generation"]}),
         (_("Engagement on Civitai"), {"fields": ["engagement"]}),
         RECORDED_FIELDSET,
     ]
+
+    class Media:
+        css = {"all": ["tracking/admin.css"]}
 
     def get_search_results(self, request, queryset, search_term):
         if not search_term:
@@ -586,6 +661,10 @@ class AssetAdmin(RecordedAdmin):
                 ),
                 messages.WARNING,
             )
+
+    @admin.display(description=_("how it was made"))
+    def generation(self, obj):
+        return generation_block(obj.metadata)
 
     @admin.display(description=_("links"))
     def links(self, obj):
