@@ -32,7 +32,14 @@ from tracking.admin.civitai import (
 from tracking.admin.tools import compute_sha256_action, mark_published_action
 from tracking.models import Asset, AssetInput, AssetStatsSnapshot, Post, Prompt
 from tracking.search import search_assets
+from workspace.engagement import compare_action, compare_view
 from workspace.exports import ExportMixin
+
+# The engagement chart on the Asset and Post pages (workspace/engagement.py).
+ENGAGEMENT_MEDIA = forms.Media(
+    js=["vendor/chartjs/chart.umd.min.js", "workspace/engagement-chart.js"],
+    css={"all": ["workspace/engagement.css"]},
+)
 
 
 def media_preview(asset: Asset, *, size: int = 320) -> str:
@@ -192,6 +199,25 @@ class RecordedAdmin(ExportMixin, HistoryAdmin):
     signed-in user (``Recorded.attribute_to``, as the tools do), and who recorded it and
     for whom cannot be typed over."""
 
+    engagement_chart = False  # True where the change page shows the engagement chart
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        # Only the change pages of posts and assets draw charts: the lists do not load
+        # Chart.js.
+        if self.engagement_chart:
+            context["media"] = context["media"] + ENGAGEMENT_MEDIA
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    def compare_urls(self, kind: str) -> list:
+        """The "Compare engagement" page of this model (``?ids=…``, bookmarkable)."""
+        return [
+            path(
+                "compare/",
+                self.admin_site.admin_view(lambda request: compare_view(request, kind)),
+                name=f"tracking_{kind}_compare",
+            )
+        ]
+
     def save_model(self, request, obj, form, change):
         if not change and obj.created_by_id is None:
             obj.attribute_to(request.user, obj.on_behalf_of)
@@ -328,6 +354,7 @@ def _change_url(obj) -> str:
 
 @admin.register(Post)
 class PostAdmin(RecordedAdmin):
+    engagement_chart = True
     list_display = [
         "civitai_id",
         "title",
@@ -356,7 +383,12 @@ class PostAdmin(RecordedAdmin):
         "legacy_id",
     ]
     inlines = [AssetInline]
-    actions = [mark_published_action, sync_stats_action, import_again_action]
+    actions = [
+        mark_published_action,
+        sync_stats_action,
+        import_again_action,
+        compare_action("post"),
+    ]
     change_list_template = "admin/tracking/post/change_list.html"
     fieldsets = [
         (
@@ -389,7 +421,7 @@ class PostAdmin(RecordedAdmin):
             self.admin_site.admin_view(import_post_view),
             name="tracking_post_import",
         )
-        return [import_url, *super().get_urls()]
+        return [import_url, *self.compare_urls("post"), *super().get_urls()]
 
 
 class AssetForm(forms.ModelForm):
@@ -419,7 +451,8 @@ class AssetInputInline(admin.TabularInline):
 @admin.register(Asset)
 class AssetAdmin(RecordedAdmin):
     form = AssetForm
-    actions = [compute_sha256_action]
+    engagement_chart = True
+    actions = [compute_sha256_action, compare_action("asset")]
     list_display = [
         "id",
         "thumbnail",
@@ -484,6 +517,9 @@ class AssetAdmin(RecordedAdmin):
         if not search_term:
             return queryset, False
         return search_assets(queryset, search_term), False
+
+    def get_urls(self):
+        return [*self.compare_urls("asset"), *super().get_urls()]
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
