@@ -244,23 +244,29 @@ def hash_assets(*, progress: Progress, limit: int | None = None) -> Outcome:
     engine retries the run with backoff; the retry hashes only what is still null.
     """
     from tracking.errors import ToolError
-    from tracking.hashing import can_hash, hash_path
+    from tracking.file_facts import facts_of_path
+    from tracking.hashing import can_hash
     from tracking.models import Asset
 
     todo = [
-        (pk, url)
-        for pk, url in Asset.objects.filter(sha256sum__isnull=True)
+        (pk, url, kind)
+        for pk, url, kind in Asset.objects.filter(sha256sum__isnull=True)
         .order_by("id")
-        .values_list("pk", "asset_url")
+        .values_list("pk", "asset_url", "asset_type")
         if can_hash(url)
     ][: limit or None]
     done, errors, retryable = 0, [], False
     progress(0, len(todo))
-    for n, (pk, url) in enumerate(todo, 1):
+    for n, (pk, url, kind) in enumerate(todo, 1):
         try:
-            digest = hash_path(url).sha256sum
+            # The same read gives the perceptual hashes (tracking/file_facts.py).
+            result, facts = facts_of_path(url, kind)
+            digest = result.sha256sum
+            values = Asset.perceptual_values(facts.phash, facts.dhash, facts.video_signature)
             with transaction.atomic():
-                done += Asset.objects.filter(pk=pk, sha256sum__isnull=True).update(sha256sum=digest)
+                done += Asset.objects.filter(pk=pk, sha256sum__isnull=True).update(
+                    sha256sum=digest, perceptual_checked_at=timezone.now(), **values
+                )
         except IntegrityError:
             other = Asset.objects.filter(sha256sum=digest).values_list("pk", flat=True).first()
             errors.append(f"asset {pk}: same file as asset {other}; left unhashed")

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from tracking import perceptual
 from tracking.civitai_urls import check_page_url
 from tracking.errors import InvalidInput
 
@@ -240,6 +241,72 @@ class AssetInput(models.Model):
         return f"Asset #{self.from_asset_id} made from #{self.to_asset_id}"
 
 
+PHASH_BANDS = [f"phash_b{i}" for i in range(perceptual.BANDS)]
+
+
+def _band_expression(i: int):
+    """Band ``i`` of the stored pHash, as SQL: the rule the check constraint holds."""
+    shift = perceptual.BAND_BITS * (perceptual.BANDS - 1 - i)
+    expression = F("phash").bitrightshift(shift) if shift else F("phash")
+    return expression.bitand(perceptual.BAND_MASK)
+
+
+class Hamming(models.Func):
+    """Number of differing bits between a BIGINT column and a 64-bit value.
+
+    PostgreSQL counts them itself (``bit_count`` of the XOR as ``bit(64)``, PG 14+);
+    SQLite calls ``civitrack_hamming``, registered on every connection by
+    ``tracking.apps`` (SQLite has no popcount). Used only on the few candidates the
+    band indexes found, so the Python function's cost does not grow with the table.
+    """
+
+    output_field = models.IntegerField()
+    arity = 2
+
+    def as_sql(self, compiler, connection, **extra):
+        return super().as_sql(compiler, connection, function="civitrack_hamming", **extra)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return super().as_sql(
+            compiler,
+            connection,
+            template="bit_count(CAST((%(expressions)s) AS bit(64)))",
+            arg_joiner=" # ",
+            **extra,
+        )
+
+
+class AssetQuerySet(models.QuerySet):
+    def near(
+        self, phash: int, max_distance: int = perceptual.DEFAULT_MAX_DISTANCE
+    ) -> AssetQuerySet:
+        """Assets whose pHash is within ``max_distance`` bits of ``phash``, nearest first,
+        each annotated with its ``distance``.
+
+        Multi-index search (docs/near-duplicates.md): the 64 bits are stored as 4
+        indexed 16-bit bands; a hash within k bits has at least one band within
+        k // 4 bits of the query's band (pigeonhole), so the candidates are the rows
+        whose band equals one of those few values (an index lookup each), and only
+        they are compared bit by bit. The table is never scanned.
+        """
+        if not 0 <= max_distance <= perceptual.MAX_DISTANCE:
+            raise InvalidInput(
+                f"max_distance must be between 0 and {perceptual.MAX_DISTANCE}, got {max_distance}"
+            )
+        phash = perceptual.to_signed(phash)
+        radius = max_distance // perceptual.BANDS
+        candidates = Q()
+        for name, value in zip(PHASH_BANDS, perceptual.bands(phash), strict=True):
+            candidates |= Q(**{f"{name}__in": perceptual.within(value, radius)})
+        return (
+            self.filter(candidates)
+            .alias(distance=Hamming(F("phash"), models.Value(phash)))
+            .filter(distance__lte=max_distance)
+            .annotate(distance=Hamming(F("phash"), models.Value(phash)))
+            .order_by("distance", "id")
+        )
+
+
 class Asset(Recorded):
     """An image or video: where it lives, what made it, what it became, where it was posted."""
 
@@ -301,8 +368,41 @@ class Asset(Recorded):
         help_text=_("The assets this one was made from"),
         verbose_name=_("input assets"),
     )
+    # Perceptual hashes of the file (tracking/perceptual.py), signed 64-bit; the
+    # pHash is also stored as 4 indexed 16-bit bands for the near-duplicate search.
+    phash = models.BigIntegerField(
+        _("pHash"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Perceptual hash of the picture (or of a video's average frame)"),
+    )
+    dhash = models.BigIntegerField(
+        _("dHash"), null=True, blank=True, editable=False, help_text=_("Gradient hash")
+    )
+    phash_b0 = models.IntegerField(null=True, blank=True, editable=False)
+    phash_b1 = models.IntegerField(null=True, blank=True, editable=False)
+    phash_b2 = models.IntegerField(null=True, blank=True, editable=False)
+    phash_b3 = models.IntegerField(null=True, blank=True, editable=False)
+    video_signature = models.CharField(  # noqa: DJ001 (null: not a video, or not read)
+        _("video signature"),
+        max_length=16 * 16,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("pHashes of evenly spaced frames, 16 hex digits each"),
+    )
+    perceptual_checked_at = models.DateTimeField(
+        _("perceptual hashes read at"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("When the file was last read for perceptual hashes (found or not)"),
+    )
     # The lineage is part of the history too (Recorded's HistoricalRecords reads this).
     _history_m2m_fields = ["input_assets"]
+
+    objects = AssetQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("asset")
@@ -311,6 +411,7 @@ class Asset(Recorded):
         indexes = [
             models.Index(fields=["asset_type", "asset_source"], name="asset_type_source_idx"),
             models.Index(fields=["created_by", "-created_at"], name="asset_creator_created_idx"),
+            *(models.Index(fields=[band], name=f"asset_{band}_idx") for band in PHASH_BANDS),
         ]
         constraints = [
             models.CheckConstraint(
@@ -328,6 +429,17 @@ class Asset(Recorded):
                 name="asset_civitai_id_positive",
             ),
             models.CheckConstraint(condition=~Q(asset_url=""), name="asset_url_not_empty"),
+            models.CheckConstraint(
+                condition=Q(phash__isnull=True, **{f"{b}__isnull": True for b in PHASH_BANDS})
+                | Q(**{b: _band_expression(i) for i, b in enumerate(PHASH_BANDS)}),
+                name="asset_phash_bands",
+                violation_error_message="phash_b0..b3 must be the 16-bit bands of phash",
+            ),
+            models.CheckConstraint(
+                condition=Q(video_signature__isnull=True)
+                | Q(video_signature__regex=r"^([0-9a-f]{16})+$"),
+                name="asset_video_signature_hex",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -336,7 +448,31 @@ class Asset(Recorded):
     def save(self, *args, **kwargs):
         if self.sha256sum:
             self.sha256sum = self.sha256sum.lower()
+        for name, value in self.perceptual_values(self.phash).items():
+            if name in PHASH_BANDS:
+                setattr(self, name, value)
         super().save(*args, **kwargs)
+
+    @staticmethod
+    def perceptual_values(
+        phash: int | None, dhash: int | None = None, video_signature: str | None = None
+    ) -> dict:
+        """The field values that store these hashes, bands included: for ``save`` and for
+        ``QuerySet.update``/``bulk_create``, which bypass ``save``."""
+        values = {"phash": None, "dhash": dhash, "video_signature": video_signature}
+        values.update(dict.fromkeys(PHASH_BANDS))
+        if phash is not None:
+            values["phash"] = perceptual.to_signed(phash)
+            values.update(zip(PHASH_BANDS, perceptual.bands(phash), strict=True))
+        return values
+
+    def set_perceptual(self, facts) -> None:
+        """Take the hashes a ``tracking.file_facts.FileFacts`` found (and when)."""
+        for name, value in self.perceptual_values(
+            facts.phash, facts.dhash, facts.video_signature
+        ).items():
+            setattr(self, name, value)
+        self.perceptual_checked_at = timezone.now()
 
     def clean(self) -> None:
         if self.civitai_id is None or self.civitai_id > 0:

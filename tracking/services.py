@@ -19,9 +19,10 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
-from tracking import civitai_import, guides, hashing, inputs, media_types
+from tracking import civitai_import, file_facts, guides, hashing, inputs, media_types, perceptual
 from tracking.civitai_urls import check_page_url, parse_image_ref
 from tracking.errors import Duplicate, InvalidInput, RecordNotFound, ToolError
+from tracking.file_facts import FileFacts
 from tracking.models import Asset, Post, Prompt
 from tracking.permissions import check_can_change
 from tracking.serializers import (
@@ -143,27 +144,50 @@ def create_prompt(*, user, params: inputs.CreatePromptInput) -> dict[str, Any]:
     return {"prompt_id": str(prompt.pk), "prompt": prompt_dict(prompt)}
 
 
-def _hash_for_create(url: str, asset_type: str) -> str | None:
-    """The sha256 of ``asset_url`` when it can be read, checking its bytes match ``asset_type``.
+def _hash_for_create(url: str, asset_type: str) -> tuple[str | None, FileFacts | None]:
+    """The sha256 of ``asset_url`` when it can be read, checking its bytes match
+    ``asset_type``, and what the file readers found in the same bytes.
 
     Unreadable (other schemes such as ``s3://``, a refused address, a failed download):
-    None, and the asset is still recorded. Readable but holding the other kind of media
-    than ``asset_type`` says: refused, naming what the bytes are.
+    (None, None), and the asset is still recorded. Readable but holding the other kind
+    of media than ``asset_type`` says: refused, naming what the bytes are.
     """
     if not hashing.can_hash(url):
-        return None
+        return None, None
     try:
-        result = hashing.hash_path(url)
+        result, facts = file_facts.facts_of_path(url, asset_type)
     except ToolError as exc:
         logger.warning("create_asset: could not hash asset_url, sha256sum left null: %s", exc)
-        return None
+        return None, None
     found = media_types.sniff(result.head)
     if found is not None and found.kind != asset_type:
         raise InvalidInput(
             f'asset_type is "{asset_type}" but the file at asset_url is {found.label}'
             f' ({found.kind}): send asset_type "{found.kind}"'
         )
-    return result.sha256sum
+    return result.sha256sum, facts
+
+
+def similar_assets(
+    phash: int | None,
+    *,
+    asset_type: str | None = None,
+    exclude: int | None = None,
+    max_distance: int = perceptual.DEFAULT_MAX_DISTANCE,
+    limit: int = 20,
+) -> list[dict[str, Any]]:
+    """``[{asset_id, distance}]`` of the assets near ``phash``, nearest first ([] without one)."""
+    if phash is None:
+        return []
+    qs = Asset.objects.near(phash, max_distance)
+    if asset_type is not None:
+        qs = qs.filter(asset_type=asset_type)
+    if exclude is not None:
+        qs = qs.exclude(pk=exclude)
+    return [
+        {"asset_id": str(pk), "distance": distance}
+        for pk, distance in qs.values_list("pk", "distance")[:limit]
+    ]
 
 
 @takes(inputs.CreateAssetInput)
@@ -178,9 +202,9 @@ def create_asset(*, user, params: inputs.CreateAssetInput) -> dict[str, Any]:
     """
     check_page_url(params.civitai_url, params.civitai_id, "image")
     inputs_ids = params.input_asset_ids or []
-    sha = params.sha256sum
+    sha, facts = params.sha256sum, None
     if sha is None:
-        sha = _hash_for_create(params.asset_url, params.asset_type)
+        sha, facts = _hash_for_create(params.asset_url, params.asset_type)
 
     with transaction.atomic():
         if sha is None:
@@ -203,8 +227,12 @@ def create_asset(*, user, params: inputs.CreateAssetInput) -> dict[str, Any]:
             post=_get_or_none(Post, "post_id", params.post_id),
             metadata=params.metadata or {},
         )
+        if facts is not None:
+            asset.set_perceptual(facts)
         asset.attribute_to(user, params.on_behalf_of)
         linked = _existing_assets(inputs_ids)
+        # Near-duplicates warn, they do not refuse (a variation is a new work).
+        similar = similar_assets(asset.phash, asset_type=asset.asset_type)
         _save_asset(asset, user)
         if linked:
             asset.input_assets.set(linked)
@@ -212,6 +240,7 @@ def create_asset(*, user, params: inputs.CreateAssetInput) -> dict[str, Any]:
         "asset_id": str(asset.pk),
         "sha256sum": asset.sha256sum,
         "asset": asset_dict(asset, input_asset_ids=inputs_ids),
+        "similar_assets": similar,
     }
 
 

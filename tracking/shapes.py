@@ -97,10 +97,19 @@ class CreatePromptResult(Shape):
     prompt: PromptShape
 
 
+class SimilarAsset(Shape):
+    """A near-duplicate: an asset whose perceptual hash is ``distance`` bits away."""
+
+    asset_id: Id
+    distance: int
+
+
 class CreateAssetResult(Shape):
     asset_id: Id
     sha256sum: str | None
     asset: AssetShape
+    # Near-duplicates already recorded (a warning: the asset was still created).
+    similar_assets: list[SimilarAsset]
 
 
 class CreateCivitaiPostResult(Shape):
