@@ -29,6 +29,7 @@ from tracking.admin.civitai import (
     stats_for_post,
     sync_stats_action,
 )
+from tracking.admin.duplicates import DuplicateLinkForm, duplicate_error
 from tracking.admin.tools import compute_sha256_action, mark_published_action
 from tracking.models import Asset, AssetInput, AssetStatsSnapshot, Post, Prompt
 from tracking.search import search_assets
@@ -352,8 +353,15 @@ def _change_url(obj) -> str:
     return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
 
 
+class PostForm(DuplicateLinkForm):
+    class Meta:
+        model = Post
+        fields = "__all__"  # the admin fieldsets choose what is shown
+
+
 @admin.register(Post)
 class PostAdmin(RecordedAdmin):
+    form = PostForm
     engagement_chart = True
     list_display = [
         "civitai_id",
@@ -424,16 +432,29 @@ class PostAdmin(RecordedAdmin):
         return [import_url, *self.compare_urls("post"), *super().get_urls()]
 
 
-class AssetForm(forms.ModelForm):
+class AssetForm(DuplicateLinkForm):
     class Meta:
         model = Asset
-        fields = "__all__"  # noqa: DJ007 - the admin fieldsets choose what is shown
+        fields = "__all__"  # the admin fieldsets choose what is shown
         widgets = {"asset_url": forms.TextInput(attrs={"class": "vURLField", "size": 100})}
 
     def clean_sha256sum(self):
         """Accept a pasted upper-case hash; it is stored lower-case like every other."""
         value = self.cleaned_data.get("sha256sum")
         return value.strip().lower() if value else None
+
+    def clean(self):
+        """A new asset without a sha256 whose URL is recorded already is that asset
+        (``create_asset``'s rule for files it cannot hash)."""
+        cleaned = super().clean()
+        url = cleaned.get("asset_url")
+        if self.instance.pk is None and url and not cleaned.get("sha256sum"):
+            other = self.other_with("asset_url", url)
+            if other is not None:
+                self.add_error(
+                    "asset_url", duplicate_error(other, str(self.fields["asset_url"].label))
+                )
+        return cleaned
 
 
 class AssetInputInline(admin.TabularInline):
