@@ -31,6 +31,7 @@ from tracking.admin.civitai import (
 )
 from tracking.admin.duplicates import DuplicateLinkForm, duplicate_error
 from tracking.admin.tools import compute_sha256_action, mark_published_action
+from tracking.admin.upload import upload_asset_view
 from tracking.models import Asset, AssetInput, AssetStatsSnapshot, Post, Prompt
 from tracking.search import search_assets
 from workspace.engagement import compare_action, compare_view
@@ -539,8 +540,15 @@ class AssetAdmin(RecordedAdmin):
             return queryset, False
         return search_assets(queryset, search_term), False
 
+    change_list_template = "admin/tracking/asset/change_list.html"
+
     def get_urls(self):
-        return [*self.compare_urls("asset"), *super().get_urls()]
+        upload = path(
+            "upload/",
+            self.admin_site.admin_view(upload_asset_view),
+            name="tracking_asset_upload",
+        )
+        return [upload, *self.compare_urls("asset"), *super().get_urls()]
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
