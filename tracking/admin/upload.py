@@ -20,6 +20,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -38,7 +39,7 @@ class UploadAssetForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": "image/*,video/*"}),
     )
     asset_source = forms.ChoiceField(
-        label=_("asset source"), choices=Asset.Source.choices, initial=Asset.Source.UPLOAD
+        label=capfirst(_("asset source")), choices=Asset.Source.choices, initial=Asset.Source.UPLOAD
     )
 
 
