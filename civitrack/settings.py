@@ -191,6 +191,8 @@ elif ASSET_STORAGE == "s3":
     ASSET_S3_BUCKET = env.str("ASSET_S3_BUCKET", default="")
     if not ASSET_S3_BUCKET:
         _refuse("ASSET_STORAGE=s3 needs ASSET_S3_BUCKET (the bucket name)")
+    # Named here too so civitrack.logging redacts it from every log line.
+    ASSET_S3_SECRET_ACCESS_KEY = env.str("ASSET_S3_SECRET_ACCESS_KEY", default="") or None
     _DEFAULT_STORAGE = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
@@ -198,15 +200,19 @@ elif ASSET_STORAGE == "s3":
             "endpoint_url": env.str("ASSET_S3_ENDPOINT_URL", default="") or None,
             "region_name": env.str("ASSET_S3_REGION", default="") or None,
             "access_key": env.str("ASSET_S3_ACCESS_KEY_ID", default="") or None,
-            "secret_key": env.str("ASSET_S3_SECRET_ACCESS_KEY", default="") or None,
+            "secret_key": ASSET_S3_SECRET_ACCESS_KEY,
             # asset_url is recorded once and read for years: a plain URL, not a
             # presigned one that expires.
             "querystring_auth": False,
-            "custom_domain": env.str("ASSET_S3_PUBLIC_URL", default="").split("://")[-1].rstrip("/")
-            or None,
             "file_overwrite": False,
         },
     }
+    _public = env.str("ASSET_S3_PUBLIC_URL", default="").rstrip("/")
+    if _public:
+        _scheme, _sep, _host = _public.partition("://")
+        if _scheme not in ("http", "https") or not _host:
+            _refuse(f"ASSET_S3_PUBLIC_URL must be an http(s) URL, got {_public!r}")
+        _DEFAULT_STORAGE["OPTIONS"] |= {"custom_domain": _host, "url_protocol": f"{_scheme}:"}
 else:
     _refuse(f"ASSET_STORAGE must be filesystem or s3, got {ASSET_STORAGE!r}")
 STORAGES = {
