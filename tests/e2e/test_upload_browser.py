@@ -6,7 +6,8 @@ import hashlib
 import pytest
 
 from tests.e2e.conftest import ARTIFACTS, log_in
-from tests.tracking.media_samples import png
+from tests.tracking.media_samples import encode
+from tests.tracking.media_samples import picture as picture_of
 from tracking.models import Asset
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -24,8 +25,9 @@ def test_an_upload_is_previewed_stored_and_refused_the_second_time(
 ):
     page = browser_page
     django_user_model.objects.create_superuser("ada", "", "pw-ada-12345")
+    picture_image = picture_of(11)
     picture = tmp_path / "lantern.png"
-    picture.write_bytes(png(11))
+    picture.write_bytes(encode(picture_image, "PNG"))
     log_in(page, live_server, "ada", "pw-ada-12345", "/admin/tracking/asset/add/")
 
     page.click("#upload-a-file")
@@ -53,6 +55,19 @@ def test_an_upload_is_previewed_stored_and_refused_the_second_time(
     assert Asset.objects.count() == 1
     page.screenshot(path=ARTIFACTS / "upload-duplicate.png", full_page=True)
     error.get_by_role("link").click()
+    page.wait_for_url(f"**/admin/tracking/asset/{asset.pk}/change/")
+
+    # a recompressed copy is other bytes: recorded, with the near-duplicate named
+    copy = tmp_path / "lantern-copy.jpg"
+    copy.write_bytes(encode(picture_image.convert("RGB"), "JPEG", quality=70))
+    page.goto(f"{live_server.url}/admin/tracking/asset/upload/")
+    page.set_input_files("#id_file", str(copy))
+    page.get_by_role("button", name="Upload and record").click()
+    page.wait_for_url("**/admin/tracking/asset/*/change/")
+    warning = page.locator("ul.messagelist li.warning")
+    assert "looks like 1 asset recorded before" in warning.inner_text()
+    page.screenshot(path=ARTIFACTS / "upload-near-duplicate.png")
+    warning.get_by_role("link").click()
     page.wait_for_url(f"**/admin/tracking/asset/{asset.pk}/change/")
 
 
