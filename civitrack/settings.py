@@ -380,11 +380,13 @@ SYNC_WORKFLOWS_EVERY = _interval("SYNC_WORKFLOWS_EVERY", "15m")
 SYNC_STATS_EVERY = _interval("SYNC_STATS_EVERY", "6h")
 HASH_BLOBS_EVERY = _interval("HASH_BLOBS_EVERY", "1h")
 HASH_ASSETS_EVERY = _interval("HASH_ASSETS_EVERY", "1h")
+HASH_PERCEPTUAL_EVERY = _interval("HASH_PERCEPTUAL_EVERY", "1h")
 SCHEDULES = {
     "sync_workflows": SYNC_WORKFLOWS_EVERY,
     "sync_stats": SYNC_STATS_EVERY,
     "hash_blobs": HASH_BLOBS_EVERY,
     "hash_assets": HASH_ASSETS_EVERY,
+    "hash_perceptual": HASH_PERCEPTUAL_EVERY,
 }
 # An incremental sync starts this many seconds before the newest createdAt that the
 # last complete sync saw, so workflows that appear late upstream are not missed.

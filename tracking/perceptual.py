@@ -24,6 +24,7 @@ that does not decode), never a crash; the pixel limits are ``PERCEPTUAL_MAX_PIXE
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
 import warnings
@@ -108,14 +109,17 @@ def within(value: int, radius: int, bits: int = BAND_BITS) -> list[int]:
 
     The probes of one band: 1 + 16 + 120 + 560 values for radius 0..3 of a 16-bit band.
     """
-    found = [value]
+    return [value ^ mask for mask in _flip_masks(bits, radius)]
+
+
+@functools.cache
+def _flip_masks(bits: int, radius: int) -> tuple[int, ...]:
+    """XOR masks with at most ``radius`` of ``bits`` bits set, fewest first (computed once)."""
+    masks = [0]
     for r in range(1, radius + 1):
         for positions in itertools.combinations(range(bits), r):
-            flipped = value
-            for p in positions:
-                flipped ^= 1 << p
-            found.append(flipped)
-    return found
+            masks.append(sum(1 << p for p in positions))
+    return tuple(masks)
 
 
 def _hash_int(h: imagehash.ImageHash) -> int:
