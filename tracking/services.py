@@ -237,11 +237,26 @@ def create_asset(*, user, params: inputs.CreateAssetInput) -> dict[str, Any]:
     same transaction (``input_prompt_created``).
     """
     check_page_url(params.civitai_url, params.civitai_id, "image")
-    inputs_ids = params.input_asset_ids or []
     sha, facts = params.sha256sum, None
     if sha is None:
         sha, facts = _hash_for_create(params.asset_url, params.asset_type)
+    return _record_asset(user, params, sha, facts)
 
+
+def create_uploaded_asset(*, user, facts: FileFacts | None, **tool_params: Any) -> dict[str, Any]:
+    """``create_asset`` for a file civitrack received itself (the admin upload,
+    tracking/uploads.py): the same declared input, checks and duplicates, with the sha256
+    and the file readers' findings taken from the upload instead of a second read."""
+    params = inputs.validate(inputs.CreateAssetInput, tool_params, "create_asset")
+    if params.sha256sum is None:
+        raise InvalidInput("an uploaded asset needs the sha256sum of its bytes")
+    check_page_url(params.civitai_url, params.civitai_id, "image")
+    return _record_asset(user, params, params.sha256sum, facts)
+
+
+def _record_asset(user, params: inputs.CreateAssetInput, sha: str | None, facts) -> dict[str, Any]:
+    """The write both ``create_asset`` and ``create_uploaded_asset`` end in."""
+    inputs_ids = params.input_asset_ids or []
     with transaction.atomic():
         if sha is None:
             pk = (

@@ -30,10 +30,19 @@ from tracking.admin.civitai import (
     stats_for_post,
     sync_stats_action,
 )
+from tracking.admin.duplicates import DuplicateLinkForm, duplicate_error
 from tracking.admin.tools import compute_sha256_action, mark_published_action
+from tracking.admin.upload import upload_asset_view
 from tracking.models import Asset, AssetInput, AssetStatsSnapshot, Post, Prompt
 from tracking.search import search_assets
+from workspace.engagement import compare_action, compare_view
 from workspace.exports import ExportMixin
+
+# The engagement chart on the Asset and Post pages (workspace/engagement.py).
+ENGAGEMENT_MEDIA = forms.Media(
+    js=["vendor/chartjs/chart.umd.min.js", "workspace/engagement-chart.js"],
+    css={"all": ["workspace/engagement.css"]},
+)
 
 
 def media_preview(asset: Asset, *, size: int = 320) -> str:
@@ -192,6 +201,25 @@ class RecordedAdmin(ExportMixin, HistoryAdmin):
     """What the Prompt, Post and Asset admins share: a new record is attributed to the
     signed-in user (``Recorded.attribute_to``, as the tools do), and who recorded it and
     for whom cannot be typed over."""
+
+    engagement_chart = False  # True where the change page shows the engagement chart
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        # Only the change pages of posts and assets draw charts: the lists do not load
+        # Chart.js.
+        if self.engagement_chart:
+            context["media"] = context["media"] + ENGAGEMENT_MEDIA
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    def compare_urls(self, kind: str) -> list:
+        """The "Compare engagement" page of this model (``?ids=…``, bookmarkable)."""
+        return [
+            path(
+                "compare/",
+                self.admin_site.admin_view(lambda request: compare_view(request, kind)),
+                name=f"tracking_{kind}_compare",
+            )
+        ]
 
     def save_model(self, request, obj, form, change):
         if not change and obj.created_by_id is None:
@@ -415,8 +443,16 @@ def _change_url(obj) -> str:
     return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
 
 
+class PostForm(DuplicateLinkForm):
+    class Meta:
+        model = Post
+        fields = "__all__"  # the admin fieldsets choose what is shown
+
+
 @admin.register(Post)
 class PostAdmin(RecordedAdmin):
+    form = PostForm
+    engagement_chart = True
     list_display = [
         "civitai_id",
         "title",
@@ -445,7 +481,12 @@ class PostAdmin(RecordedAdmin):
         "legacy_id",
     ]
     inlines = [AssetInline]
-    actions = [mark_published_action, sync_stats_action, import_again_action]
+    actions = [
+        mark_published_action,
+        sync_stats_action,
+        import_again_action,
+        compare_action("post"),
+    ]
     change_list_template = "admin/tracking/post/change_list.html"
     fieldsets = [
         (
@@ -478,19 +519,32 @@ class PostAdmin(RecordedAdmin):
             self.admin_site.admin_view(import_post_view),
             name="tracking_post_import",
         )
-        return [import_url, *super().get_urls()]
+        return [import_url, *self.compare_urls("post"), *super().get_urls()]
 
 
-class AssetForm(forms.ModelForm):
+class AssetForm(DuplicateLinkForm):
     class Meta:
         model = Asset
-        fields = "__all__"  # noqa: DJ007 - the admin fieldsets choose what is shown
+        fields = "__all__"  # the admin fieldsets choose what is shown
         widgets = {"asset_url": forms.TextInput(attrs={"class": "vURLField", "size": 100})}
 
     def clean_sha256sum(self):
         """Accept a pasted upper-case hash; it is stored lower-case like every other."""
         value = self.cleaned_data.get("sha256sum")
         return value.strip().lower() if value else None
+
+    def clean(self):
+        """A new asset without a sha256 whose URL is recorded already is that asset
+        (``create_asset``'s rule for files it cannot hash)."""
+        cleaned = super().clean()
+        url = cleaned.get("asset_url")
+        if self.instance.pk is None and url and not cleaned.get("sha256sum"):
+            other = self.other_with("asset_url", url)
+            if other is not None:
+                self.add_error(
+                    "asset_url", duplicate_error(other, str(self.fields["asset_url"].label))
+                )
+        return cleaned
 
 
 class AssetInputInline(admin.TabularInline):
@@ -508,7 +562,8 @@ class AssetInputInline(admin.TabularInline):
 @admin.register(Asset)
 class AssetAdmin(RecordedAdmin):
     form = AssetForm
-    actions = [compute_sha256_action]
+    engagement_chart = True
+    actions = [compute_sha256_action, compare_action("asset")]
     change_list_template = "admin/tracking/asset/change_list.html"
     list_display = [
         "id",
@@ -602,7 +657,12 @@ class AssetAdmin(RecordedAdmin):
             self.admin_site.admin_view(near_duplicates_view),
             name="tracking_asset_near_duplicates",
         )
-        return [pairs, *super().get_urls()]
+        upload = path(
+            "upload/",
+            self.admin_site.admin_view(upload_asset_view),
+            name="tracking_asset_upload",
+        )
+        return [pairs, upload, *self.compare_urls("asset"), *super().get_urls()]
 
     @admin.display(description=_("preview"))
     def preview(self, obj):
