@@ -711,6 +711,39 @@ class FindSimilarAssetsInput(ToolInput):
         return self
 
 
+# Hamming distances of the 64-bit pHash (docs/near-duplicates.md): re-encoded or resized
+# copies land within a few bits, unrelated pictures near 32.
+MATCH_DEFAULT_DISTANCE = perceptual.DEFAULT_MAX_DISTANCE
+MATCH_MAX_DISTANCE = perceptual.MAX_DISTANCE
+
+
+class MatchPostAssetsInput(ToolInput):
+    post: Annotated[
+        PostRef, describe("Civitai post URL (https://civitai.com/posts/23602354) or id")
+    ]
+    apply: Annotated[
+        Flag,
+        describe(
+            "Write the unambiguous links (civitai_id, civitai_url, post_id) through"
+            " update_asset's rules; the post must be recorded",
+            default=False,
+        ),
+    ] = None
+    max_distance: Annotated[
+        BoundedInt(0, MATCH_MAX_DISTANCE),
+        describe(
+            "Largest pHash distance (differing bits of 64) proposed", default=MATCH_DEFAULT_DISTANCE
+        ),
+    ] = None
+    asset_ids: Annotated[
+        IdListType(),
+        describe(
+            "Match only these assets (each without a Civitai id, and yours to change);"
+            " default: the post's recorded assets and your own"
+        ),
+    ] = None
+
+
 class NoInput(ToolInput):
     """For tools without parameters (the guides)."""
 

@@ -13,7 +13,7 @@ import secrets
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
-from django.db import connections, models
+from django.db import connections, models, transaction
 from django.db.models import F, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -520,6 +520,87 @@ class Asset(Recorded):
         """
         if self.pk is not None and any(getattr(a, "pk", a) == self.pk for a in inputs):
             raise InvalidInput(SELF_INPUT_MESSAGE)
+
+
+class NearDuplicateVerdict(models.TextChoices):
+    SAME_WORK = "same_work", _("Same work")
+    NOT_DUPLICATE = "not_duplicate", _("Not a duplicate")
+
+
+def canonical_pair(a: int, b: int) -> tuple[int, int]:
+    """An unordered pair of asset ids as it is stored: the lower id first."""
+    if a == b:
+        raise InvalidInput("A near-duplicate pair needs two different assets")
+    return (a, b) if a < b else (b, a)
+
+
+class NearDuplicateDecision(models.Model):
+    """Staff's verdict on two perceptually similar assets, so the pair is not shown again.
+
+    The pair is unordered; it is stored once, lower asset id in ``low``, which a check
+    constraint enforces and a unique constraint makes one row per pair (two staff
+    deciding at once cannot leave two answers). ``distance`` is the Hamming distance
+    shown when the decision was made, kept because hashes can be recomputed later.
+    """
+
+    Verdict = NearDuplicateVerdict
+
+    low = models.ForeignKey(
+        Asset, on_delete=models.CASCADE, related_name="+", verbose_name=_("asset (lower id)")
+    )
+    high = models.ForeignKey(
+        Asset, on_delete=models.CASCADE, related_name="+", verbose_name=_("asset (higher id)")
+    )
+    verdict = models.CharField(_("verdict"), max_length=16, choices=Verdict.choices)
+    distance = models.PositiveSmallIntegerField(
+        _("distance"), null=True, blank=True, help_text=_("Hamming distance when decided")
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), default=timezone.now)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("near-duplicate decision")
+        verbose_name_plural = _("near-duplicate decisions")
+        ordering = ["-decided_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(low__lt=F("high")), name="near_dup_pair_ordered"),
+            models.UniqueConstraint(fields=["low", "high"], name="near_dup_pair_unique"),
+            models.CheckConstraint(
+                condition=Q(verdict__in=NearDuplicateVerdict.values), name="near_dup_verdict_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.low_id} / #{self.high_id}: {self.get_verdict_display()}"
+
+    @classmethod
+    def decide(
+        cls, user, a: int, b: int, verdict: str, *, distance: int | None = None
+    ) -> NearDuplicateDecision:
+        """Record (or change) the verdict on the pair ``a``/``b``; the last word wins.
+
+        ``update_or_create`` against the unique pair: when two first decisions race,
+        the unique constraint refuses the second insert and Django's
+        ``update_or_create`` then finds the row and updates it, never a second row.
+        """
+        if verdict not in NearDuplicateVerdict.values:
+            raise InvalidInput(f"verdict must be one of {', '.join(NearDuplicateVerdict.values)}")
+        low, high = canonical_pair(a, b)
+        defaults = {
+            "verdict": verdict,
+            "distance": distance,
+            "decided_by": user,
+            "decided_at": timezone.now(),
+        }
+        with transaction.atomic():
+            return cls.objects.update_or_create(low_id=low, high_id=high, defaults=defaults)[0]
 
 
 class AssetStatsSnapshot(models.Model):

@@ -23,8 +23,8 @@ from tracking import civitai_import, file_facts, guides, hashing, inputs, media_
 from tracking.civitai_urls import check_page_url, parse_image_ref
 from tracking.errors import Duplicate, InvalidInput, RecordNotFound, ToolError
 from tracking.file_facts import FileFacts
-from tracking.models import Asset, Post, Prompt
-from tracking.permissions import check_can_change
+from tracking.models import Asset, NearDuplicateDecision, Post, Prompt, canonical_pair
+from tracking.permissions import check_can_change, recorded_user
 from tracking.serializers import (
     asset_dict,
     asset_with_links,
@@ -99,7 +99,11 @@ def _asset_duplicate(sha256sum: str | None, civitai_id: int | None, exclude: int
 
 
 def _attribute(record, user) -> None:
-    """Name ``user`` in the record's history entry, whichever adapter made the change."""
+    """Name ``user`` in the record's history entry, whichever adapter made the change.
+
+    The shell operator (a command without ``--user``) is no account: history names nobody.
+    """
+    user = recorded_user(user)
     if user is not None:
         record._history_user = user
 
@@ -190,6 +194,33 @@ def similar_assets(
     ]
 
 
+FILE_PROMPT_PURPOSE = "file_metadata"
+
+
+def _prompt_from_file(found: dict[str, Any] | None, user, on_behalf_of: str | None):
+    """An unsaved input Prompt made from the prompt a file carried, or None.
+
+    Each asset gets a prompt of its own, as ``create_prompt`` always records a new one
+    (the project has no rule merging identical prompts). ``purpose`` says where the
+    text came from; the negative prompt and the reader's source go in its metadata.
+    """
+    text = found.get("prompt") if isinstance(found, dict) else None
+    if not isinstance(text, str) or not text.strip():
+        return None
+    prompt = Prompt(
+        prompt_text=text,
+        purpose=FILE_PROMPT_PURPOSE,
+        metadata={
+            "source": found.get("source"),
+            "read_from": found.get("read_from"),
+            "negative_prompt": found.get("negative_prompt"),
+        },
+    )
+    prompt.attribute_to(user, on_behalf_of)
+    _attribute(prompt, user)
+    return prompt
+
+
 @takes(inputs.CreateAssetInput)
 def create_asset(*, user, params: inputs.CreateAssetInput) -> dict[str, Any]:
     """Record an image or video, refusing a second asset with the same sha256sum or civitai_id.
@@ -199,13 +230,33 @@ def create_asset(*, user, params: inputs.CreateAssetInput) -> dict[str, Any]:
     the kind of media ``asset_type`` names. When no sha256 can be had, the same
     ``asset_url`` recorded twice is the duplicate instead. Hashing happens before the
     transaction opens so a slow download never holds database locks.
+
+    The same read yields the generation metadata the file carries (``tracking.generation``),
+    stored as ``metadata["generation"]`` unless the caller sent one; with no
+    ``input_prompt_id`` the file's prompt becomes the input prompt, written in the
+    same transaction (``input_prompt_created``).
     """
     check_page_url(params.civitai_url, params.civitai_id, "image")
-    inputs_ids = params.input_asset_ids or []
     sha, facts = params.sha256sum, None
     if sha is None:
         sha, facts = _hash_for_create(params.asset_url, params.asset_type)
+    return _record_asset(user, params, sha, facts)
 
+
+def create_uploaded_asset(*, user, facts: FileFacts | None, **tool_params: Any) -> dict[str, Any]:
+    """``create_asset`` for a file civitrack received itself (the admin upload,
+    tracking/uploads.py): the same declared input, checks and duplicates, with the sha256
+    and the file readers' findings taken from the upload instead of a second read."""
+    params = inputs.validate(inputs.CreateAssetInput, tool_params, "create_asset")
+    if params.sha256sum is None:
+        raise InvalidInput("an uploaded asset needs the sha256sum of its bytes")
+    check_page_url(params.civitai_url, params.civitai_id, "image")
+    return _record_asset(user, params, params.sha256sum, facts)
+
+
+def _record_asset(user, params: inputs.CreateAssetInput, sha: str | None, facts) -> dict[str, Any]:
+    """The write both ``create_asset`` and ``create_uploaded_asset`` end in."""
+    inputs_ids = params.input_asset_ids or []
     with transaction.atomic():
         if sha is None:
             pk = (
@@ -225,14 +276,23 @@ def create_asset(*, user, params: inputs.CreateAssetInput) -> dict[str, Any]:
             input_prompt=_get_or_none(Prompt, "input_prompt_id", params.input_prompt_id),
             output_prompt=_get_or_none(Prompt, "output_prompt_id", params.output_prompt_id),
             post=_get_or_none(Post, "post_id", params.post_id),
-            metadata=params.metadata or {},
+            metadata=dict(params.metadata or {}),
         )
+        found = facts.extra.get("generation") if facts is not None else None
+        if found is not None:
+            asset.metadata.setdefault("generation", found)
+        created_prompt = None
+        if params.input_prompt_id is None:
+            created_prompt = _prompt_from_file(found, user, params.on_behalf_of)
         if facts is not None:
             asset.set_perceptual(facts)
         asset.attribute_to(user, params.on_behalf_of)
         linked = _existing_assets(inputs_ids)
         # Near-duplicates warn, they do not refuse (a variation is a new work).
         similar = similar_assets(asset.phash, asset_type=asset.asset_type)
+        if created_prompt is not None:
+            created_prompt.save()
+            asset.input_prompt = created_prompt
         _save_asset(asset, user)
         if linked:
             asset.input_assets.set(linked)
@@ -241,6 +301,8 @@ def create_asset(*, user, params: inputs.CreateAssetInput) -> dict[str, Any]:
         "sha256sum": asset.sha256sum,
         "asset": asset_dict(asset, input_asset_ids=inputs_ids),
         "similar_assets": similar,
+        "input_prompt_created": created_prompt is not None,
+        "input_prompt_id": None if created_prompt is None else str(created_prompt.pk),
     }
 
 
@@ -511,6 +573,25 @@ def find_similar_assets(*, user, params: inputs.FindSimilarAssetsInput) -> dict[
     }
 
 
+@takes(inputs.MatchPostAssetsInput)
+def match_post_assets(*, user, params: inputs.MatchPostAssetsInput) -> dict[str, Any]:
+    """Propose links from recorded assets to a Civitai post's images (``post_matching``).
+
+    Read-only unless ``apply``; applying writes each link through ``update_asset``.
+    """
+    from tracking import post_matching
+
+    return post_matching.match_post_assets(
+        post=params.post,
+        user=user,
+        apply=bool(params.apply),
+        max_distance=inputs.MATCH_DEFAULT_DISTANCE
+        if params.max_distance is None
+        else params.max_distance,
+        asset_ids=params.asset_ids,
+    )
+
+
 @takes(inputs.NoInput)
 def get_workflow_guide(*, user, params: inputs.NoInput) -> dict[str, Any]:
     """The recording workflow guide, for MCP clients that do not support prompts."""
@@ -553,3 +634,38 @@ def fill_asset_sha256(*, user, asset_id: int | str) -> dict[str, Any]:
                 asset.set_perceptual(facts)
             _save_asset(asset, user)
     return {"asset": asset_dict(asset), "changed": changed}
+
+
+def decide_near_duplicate(
+    *,
+    user,
+    asset_id: int,
+    other_asset_id: int,
+    verdict: str,
+    distance: int | None = None,
+) -> dict[str, Any]:
+    """Record staff's verdict on a near-duplicate pair (the admin's pairs page).
+
+    Both assets must exist and the user must be allowed to change both (the ownership
+    rule): saying two works are one is a statement about each of them. The pair is
+    stored once whichever order it is named in; deciding again replaces the verdict.
+    """
+    low, high = canonical_pair(
+        inputs.parse_id("asset_id", asset_id), inputs.parse_id("other_asset_id", other_asset_id)
+    )
+    with transaction.atomic():
+        found = {a.pk: a for a in Asset.objects.filter(pk__in=[low, high])}
+        for pk, field in ((low, "asset_id"), (high, "other_asset_id")):
+            if pk not in found:
+                raise RecordNotFound(f"Record not found: {field} {pk}")
+            check_can_change(user, found[pk], field="asset_id")
+        decision = NearDuplicateDecision.decide(
+            recorded_user(user), low, high, verdict, distance=distance
+        )
+    return {
+        "low_asset_id": str(low),
+        "high_asset_id": str(high),
+        "verdict": decision.verdict,
+        "distance": decision.distance,
+        "decided_at": decision.decided_at.isoformat(),
+    }

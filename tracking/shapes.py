@@ -126,6 +126,11 @@ class CreateAssetResult(Shape):
     asset: AssetShape
     # Near-duplicates already recorded (a warning: the asset was still created).
     similar_assets: list[SimilarAsset]
+    # True when no input_prompt_id was given and the file carried a prompt
+    # (metadata.generation, docs/generation-metadata.md): a Prompt was recorded from it,
+    # linked as the asset's input prompt, and input_prompt_id names it.
+    input_prompt_created: bool
+    input_prompt_id: Id | None
 
 
 class CreateCivitaiPostResult(Shape):
@@ -231,3 +236,42 @@ class TraceAssetResult(Shape):
     asset: AssetShape | None
     post: PostShape | None
     orchestration: list[TraceResult]
+
+
+class MatchCandidate(Shape):
+    asset_id: Id
+    asset_url: str
+    match: str
+    distance: int
+
+
+class MatchedImage(Shape):
+    """One image of the post and what became of it (``status``)."""
+
+    civitai_id: Id
+    civitai_url: str
+    image_url: str
+    asset_type: str
+    sha256sum: str | None
+    status: (
+        str  # applied, proposed, ambiguous, refused, no_match, already_linked, unreadable, skipped
+    )
+    reason: str | None
+    asset_id: Id | None
+    match: str | None  # "sha256" (identical bytes) or "perceptual"
+    distance: int | None
+    alternatives: list[MatchCandidate]
+
+
+class MatchPost(Shape):
+    civitai_id: Id
+    civitai_url: str
+    post_id: Id | None
+
+
+class MatchPostAssetsResult(Shape):
+    post: MatchPost
+    apply: bool
+    max_distance: int
+    images: list[MatchedImage]
+    counts: dict[str, int]

@@ -120,7 +120,10 @@ register(
             " prompt derived FROM it (e.g. a caption); post_id: the Civitai post it belongs"
             " to; civitai_id/civitai_url: the Civitai image (https://civitai.com/images/<id>)."
             ' asset_source is "generated" for AI-generated media, "upload" for user uploads.'
-            " Without sha256sum the server hashes asset_url when it can read it. A second"
+            " Without sha256sum the server hashes asset_url when it can read it, and reads"
+            " the generation parameters the file carries (A1111, ComfyUI) into"
+            " metadata.generation; with no input_prompt_id, the file's prompt is recorded"
+            " and linked (input_prompt_created: true, input_prompt_id). A second"
             " asset with the same sha256sum or civitai_id is refused, naming the existing"
             " asset_id: check with find_asset first. When the server reads the file it also"
             " compares it by perceptual hash: similar_assets lists recorded near-duplicates"
@@ -335,5 +338,25 @@ register(
         function=services.find_similar_assets,
         result_model=shapes.FindSimilarAssetsResult,
         annotations={"readOnlyHint": True},
+    )
+)
+
+
+register(
+    ToolSpec(
+        name="match_post_assets",
+        title="Match recorded assets to a Civitai post's images",
+        description=(
+            "For a Civitai post (URL or id), fetch its images, hash them (sha256 and"
+            " perceptual) and propose which recorded asset without a Civitai id each one is:"
+            " identical bytes first, then the closest picture within max_distance (differing"
+            " bits of a 64-bit pHash; re-encoded copies are a few bits apart). Candidates are"
+            " the post's recorded assets and your own, or asset_ids. An image matching two"
+            " assets, or an asset matching two images, is reported as ambiguous and never"
+            " applied. apply: true writes the unambiguous links (civitai_id, civitai_url,"
+            " post_id) like update_asset; the post must be recorded first."
+        ),
+        function=services.match_post_assets,
+        result_model=shapes.MatchPostAssetsResult,
     )
 )
