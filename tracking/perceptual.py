@@ -49,6 +49,12 @@ VIDEO_FRAMES = 8
 # Each frame is averaged at this size: enough for the 32x32 the pHash reads.
 _AVERAGE_SIZE = (128, 128)
 _MAX_VIDEO_STREAM_SECONDS = 24 * 3600
+# Longer clips are sampled by seeking to each moment (decoding from the keyframe
+# before it) rather than decoding the whole stream: an hour of video costs 8 short
+# decodes, not 90,000 frames.
+_SEEK_AFTER_SECONDS = 20.0
+_MAX_FRAMES_AFTER_SEEK = 600  # keyframes are at most a few seconds apart in practice
+_MAX_FRAMES_WITHOUT_DURATION = 2000
 
 
 class PerceptualError(Exception):
@@ -269,16 +275,34 @@ def _sample_frames(container, stream, n: int) -> list[Image.Image]:
     duration = _duration_seconds(container, stream)
     if duration and 0 < duration < _MAX_VIDEO_STREAM_SECONDS:
         targets = [duration * (2 * i + 1) / (2 * n) for i in range(n)]
+        if duration > _SEEK_AFTER_SECONDS:
+            return [_frame_after_seek(container, stream, t) for t in targets]
         return _frames_at(container, stream, targets)
     decoded = []
     for frame in container.decode(stream):
         _check_frame_size(frame.width, frame.height)
         decoded.append(frame.to_image().convert("L").resize(_AVERAGE_SIZE))
-        if len(decoded) > 10_000:
+        if len(decoded) > _MAX_FRAMES_WITHOUT_DURATION:
             raise PerceptualError("the video has no duration and too many frames")
     if not decoded:
         return []
     return [decoded[min(len(decoded) - 1, (2 * i + 1) * len(decoded) // (2 * n))] for i in range(n)]
+
+
+def _frame_after_seek(container, stream, target: float) -> Image.Image:
+    """The first frame at or after ``target`` seconds, seeking to the keyframe before it."""
+    container.seek(int(target / stream.time_base), stream=stream, backward=True, any_frame=False)
+    last = None
+    for count, frame in enumerate(container.decode(stream)):
+        _check_frame_size(frame.width, frame.height)
+        last = frame
+        if frame.pts is None or float(frame.pts * stream.time_base) >= target:
+            break
+        if count >= _MAX_FRAMES_AFTER_SEEK:
+            break
+    if last is None:
+        raise PerceptualError(f"the video has no decodable frame near {target:.1f}s")
+    return last.to_image().convert("L")
 
 
 def _frames_at(container, stream, targets: list[float]) -> list[Image.Image]:

@@ -207,3 +207,14 @@ def test_save_keeps_the_bands_in_step_with_the_hash():
         0xFFFF,
         0,
     )
+
+
+def test_a_long_video_is_sampled_by_seeking_and_still_matches_its_copy():
+    long_clip = media.video(7, frames=52, fps=2, size=(160, 120))  # 26 s: past the seek limit
+    copy = media.reencoded(long_clip, size=(128, 96), bit_rate=100_000)
+    a, b = video_hashes(long_clip), video_hashes(copy)
+    assert len(a.frames) == perceptual.VIDEO_FRAMES
+    assert hamming(a.phash, b.phash) <= 4
+    assert perceptual.signature_distance(a.video_signature, b.video_signature) <= 6
+    other = video_hashes(media.video(70, frames=52, fps=2, size=(160, 120)))
+    assert hamming(a.phash, other.phash) > 2 * perceptual.DEFAULT_MAX_DISTANCE
