@@ -206,7 +206,7 @@ class OnPromptTable(Expression):
         self.sql, self.params = sql, tuple(params)
 
     def as_sql(self, compiler, connection):
-        table = compiler.quote_name_unless_alias(compiler.query.base_table)
+        table = compiler.quote_name(compiler.query.base_table)
         return self.sql.format(table=table), self.params
 
 

@@ -428,6 +428,52 @@ def trace_asset(*, user, params: inputs.TraceAssetInput) -> dict[str, Any]:
     return trace(asset_id=params.asset_id, sha256sum=params.sha256sum)
 
 
+@takes(inputs.SearchPromptsInput)
+def search_prompts(*, user, params: inputs.SearchPromptsInput) -> dict[str, Any]:
+    """Prompts ranked by full-text search (``Prompt.objects.search``), each with its
+    highlighted ``snippet`` (HTML) and the assets it generated; writes nothing.
+
+    Five queries whatever the page size: the count, the page's ids in rank order, the
+    page's prompts with rank and snippet, their assets, and the assets' lineage. The
+    snippets are computed for the page only, not for every match.
+    """
+    page_size = inputs.DEFAULT_LIMIT if params.limit is None else params.limit
+    start = params.offset or 0
+    found = Prompt.objects.search(params.query)
+    total = found.count()
+    hits: list[dict[str, Any]] = []
+    if start < total:  # as in list_civitai_posts: a huge OFFSET would overflow
+        ids = list(found.values_list("pk", flat=True)[start : start + page_size])
+        prompts = Prompt.objects.filter(pk__in=ids).select_related("created_by")
+        page = {p.pk: p for p in prompts.search(params.query)}
+        assets = (
+            Asset.objects.filter(input_prompt_id__in=ids)
+            .select_related("created_by")
+            .prefetch_related("input_assets")
+            .order_by("id")
+        )
+        generated: dict[int, list[dict[str, Any]]] = {pk: [] for pk in ids}
+        for asset in assets:
+            generated[asset.input_prompt_id].append(asset_dict(asset))
+        hits = [
+            prompt_dict(page[pk])
+            | {
+                "rank": float(page[pk].search_rank or 0.0),
+                "snippet": page[pk].search_snippet,
+                "assets": generated[pk],
+            }
+            for pk in ids
+            if pk in page  # deleted between the two queries
+        ]
+    return {
+        "query": params.query,
+        "prompts": hits,
+        "total": total,
+        "limit": page_size,
+        "offset": start,
+    }
+
+
 @takes(inputs.NoInput)
 def get_workflow_guide(*, user, params: inputs.NoInput) -> dict[str, Any]:
     """The recording workflow guide, for MCP clients that do not support prompts."""

@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 
 from django import forms
-from django.contrib import admin
-from django.db.models import Count, IntegerField, JSONField, OuterRef, Subquery
+from django.contrib import admin, messages
+from django.contrib.admin.views.main import SEARCH_VAR
+from django.db.models import Count, IntegerField, JSONField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -30,8 +31,10 @@ from tracking.admin.civitai import (
     sync_stats_action,
 )
 from tracking.admin.tools import compute_sha256_action, mark_published_action
+from tracking.errors import InvalidInput
 from tracking.models import Asset, AssetInput, AssetStatsSnapshot, Post, Prompt
-from tracking.search import search_assets
+from tracking.prompt_search import RANKED_ORDER
+from tracking.search import as_id, search_assets
 from workspace.exports import ExportMixin
 
 
@@ -217,9 +220,14 @@ class PromptAdmin(RecordedAdmin):
         css = {"all": ["tracking/admin.css"]}
 
     list_filter = ["purpose", "llm_model_provider", "created_by", "created_at"]
-    # Each searched column has a trigram index on PostgreSQL (migration 0002); purpose
-    # is a sidebar filter, not searched.
+    # Searched by get_search_results: the text by full-text search (migration 0009), the
+    # model by its trigram index (0002), the civitai-records id exactly. purpose is a
+    # sidebar filter, not searched. (search_fields only shows the search box.)
     search_fields = ["prompt_text", "llm_model", "legacy_id__exact"]
+    search_help_text = _(
+        'Words in the prompt (all required; "a phrase", -word to exclude, or), a model'
+        " name, or a civitai-records id. Best matches first."
+    )
     date_hierarchy = "created_at"
     list_per_page = 50
     show_full_result_count = False  # a second COUNT(*) of the whole table per page
@@ -239,6 +247,28 @@ class PromptAdmin(RecordedAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_generated=count_of(Asset, "input_prompt"))
+
+    def get_search_results(self, request, queryset, search_term):
+        """The prompt search: full text, ranked (``Prompt.objects.search``), or the model
+        name or civitai-records id. A query with no word to look for is explained in a
+        message and only the model name and id are searched."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        also = Q(llm_model__icontains=term)
+        if (number := as_id(term)) is not None:
+            also |= Q(legacy_id=number)
+        try:
+            return queryset.search(term, also=also), False
+        except InvalidInput as exc:
+            self.message_user(request, exc.message, messages.WARNING)
+            return queryset.filter(also).annotate(search_rank=Value(0.0)), False
+
+    def get_ordering(self, request):
+        """Best matches first while searching, unless a column was clicked."""
+        if request.GET.get(SEARCH_VAR, "").strip():
+            return RANKED_ORDER
+        return super().get_ordering(request)
 
     @admin.display(description=_("prompt"), ordering="prompt_text")
     def excerpt(self, obj):
