@@ -248,8 +248,8 @@ def _sqlite(parsed: ParsedQuery):
     match = parsed.as_fts5()
     return (
         OnPromptTable(
-            "{table}.id IN (SELECT rowid FROM tracking_prompt_fts"
-            " WHERE tracking_prompt_fts MATCH %s)",
+            "({table}.id IN (SELECT rowid FROM tracking_prompt_fts"
+            " WHERE tracking_prompt_fts MATCH %s))",
             [match],
             output_field=BooleanField(),
         ),

@@ -12,8 +12,8 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.views.main import SEARCH_VAR
-from django.db.models import Count, IntegerField, JSONField, OuterRef, Q, Subquery, Value
+from django.contrib.admin.views.main import ORDER_VAR
+from django.db.models import Count, IntegerField, JSONField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -33,7 +33,6 @@ from tracking.admin.civitai import (
 from tracking.admin.tools import compute_sha256_action, mark_published_action
 from tracking.errors import InvalidInput
 from tracking.models import Asset, AssetInput, AssetStatsSnapshot, Post, Prompt
-from tracking.prompt_search import RANKED_ORDER
 from tracking.search import as_id, search_assets
 from workspace.exports import ExportMixin
 
@@ -249,9 +248,10 @@ class PromptAdmin(RecordedAdmin):
         return super().get_queryset(request).annotate(_generated=count_of(Asset, "input_prompt"))
 
     def get_search_results(self, request, queryset, search_term):
-        """The prompt search: full text, ranked (``Prompt.objects.search``), or the model
-        name or civitai-records id. A query with no word to look for is explained in a
-        message and only the model name and id are searched."""
+        """The prompt search: full text, best matches first (``Prompt.objects.search``),
+        or the model name or civitai-records id. A clicked column orders instead of the
+        rank. A query with no word to look for is explained in a message, and only the
+        model name and id are searched."""
         term = search_term.strip()
         if not term:
             return queryset, False
@@ -259,16 +259,15 @@ class PromptAdmin(RecordedAdmin):
         if (number := as_id(term)) is not None:
             also |= Q(legacy_id=number)
         try:
-            return queryset.search(term, also=also), False
+            found = queryset.search(term, also=also)
         except InvalidInput as exc:
-            self.message_user(request, exc.message, messages.WARNING)
-            return queryset.filter(also).annotate(search_rank=Value(0.0)), False
-
-    def get_ordering(self, request):
-        """Best matches first while searching, unless a column was clicked."""
-        if request.GET.get(SEARCH_VAR, "").strip():
-            return RANKED_ORDER
-        return super().get_ordering(request)
+            # The reason stays in English, as the tools word it (docs/contract.md).
+            message = gettext("The text was not searched: %(reason)s") % {"reason": exc.message}
+            self.message_user(request, message, messages.WARNING)
+            return queryset.filter(also), False
+        if request.GET.get(ORDER_VAR):
+            found = found.order_by(*queryset.query.order_by)  # the changelist's, as clicked
+        return found, False
 
     @admin.display(description=_("prompt"), ordering="prompt_text")
     def excerpt(self, obj):
