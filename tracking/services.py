@@ -26,6 +26,7 @@ from tracking.models import Asset, Post, Prompt
 from tracking.permissions import check_can_change
 from tracking.serializers import (
     asset_dict,
+    asset_dicts,
     asset_with_links,
     post_dict,
     posts_with_details,
@@ -433,9 +434,9 @@ def search_prompts(*, user, params: inputs.SearchPromptsInput) -> dict[str, Any]
     """Prompts ranked by full-text search (``Prompt.objects.search``), each with its
     highlighted ``snippet`` (HTML) and the assets it generated; writes nothing.
 
-    Five queries whatever the page size: the count, the page's ids in rank order, the
-    page's prompts with rank and snippet, their assets, and the assets' lineage. The
-    snippets are computed for the page only, not for every match.
+    Four queries whatever the page size: the count, the page's ids in rank order, the
+    page's prompts with rank and snippet, and their assets with lineage. The snippets
+    are computed for the page only, not for every match.
     """
     page_size = inputs.DEFAULT_LIMIT if params.limit is None else params.limit
     start = params.offset or 0
@@ -446,15 +447,9 @@ def search_prompts(*, user, params: inputs.SearchPromptsInput) -> dict[str, Any]
         ids = list(found.values_list("pk", flat=True)[start : start + page_size])
         prompts = Prompt.objects.filter(pk__in=ids).select_related("created_by")
         page = {p.pk: p for p in prompts.search(params.query)}
-        assets = (
-            Asset.objects.filter(input_prompt_id__in=ids)
-            .select_related("created_by")
-            .prefetch_related("input_assets")
-            .order_by("id")
-        )
         generated: dict[int, list[dict[str, Any]]] = {pk: [] for pk in ids}
-        for asset in assets:
-            generated[asset.input_prompt_id].append(asset_dict(asset))
+        for shaped in asset_dicts(Asset.objects.filter(input_prompt_id__in=ids).order_by("id")):
+            generated[int(shaped["input_prompt_id"])].append(shaped)
         hits = [
             prompt_dict(page[pk])
             | {
