@@ -5,17 +5,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from tests.tracking.recording_helpers import SEARCH_FILLER
 from tracking.models import Asset, Prompt
 
 pytestmark = pytest.mark.django_db
 
 URL = "admin:tracking_prompt_changelist"
-FILLER = [
-    "masterpiece, best quality, mountain lake at dawn",
-    "portrait of an old sailor, oil painting",
-    "city street at night, neon, rain",
-    "still life with apples and a jug",
-]
 
 
 def listed(client, q, **params):
@@ -26,7 +21,7 @@ def listed(client, q, **params):
 
 @pytest.fixture
 def prompts():
-    for text in FILLER:
+    for text in SEARCH_FILLER:
         Prompt.objects.create(prompt_text=text)
     lantern = Prompt.objects.create(prompt_text="paper lantern floating on a pond at dusk")
     both = Prompt.objects.create(prompt_text="red fox carrying a paper lantern in the snow")

@@ -10,21 +10,11 @@ from django.db.migrations.executor import MigrationExecutor
 from django.db.models import CharField, F, Value
 from django.db.models.functions import Concat
 
+from tests.tracking.recording_helpers import SEARCH_FILLER
 from tracking import prompt_search
 from tracking.errors import InvalidInput
 from tracking.models import Prompt
 from tracking.prompt_search import Alternative, parse
-
-# Prompts the words of the tests are rare in, so every engine's ranking behaves as it
-# does on a real table (a word in most rows carries no weight in bm25).
-FILLER = [
-    "masterpiece, best quality, mountain lake at dawn",
-    "portrait of an old sailor, oil painting",
-    "city street at night, neon, rain",
-    "still life with apples and a jug",
-    "a castle on a hill, watercolor",
-    "desert dunes under a starry sky",
-]
 
 
 def ids(query) -> list[int]:
@@ -101,7 +91,7 @@ on_db = pytest.mark.django_db
 
 @on_db
 def test_a_prompt_matching_every_word_ranks_above_one_matching_one():
-    make(*FILLER)
+    make(*SEARCH_FILLER)
     one, both, other = make(
         "paper lantern floating on a pond at dusk",
         "red fox carrying a paper lantern through the snow",
@@ -118,7 +108,7 @@ def test_a_prompt_matching_every_word_ranks_above_one_matching_one():
 
 @on_db
 def test_it_finds_phrases_and_excludes_words():
-    make(*FILLER)
+    make(*SEARCH_FILLER)
     red_fox, fox_red, grey = make(
         "a red fox in the forest", "fox, red maple leaves", "a grey fox in the forest"
     )
@@ -132,7 +122,7 @@ def test_it_finds_phrases_and_excludes_words():
 
 @on_db
 def test_it_matches_whole_words_of_tag_lists_without_stemming():
-    make(*FILLER)
+    make(*SEARCH_FILLER)
     tags, lora = make(
         "masterpiece, ultra_detailed, 1girl, (red hair:1.2), running",
         "<lora:add_detail:0.5> a lighthouse, <b>storm</b>",
@@ -151,7 +141,7 @@ def test_it_matches_whole_words_of_tag_lists_without_stemming():
 
 @on_db
 def test_it_searches_chinese_character_by_character():
-    make(*FILLER)
+    make(*SEARCH_FILLER)
     meadow, grassland = make("一只猫在草地上, cute cat", "草原上的地平线")
     assert ids("猫") == [meadow.pk]
     assert ids("草地") == [meadow.pk]  # the characters together and in order
@@ -164,7 +154,7 @@ def test_it_searches_chinese_character_by_character():
 
 @on_db
 def test_it_escapes_the_snippet_and_marks_the_matches():
-    make(*FILLER)
+    make(*SEARCH_FILLER)
     make('<script>alert("fox")</script> & a fox in "quotes"')
     [hit] = Prompt.objects.search("quotes")
     assert "<script>" not in hit.search_snippet
@@ -199,7 +189,7 @@ def test_it_escapes_the_snippet_and_marks_the_matches():
     ],
 )
 def test_hostile_queries_answer_or_explain_never_fail(query):
-    make(*FILLER)
+    make(*SEARCH_FILLER)
     fox = make("a fox and a hound")[0]
     try:
         found = list(Prompt.objects.search(query))
@@ -211,7 +201,7 @@ def test_hostile_queries_answer_or_explain_never_fail(query):
 
 @on_db
 def test_updates_and_deletes_are_kept_in_step():
-    make(*FILLER)
+    make(*SEARCH_FILLER)
     car, boat = make("a red car", "a wooden boat")
     car.prompt_text = "a blue car"
     car.save()
@@ -232,7 +222,7 @@ def test_updates_and_deletes_are_kept_in_step():
 
 @on_db
 def test_it_combines_with_other_filters_and_counts():
-    make(*FILLER)
+    make(*SEARCH_FILLER)
     _a, b = make("a lantern", "a lantern and a fox")
     b.purpose = "caption"
     b.save()
@@ -248,7 +238,7 @@ def test_it_combines_with_other_filters_and_counts():
 def test_postgresql_answers_from_the_gin_index(is_postgres):
     if not is_postgres:
         pytest.skip("PostgreSQL only")
-    make(*FILLER)
+    make(*SEARCH_FILLER)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT is_generated, data_type FROM information_schema.columns"

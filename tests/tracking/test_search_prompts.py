@@ -12,19 +12,12 @@ from django.urls import reverse
 from mcp import Client
 
 from tests.conftest import table_counts
-from tests.tracking.recording_helpers import asset, prompt
+from tests.tracking.recording_helpers import SEARCH_FILLER, asset, prompt
 from tracking.errors import InvalidInput
 from tracking.models import ApiToken
 from tracking.shapes import SearchPromptsResult
 from tracking.tools.mcp import build_server
 from tracking.tools.registry import TOOLS, call_tool
-
-FILLER = [
-    "masterpiece, best quality, mountain lake at dawn",
-    "portrait of an old sailor, oil painting",
-    "city street at night, neon, rain",
-    "still life with apples and a jug",
-]
 
 
 def search(user, **arguments):
@@ -33,7 +26,7 @@ def search(user, **arguments):
 
 def corpus(user):
     """Filler prompts, and three about lanterns and foxes with assets (one with two)."""
-    for text in FILLER:
+    for text in SEARCH_FILLER:
         prompt(user, text)
     lantern = prompt(user, "paper lantern floating on a pond at dusk")
     both = prompt(user, "red fox carrying a paper lantern through the snow")
