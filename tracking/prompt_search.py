@@ -33,6 +33,7 @@ from django.db import connections
 from django.db.models import BooleanField, Expression, F, FloatField, TextField, Value
 from django.db.models.functions import Coalesce
 from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
 from tracking.errors import InvalidInput
 
@@ -181,12 +182,13 @@ def parse(query: str) -> ParsedQuery:
     return ParsedQuery(query, tuple(alternatives))
 
 
-def snippet_html(raw: str | None) -> str:
+def snippet_html(raw: str | None) -> SafeString:
     """A snippet from either engine as safe HTML: escaped, with matches in ``<mark>``."""
     # PostgreSQL marks the characters of a CJK word one by one: join adjacent marks.
     text = (raw or "").replace(ZWSP, "").replace(MARK_END + MARK_START, "")
     text = text.replace(ANGLE_OPEN, "<").replace(ANGLE_CLOSE, ">")
-    return escape(text).replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")
+    html = escape(text).replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")
+    return mark_safe(html)  # noqa: S308 - escaped above; the only tags are ours
 
 
 # --- the engines -------------------------------------------------------------------

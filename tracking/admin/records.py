@@ -271,6 +271,10 @@ class PromptAdmin(RecordedAdmin):
 
     @admin.display(description=_("prompt"), ordering="prompt_text")
     def excerpt(self, obj):
+        """While searching, the search's snippet with the matches marked (escaped HTML
+        from ``Prompt.search_snippet``); otherwise the text's beginning."""
+        if getattr(obj, "search_headline", None):
+            return obj.search_snippet
         text = " ".join(obj.prompt_text.split())
         return text[:90] + ("…" if len(text) > 90 else "")
 
