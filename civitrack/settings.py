@@ -220,6 +220,16 @@ CIVITAI_SITE_TOKEN = env.str("CIVITAI_SITE_TOKEN", default="") or None
 HASH_ALLOWED_ROOTS = [p for p in env.str("HASH_ALLOWED_ROOTS", default="").split(":") if p]
 HASH_MAX_BYTES = int(_number("HASH_MAX_BYTES", 4 * 1024**3, low=1, high=2**50))
 HASH_ALLOW_PRIVATE_URLS = env.bool("HASH_ALLOW_PRIVATE_URLS", default=False)
+# Perceptual hashes (tracking/perceptual.py, docs/near-duplicates.md): the bytes read
+# for the sha256 are also kept (in memory up to PERCEPTUAL_SPOOL_MEMORY, then in a
+# temporary file) for the file readers, up to PERCEPTUAL_MAX_BYTES; a larger file is
+# still hashed but gets no perceptual hash. Decoding stops at these pixel counts.
+PERCEPTUAL_MAX_BYTES = int(_number("PERCEPTUAL_MAX_BYTES", 512 * 1024**2, low=1, high=2**50))
+PERCEPTUAL_SPOOL_MEMORY = int(_number("PERCEPTUAL_SPOOL_MEMORY", 16 * 1024**2, low=0, high=2**31))
+PERCEPTUAL_MAX_PIXELS = int(_number("PERCEPTUAL_MAX_PIXELS", 50_000_000, low=1, high=10**10))
+PERCEPTUAL_MAX_FRAME_PIXELS = int(
+    _number("PERCEPTUAL_MAX_FRAME_PIXELS", 8192 * 4320, low=1, high=10**10)
+)
 
 # Outbound HTTP (both Civitai clients and URL hashing).
 HTTP_CONNECT_TIMEOUT = _seconds("HTTP_CONNECT_TIMEOUT", 5.0, high=300)
@@ -332,11 +342,13 @@ SYNC_WORKFLOWS_EVERY = _interval("SYNC_WORKFLOWS_EVERY", "15m")
 SYNC_STATS_EVERY = _interval("SYNC_STATS_EVERY", "6h")
 HASH_BLOBS_EVERY = _interval("HASH_BLOBS_EVERY", "1h")
 HASH_ASSETS_EVERY = _interval("HASH_ASSETS_EVERY", "1h")
+HASH_PERCEPTUAL_EVERY = _interval("HASH_PERCEPTUAL_EVERY", "1h")
 SCHEDULES = {
     "sync_workflows": SYNC_WORKFLOWS_EVERY,
     "sync_stats": SYNC_STATS_EVERY,
     "hash_blobs": HASH_BLOBS_EVERY,
     "hash_assets": HASH_ASSETS_EVERY,
+    "hash_perceptual": HASH_PERCEPTUAL_EVERY,
 }
 # An incremental sync starts this many seconds before the newest createdAt that the
 # last complete sync saw, so workflows that appear late upstream are not missed.

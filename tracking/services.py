@@ -19,11 +19,12 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
-from tracking import civitai_import, guides, hashing, inputs, media_types
+from tracking import civitai_import, file_facts, guides, hashing, inputs, media_types, perceptual
 from tracking.civitai_urls import check_page_url, parse_image_ref
 from tracking.errors import Duplicate, InvalidInput, RecordNotFound, ToolError
-from tracking.models import Asset, Post, Prompt
-from tracking.permissions import check_can_change
+from tracking.file_facts import FileFacts
+from tracking.models import Asset, NearDuplicateDecision, Post, Prompt, canonical_pair
+from tracking.permissions import check_can_change, recorded_user
 from tracking.serializers import (
     asset_dict,
     asset_dicts,
@@ -99,7 +100,11 @@ def _asset_duplicate(sha256sum: str | None, civitai_id: int | None, exclude: int
 
 
 def _attribute(record, user) -> None:
-    """Name ``user`` in the record's history entry, whichever adapter made the change."""
+    """Name ``user`` in the record's history entry, whichever adapter made the change.
+
+    The shell operator (a command without ``--user``) is no account: history names nobody.
+    """
+    user = recorded_user(user)
     if user is not None:
         record._history_user = user
 
@@ -144,27 +149,50 @@ def create_prompt(*, user, params: inputs.CreatePromptInput) -> dict[str, Any]:
     return {"prompt_id": str(prompt.pk), "prompt": prompt_dict(prompt)}
 
 
-def _hash_for_create(url: str, asset_type: str) -> str | None:
-    """The sha256 of ``asset_url`` when it can be read, checking its bytes match ``asset_type``.
+def _hash_for_create(url: str, asset_type: str) -> tuple[str | None, FileFacts | None]:
+    """The sha256 of ``asset_url`` when it can be read, checking its bytes match
+    ``asset_type``, and what the file readers found in the same bytes.
 
     Unreadable (other schemes such as ``s3://``, a refused address, a failed download):
-    None, and the asset is still recorded. Readable but holding the other kind of media
-    than ``asset_type`` says: refused, naming what the bytes are.
+    (None, None), and the asset is still recorded. Readable but holding the other kind
+    of media than ``asset_type`` says: refused, naming what the bytes are.
     """
     if not hashing.can_hash(url):
-        return None
+        return None, None
     try:
-        result = hashing.hash_path(url)
+        result, facts = file_facts.facts_of_path(url, asset_type)
     except ToolError as exc:
         logger.warning("create_asset: could not hash asset_url, sha256sum left null: %s", exc)
-        return None
+        return None, None
     found = media_types.sniff(result.head)
     if found is not None and found.kind != asset_type:
         raise InvalidInput(
             f'asset_type is "{asset_type}" but the file at asset_url is {found.label}'
             f' ({found.kind}): send asset_type "{found.kind}"'
         )
-    return result.sha256sum
+    return result.sha256sum, facts
+
+
+def similar_assets(
+    phash: int | None,
+    *,
+    asset_type: str | None = None,
+    exclude: int | None = None,
+    max_distance: int = perceptual.DEFAULT_MAX_DISTANCE,
+    limit: int = 20,
+) -> list[dict[str, Any]]:
+    """``[{asset_id, distance}]`` of the assets near ``phash``, nearest first ([] without one)."""
+    if phash is None:
+        return []
+    qs = Asset.objects.near(phash, max_distance)
+    if asset_type is not None:
+        qs = qs.filter(asset_type=asset_type)
+    if exclude is not None:
+        qs = qs.exclude(pk=exclude)
+    return [
+        {"asset_id": str(pk), "distance": distance}
+        for pk, distance in qs.values_list("pk", "distance")[:limit]
+    ]
 
 
 @takes(inputs.CreateAssetInput)
@@ -179,9 +207,9 @@ def create_asset(*, user, params: inputs.CreateAssetInput) -> dict[str, Any]:
     """
     check_page_url(params.civitai_url, params.civitai_id, "image")
     inputs_ids = params.input_asset_ids or []
-    sha = params.sha256sum
+    sha, facts = params.sha256sum, None
     if sha is None:
-        sha = _hash_for_create(params.asset_url, params.asset_type)
+        sha, facts = _hash_for_create(params.asset_url, params.asset_type)
 
     with transaction.atomic():
         if sha is None:
@@ -204,8 +232,12 @@ def create_asset(*, user, params: inputs.CreateAssetInput) -> dict[str, Any]:
             post=_get_or_none(Post, "post_id", params.post_id),
             metadata=params.metadata or {},
         )
+        if facts is not None:
+            asset.set_perceptual(facts)
         asset.attribute_to(user, params.on_behalf_of)
         linked = _existing_assets(inputs_ids)
+        # Near-duplicates warn, they do not refuse (a variation is a new work).
+        similar = similar_assets(asset.phash, asset_type=asset.asset_type)
         _save_asset(asset, user)
         if linked:
             asset.input_assets.set(linked)
@@ -213,6 +245,7 @@ def create_asset(*, user, params: inputs.CreateAssetInput) -> dict[str, Any]:
         "asset_id": str(asset.pk),
         "sha256sum": asset.sha256sum,
         "asset": asset_dict(asset, input_asset_ids=inputs_ids),
+        "similar_assets": similar,
     }
 
 
@@ -429,6 +462,79 @@ def trace_asset(*, user, params: inputs.TraceAssetInput) -> dict[str, Any]:
     return trace(asset_id=params.asset_id, sha256sum=params.sha256sum)
 
 
+@takes(inputs.FindSimilarAssetsInput)
+def find_similar_assets(*, user, params: inputs.FindSimilarAssetsInput) -> dict[str, Any]:
+    """Recorded assets that look like an asset (by id or sha256) or a file (by path).
+
+    Read-only. A ``path`` is read under the hashing rules (``tracking.hashing``) and
+    the file readers (``tracking.file_facts``); a file that cannot be hashed
+    perceptually is an ``InvalidInput`` naming why. A recorded asset without a
+    perceptual hash yet (not backfilled, not an image or video it could decode) gives
+    an empty answer with a ``note``. Only assets of the same type are compared.
+    """
+    k = perceptual.DEFAULT_MAX_DISTANCE if params.max_distance is None else params.max_distance
+    limit = params.limit or inputs.DEFAULT_LIMIT
+    source, note = None, None
+    if params.path is not None:
+        result, facts = file_facts.facts_of_path(params.path)
+        if facts.phash is None:
+            why = "; ".join(facts.problems) or "it is not an image or video civitrack can decode"
+            raise InvalidInput(f"Cannot hash {hashing.display(params.path)} perceptually: {why}")
+        sha, kind, phash = result.sha256sum, facts.kind, facts.phash
+        source = Asset.objects.filter(sha256sum=sha).values_list("pk", flat=True).first()
+    else:
+        if params.asset_id is not None:
+            asset = _get(Asset, "asset_id", params.asset_id)
+        else:
+            asset = Asset.objects.filter(sha256sum=params.sha256sum).first()
+            if asset is None:
+                raise RecordNotFound(f"Record not found: sha256sum {params.sha256sum}")
+        source, sha, kind, phash = asset.pk, asset.sha256sum, asset.asset_type, asset.phash
+        if phash is None:
+            note = (
+                f"asset_id {asset.pk} has no perceptual hash yet: its file was not read"
+                " (run hash_perceptual) or could not be decoded"
+            )
+    found = []
+    if phash is not None:
+        qs = Asset.objects.near(phash, k).filter(asset_type=kind).prefetch_related("input_assets")
+        qs = qs.select_related("created_by")
+        if source is not None:
+            qs = qs.exclude(pk=source)
+        found = [
+            {"asset_id": str(a.pk), "distance": a.distance, "asset": asset_dict(a)}
+            for a in qs[:limit]
+        ]
+    return {
+        "asset_id": None if source is None else str(source),
+        "sha256sum": sha,
+        "asset_type": kind,
+        "phash": None if phash is None else f"{perceptual.to_unsigned(phash):016x}",
+        "max_distance": k,
+        "similar_assets": found,
+        "note": note,
+    }
+
+
+@takes(inputs.MatchPostAssetsInput)
+def match_post_assets(*, user, params: inputs.MatchPostAssetsInput) -> dict[str, Any]:
+    """Propose links from recorded assets to a Civitai post's images (``post_matching``).
+
+    Read-only unless ``apply``; applying writes each link through ``update_asset``.
+    """
+    from tracking import post_matching
+
+    return post_matching.match_post_assets(
+        post=params.post,
+        user=user,
+        apply=bool(params.apply),
+        max_distance=inputs.MATCH_DEFAULT_DISTANCE
+        if params.max_distance is None
+        else params.max_distance,
+        asset_ids=params.asset_ids,
+    )
+
+
 @takes(inputs.SearchPromptsInput)
 def search_prompts(*, user, params: inputs.SearchPromptsInput) -> dict[str, Any]:
     """Prompts ranked by full-text search (``Prompt.objects.search``), each with its
@@ -500,12 +606,49 @@ def fill_asset_sha256(*, user, asset_id: int | str) -> dict[str, Any]:
             f"asset_url of asset_id {pk} cannot be hashed: it is not an http(s) URL"
             " or a file under HASH_ALLOWED_ROOTS"
         )
-    sha = hashing.hash_path(asset.asset_url).sha256sum
+    result, facts = file_facts.facts_of_path(asset.asset_url, asset.asset_type)
     with transaction.atomic():
         asset = _get(Asset, "asset_id", pk, lock=True)
         check_can_change(user, asset, field="asset_id")
         changed = asset.sha256sum is None
         if changed:
-            asset.sha256sum = sha
+            asset.sha256sum = result.sha256sum
+            if asset.phash is None:  # the same read gives the perceptual hashes
+                asset.set_perceptual(facts)
             _save_asset(asset, user)
     return {"asset": asset_dict(asset), "changed": changed}
+
+
+def decide_near_duplicate(
+    *,
+    user,
+    asset_id: int,
+    other_asset_id: int,
+    verdict: str,
+    distance: int | None = None,
+) -> dict[str, Any]:
+    """Record staff's verdict on a near-duplicate pair (the admin's pairs page).
+
+    Both assets must exist and the user must be allowed to change both (the ownership
+    rule): saying two works are one is a statement about each of them. The pair is
+    stored once whichever order it is named in; deciding again replaces the verdict.
+    """
+    low, high = canonical_pair(
+        inputs.parse_id("asset_id", asset_id), inputs.parse_id("other_asset_id", other_asset_id)
+    )
+    with transaction.atomic():
+        found = {a.pk: a for a in Asset.objects.filter(pk__in=[low, high])}
+        for pk, field in ((low, "asset_id"), (high, "other_asset_id")):
+            if pk not in found:
+                raise RecordNotFound(f"Record not found: {field} {pk}")
+            check_can_change(user, found[pk], field="asset_id")
+        decision = NearDuplicateDecision.decide(
+            recorded_user(user), low, high, verdict, distance=distance
+        )
+    return {
+        "low_asset_id": str(low),
+        "high_asset_id": str(high),
+        "verdict": decision.verdict,
+        "distance": decision.distance,
+        "decided_at": decision.decided_at.isoformat(),
+    }

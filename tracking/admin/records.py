@@ -302,6 +302,25 @@ def _asset_links(assets) -> str:
     )
 
 
+def _similar_links(asset: Asset) -> str:
+    """Links to the recorded near-duplicates of ``asset`` with their distances, or ""."""
+    from tracking.services import similar_assets
+
+    found = similar_assets(asset.phash, asset_type=asset.asset_type, exclude=asset.pk)
+    return format_html_join(
+        ", ",
+        '<a href="{}">#{}</a> ({})',
+        (
+            (
+                reverse("admin:tracking_asset_change", args=[s["asset_id"]]),
+                s["asset_id"],
+                gettext("distance %(distance)s") % {"distance": s["distance"]},
+            )
+            for s in found
+        ),
+    )
+
+
 def _blob_links(asset: Asset) -> str:
     """The Orchestration results with the asset's file: workflow, step, job, prompt, scan."""
     from orchestration.trace import trace_for_sha  # the tracking app must not need it
@@ -453,6 +472,7 @@ class AssetInputInline(admin.TabularInline):
 class AssetAdmin(RecordedAdmin):
     form = AssetForm
     actions = [compute_sha256_action]
+    change_list_template = "admin/tracking/asset/change_list.html"
     list_display = [
         "id",
         "thumbnail",
@@ -504,11 +524,14 @@ class AssetAdmin(RecordedAdmin):
         "updated_at",
         "created_by",
         "legacy_id",
+        "perceptual_hashes",
+        "similar",
     ]
     fieldsets = [
         (None, {"fields": ["preview", "asset_url", "asset_type", "asset_source", "sha256sum"]}),
         (_("Civitai"), {"fields": ["civitai_id", "civitai_url", "post"]}),
         (_("Lineage"), {"fields": ["links", "input_prompt", "output_prompt"]}),
+        (_("Near-duplicates"), {"fields": ["perceptual_hashes", "similar"]}),
         (_("Engagement on Civitai"), {"fields": ["engagement"]}),
         RECORDED_FIELDSET,
     ]
@@ -528,6 +551,16 @@ class AssetAdmin(RecordedAdmin):
     @admin.display(description=_("preview"))
     def thumbnail(self, obj):
         return media_preview(obj, size=64)
+
+    def get_urls(self):
+        from tracking.admin.near_duplicates import near_duplicates_view
+
+        pairs = path(
+            "near-duplicates/",
+            self.admin_site.admin_view(near_duplicates_view),
+            name="tracking_asset_near_duplicates",
+        )
+        return [pairs, *super().get_urls()]
 
     @admin.display(description=_("preview"))
     def preview(self, obj):
@@ -554,6 +587,38 @@ class AssetAdmin(RecordedAdmin):
     @admin.display(description=_("reactions over time"))
     def engagement(self, obj):
         return latest_stats_for_asset(obj) if obj.pk else "—"
+
+    @admin.display(description=_("perceptual hashes"))
+    def perceptual_hashes(self, obj):
+        from tracking.perceptual import to_unsigned
+
+        if obj.phash is None:
+            return _("none yet (the file was not read, or could not be decoded)")
+        return format_html(
+            "<code>pHash {}</code> <code>dHash {}</code>",
+            f"{to_unsigned(obj.phash):016x}",
+            f"{to_unsigned(obj.dhash or 0):016x}",
+        )
+
+    @admin.display(description=_("similar assets"))
+    def similar(self, obj):
+        if obj.pk is None or obj.phash is None:
+            return "—"
+        return _similar_links(obj) or _("none within the default distance")
+
+    def save_model(self, request, obj, form, change):
+        """Save, then warn (not refuse) when the file looks like assets already recorded."""
+        super().save_model(request, obj, form, change)
+        if obj.phash is not None and (links := _similar_links(obj)):
+            self.message_user(
+                request,
+                format_html(
+                    "{} {}",
+                    gettext("This asset looks like assets already recorded:"),
+                    links,
+                ),
+                messages.WARNING,
+            )
 
     @admin.display(description=_("links"))
     def links(self, obj):

@@ -51,7 +51,7 @@ def backwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tracking", "0006_verbose_names"),
+        ("tracking", "0008_near_duplicate_decisions"),
     ]
 
     operations = [
