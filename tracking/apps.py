@@ -24,5 +24,9 @@ class TrackingConfig(AppConfig):
         connection_created.connect(_sqlite_functions, dispatch_uid="tracking_sqlite_functions")
         # The SQLite prompt index: its triggers call a Python function, and its triggers
         # are restored after migrations that rebuilt the prompt table (prompt_search).
-        connection_created.connect(prompt_search.register_sqlite_function)
-        post_migrate.connect(prompt_search.ensure_after_migrate, sender=self)
+        connection_created.connect(
+            prompt_search.register_sqlite_function, dispatch_uid="tracking_prompt_search"
+        )
+        post_migrate.connect(
+            prompt_search.ensure_after_migrate, sender=self, dispatch_uid="tracking_prompt_fts"
+        )

@@ -47,7 +47,7 @@ CJK = re.compile(f"([{CJK_CLASS}])")
 # Snippet markers: private-use characters no prompt is expected to hold. The snippet is
 # HTML-escaped first and the markers then become <mark> tags (``snippet_html``).
 MARK_START, MARK_END = "\ue000", "\ue001"
-ANGLE_OPEN, ANGLE_CLOSE = "\ue002", "\ue003"
+ANGLE_OPEN, ANGLE_CLOSE, HYPHEN = "\ue002", "\ue003", "\ue004"
 SNIPPET_TOKENS = 32
 
 
@@ -65,20 +65,23 @@ def search_text(text: str | None) -> str | None:
 def pg_document(column: str) -> str:
     """The SQL of the text PostgreSQL indexes (migration 0009 holds a frozen copy).
 
-    As ``search_text``, and ``<``/``>`` become private-use characters: PostgreSQL's
-    parser takes ``<lora:add_detail:0.5>`` for an HTML tag and would index nothing of
-    it, and ``ts_headline`` would drop it from the snippet. ``snippet_html`` turns them
-    back. (SQLite's tokenizer reads ``<`` and ``>`` as separators already.)
+    As ``search_text``, and ``<``, ``>`` and ``-`` become private-use characters
+    (separators to the parser; ``snippet_html`` turns them back). PostgreSQL's parser
+    takes ``<lora:add_detail:0.5>`` for an HTML tag and would index nothing of it (and
+    ``ts_headline`` would drop it), and it indexes ``ultra-detailed`` as one more word
+    beside its parts, so the same query would find different prompts than on SQLite,
+    whose tokenizer reads all three as separators already.
     """
     return (
-        f"regexp_replace(translate({column}, '<>', '{ANGLE_OPEN}{ANGLE_CLOSE}'),"
+        f"regexp_replace(translate({column}, '<>-', '{ANGLE_OPEN}{ANGLE_CLOSE}{HYPHEN}'),"
         f" '([{CJK_CLASS}])', '\\1{ZWSP}', 'g')"
     )
 
 
 def _spaced(text: str) -> str:
-    """A term's text with its CJK characters apart, so each is a token of the phrase."""
-    return " ".join(CJK.sub(r" \1 ", text).split())
+    """A term's text with its CJK characters apart, so each is a token of the phrase,
+    and hyphens as separators (as the indexed text has them: ``pg_document``)."""
+    return " ".join(CJK.sub(r" \1 ", text.replace("-", " ")).split())
 
 
 @dataclass(frozen=True)
@@ -186,7 +189,7 @@ def snippet_html(raw: str | None) -> SafeString:
     """A snippet from either engine as safe HTML: escaped, with matches in ``<mark>``."""
     # PostgreSQL marks the characters of a CJK word one by one: join adjacent marks.
     text = (raw or "").replace(ZWSP, "").replace(MARK_END + MARK_START, "")
-    text = text.replace(ANGLE_OPEN, "<").replace(ANGLE_CLOSE, ">")
+    text = text.replace(ANGLE_OPEN, "<").replace(ANGLE_CLOSE, ">").replace(HYPHEN, "-")
     html = escape(text).replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")
     return mark_safe(html)  # noqa: S308 - escaped above; the only tags are ours
 

@@ -135,6 +135,9 @@ def test_it_matches_whole_words_of_tag_lists_without_stemming():
     assert ids("hair") == [tags.pk]
     assert ids("add_detail") == [lora.pk]  # not taken for an HTML tag
     assert ids("storm lighthouse") == [lora.pk]
+    hyphen = make("ultra-detailed, 8k wallpaper")[0]
+    assert set(ids("ultra-detailed")) == {tags.pk, hyphen.pk}  # hyphens separate too
+    assert "ultra-detailed" in Prompt.objects.search("wallpaper")[0].search_snippet
     [hit] = Prompt.objects.search("add_detail")
     assert "&lt;lora:" in hit.search_snippet and "<mark>" in hit.search_snippet
 

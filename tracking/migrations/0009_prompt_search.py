@@ -2,7 +2,8 @@
 
 PostgreSQL: ``search_vector`` is a stored generated column, so every write keeps it in
 step without a trigger; ``simple`` configuration, with a zero-width space after each CJK
-character (and ``<``/``>`` hidden from the HTML-tag parser) so Chinese and Japanese are searchable character by character (see
+character (and ``<``, ``>``, ``-`` made separators,
+as SQLite's tokenizer has them) so Chinese and Japanese are searchable character by character (see
 ``tracking/prompt_search.py``, which must compute the document the same way for its
 headlines). It is not a model field; the queries read it by name.
 
@@ -16,7 +17,7 @@ from django.db import migrations
 CJK_CLASS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # tracking.prompt_search.pg_document("prompt_text") when this was written.
 DOCUMENT = (
-    "regexp_replace(translate(prompt_text, '<>', '\ue002\ue003'),"
+    "regexp_replace(translate(prompt_text, '<>-', '\ue002\ue003\ue004'),"
     f" '([{CJK_CLASS}])', '\\1\u200b', 'g')"
 )
 
