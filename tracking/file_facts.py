@@ -30,7 +30,7 @@ from typing import Any, BinaryIO
 
 from django.conf import settings
 
-from tracking import media_types, perceptual
+from tracking import generation, media_types, perceptual
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ def perceptual_reader(stream: BinaryIO, kind: str | None, facts: FileFacts) -> N
     facts.video_signature = hashes.video_signature
 
 
-READERS: list[Reader] = [perceptual_reader]
+READERS: list[Reader] = [perceptual_reader, generation.file_reader]
 
 
 def register(reader: Reader) -> Reader:

@@ -195,6 +195,33 @@ def similar_assets(
     ]
 
 
+FILE_PROMPT_PURPOSE = "file_metadata"
+
+
+def _prompt_from_file(found: dict[str, Any] | None, user, on_behalf_of: str | None):
+    """An unsaved input Prompt made from the prompt a file carried, or None.
+
+    Each asset gets a prompt of its own, as ``create_prompt`` always records a new one
+    (the project has no rule merging identical prompts). ``purpose`` says where the
+    text came from; the negative prompt and the reader's source go in its metadata.
+    """
+    text = found.get("prompt") if isinstance(found, dict) else None
+    if not isinstance(text, str) or not text.strip():
+        return None
+    prompt = Prompt(
+        prompt_text=text,
+        purpose=FILE_PROMPT_PURPOSE,
+        metadata={
+            "source": found.get("source"),
+            "read_from": found.get("read_from"),
+            "negative_prompt": found.get("negative_prompt"),
+        },
+    )
+    prompt.attribute_to(user, on_behalf_of)
+    _attribute(prompt, user)
+    return prompt
+
+
 @takes(inputs.CreateAssetInput)
 def create_asset(*, user, params: inputs.CreateAssetInput) -> dict[str, Any]:
     """Record an image or video, refusing a second asset with the same sha256sum or civitai_id.
@@ -204,13 +231,33 @@ def create_asset(*, user, params: inputs.CreateAssetInput) -> dict[str, Any]:
     the kind of media ``asset_type`` names. When no sha256 can be had, the same
     ``asset_url`` recorded twice is the duplicate instead. Hashing happens before the
     transaction opens so a slow download never holds database locks.
+
+    The same read yields the generation metadata the file carries (``tracking.generation``),
+    stored as ``metadata["generation"]`` unless the caller sent one; with no
+    ``input_prompt_id`` the file's prompt becomes the input prompt, written in the
+    same transaction (``input_prompt_created``).
     """
     check_page_url(params.civitai_url, params.civitai_id, "image")
-    inputs_ids = params.input_asset_ids or []
     sha, facts = params.sha256sum, None
     if sha is None:
         sha, facts = _hash_for_create(params.asset_url, params.asset_type)
+    return _record_asset(user, params, sha, facts)
 
+
+def create_uploaded_asset(*, user, facts: FileFacts | None, **tool_params: Any) -> dict[str, Any]:
+    """``create_asset`` for a file civitrack received itself (the admin upload,
+    tracking/uploads.py): the same declared input, checks and duplicates, with the sha256
+    and the file readers' findings taken from the upload instead of a second read."""
+    params = inputs.validate(inputs.CreateAssetInput, tool_params, "create_asset")
+    if params.sha256sum is None:
+        raise InvalidInput("an uploaded asset needs the sha256sum of its bytes")
+    check_page_url(params.civitai_url, params.civitai_id, "image")
+    return _record_asset(user, params, params.sha256sum, facts)
+
+
+def _record_asset(user, params: inputs.CreateAssetInput, sha: str | None, facts) -> dict[str, Any]:
+    """The write both ``create_asset`` and ``create_uploaded_asset`` end in."""
+    inputs_ids = params.input_asset_ids or []
     with transaction.atomic():
         if sha is None:
             pk = (
@@ -230,14 +277,23 @@ def create_asset(*, user, params: inputs.CreateAssetInput) -> dict[str, Any]:
             input_prompt=_get_or_none(Prompt, "input_prompt_id", params.input_prompt_id),
             output_prompt=_get_or_none(Prompt, "output_prompt_id", params.output_prompt_id),
             post=_get_or_none(Post, "post_id", params.post_id),
-            metadata=params.metadata or {},
+            metadata=dict(params.metadata or {}),
         )
+        found = facts.extra.get("generation") if facts is not None else None
+        if found is not None:
+            asset.metadata.setdefault("generation", found)
+        created_prompt = None
+        if params.input_prompt_id is None:
+            created_prompt = _prompt_from_file(found, user, params.on_behalf_of)
         if facts is not None:
             asset.set_perceptual(facts)
         asset.attribute_to(user, params.on_behalf_of)
         linked = _existing_assets(inputs_ids)
         # Near-duplicates warn, they do not refuse (a variation is a new work).
         similar = similar_assets(asset.phash, asset_type=asset.asset_type)
+        if created_prompt is not None:
+            created_prompt.save()
+            asset.input_prompt = created_prompt
         _save_asset(asset, user)
         if linked:
             asset.input_assets.set(linked)
@@ -246,6 +302,8 @@ def create_asset(*, user, params: inputs.CreateAssetInput) -> dict[str, Any]:
         "sha256sum": asset.sha256sum,
         "asset": asset_dict(asset, input_asset_ids=inputs_ids),
         "similar_assets": similar,
+        "input_prompt_created": created_prompt is not None,
+        "input_prompt_id": None if created_prompt is None else str(created_prompt.pk),
     }
 
 

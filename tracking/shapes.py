@@ -126,6 +126,11 @@ class CreateAssetResult(Shape):
     asset: AssetShape
     # Near-duplicates already recorded (a warning: the asset was still created).
     similar_assets: list[SimilarAsset]
+    # True when no input_prompt_id was given and the file carried a prompt
+    # (metadata.generation, docs/generation-metadata.md): a Prompt was recorded from it,
+    # linked as the asset's input prompt, and input_prompt_id names it.
+    input_prompt_created: bool
+    input_prompt_id: Id | None
 
 
 class CreateCivitaiPostResult(Shape):

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
+
+from django.urls import reverse
 
 from tracking import services
 
@@ -36,6 +39,16 @@ def asset(user, **extra) -> dict:
 
 def prompt(user, text: str = "A serene mountain landscape", **extra) -> dict:
     return services.create_prompt(user=user, prompt_text=text, **extra)["prompt"]
+
+
+def call_over_http(client, token: str, name: str, body: dict):
+    """``POST /api/v1/tools/<name>`` with ``body`` as JSON and a bearer token."""
+    return client.post(
+        reverse("api:tool", args=[name]),
+        data=json.dumps(body),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
 
 
 # Prompts the words of the search tests are rare in, so every engine ranks as it does on

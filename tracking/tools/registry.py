@@ -120,7 +120,10 @@ register(
             " prompt derived FROM it (e.g. a caption); post_id: the Civitai post it belongs"
             " to; civitai_id/civitai_url: the Civitai image (https://civitai.com/images/<id>)."
             ' asset_source is "generated" for AI-generated media, "upload" for user uploads.'
-            " Without sha256sum the server hashes asset_url when it can read it. A second"
+            " Without sha256sum the server hashes asset_url when it can read it, and reads"
+            " the generation parameters the file carries (A1111, ComfyUI) into"
+            " metadata.generation; with no input_prompt_id, the file's prompt is recorded"
+            " and linked (input_prompt_created: true, input_prompt_id). A second"
             " asset with the same sha256sum or civitai_id is refused, naming the existing"
             " asset_id: check with find_asset first. When the server reads the file it also"
             " compares it by perceptual hash: similar_assets lists recorded near-duplicates"
