@@ -223,6 +223,15 @@ the single-record shapes (`find_asset`, the list without details).
   give blob and job ids that carry the user id, so the admin mirror (user 7731) and the
   sync benchmark (user 8801) share no rows in the one database.
 
+### Prompt search
+
+`bench_prompt_search.py` times `search_prompts` (count, the ranked page of 20 with
+snippets, their assets) for words of different selectivity in the seeded prompts, next
+to the substring search it replaces in the admin (`icontains`, trigram-indexed, newest
+20 and the count, no ranking), and checks the GIN plan and the fixed query count.
+Ranking must read the vector of every match before it can pick the best 20, so the gap
+to the substring page grows with the number of matches; see docs/prompt-search.md.
+
 ### The HTTP API under load
 
 `bench_api_load.py` starts gunicorn as the README deploys it (`--workers 2`, sync

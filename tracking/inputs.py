@@ -744,6 +744,21 @@ class MatchPostAssetsInput(ToolInput):
     ] = None
 
 
+SEARCH_QUERY_LENGTH = 500
+
+
+class SearchPromptsInput(ToolInput):
+    query: Annotated[
+        TextType(max_length=SEARCH_QUERY_LENGTH, required=True),
+        describe(
+            'Words to look for, all required; "a phrase" in quotes, -word to exclude,'
+            " or between alternatives"
+        ),
+    ]
+    limit: Annotated[BoundedInt(1, MAX_LIMIT), describe("Page size", default=DEFAULT_LIMIT)] = None
+    offset: Annotated[BoundedInt(0), describe("Prompts to skip", default=0)] = None
+
+
 class NoInput(ToolInput):
     """For tools without parameters (the guides)."""
 

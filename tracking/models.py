@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from tracking import perceptual
+from tracking import perceptual, prompt_search
 from tracking.civitai_urls import check_page_url
 from tracking.errors import InvalidInput
 
@@ -132,6 +132,26 @@ class AssetSource(models.TextChoices):
     UPLOAD = "upload", _("Upload")
 
 
+class PromptQuerySet(models.QuerySet):
+    def search(self, query: str, *, also: Q | None = None) -> PromptQuerySet:
+        """Prompts matching ``query`` by full-text search, best first (``tracking.prompt_search``).
+
+        Each carries ``search_rank`` (higher is better, comparable within one query)
+        and ``search_snippet`` (HTML, matches in ``<mark>``). ``also`` adds the rows
+        it matches, ranked 0: the admin searches the model name too. A query with no
+        word to look for is ``InvalidInput``; no query is a syntax error.
+        """
+        parsed = prompt_search.parse(query)
+        condition, rank, headline = prompt_search.expressions(parsed, self.db)
+        if also is not None:
+            condition, rank = Q(condition) | also, prompt_search.rank_or_zero(rank)
+        return (
+            self.filter(condition)
+            .annotate(search_rank=rank, search_headline=headline)
+            .order_by(*prompt_search.RANKED_ORDER)
+        )
+
+
 class Prompt(Recorded):
     """A text prompt: what generated an asset, or what was derived from one (a caption)."""
 
@@ -141,6 +161,8 @@ class Prompt(Recorded):
     )
     llm_model = models.CharField(_("llm model"), max_length=200, null=True, blank=True)  # noqa: DJ001
     purpose = models.CharField(_("purpose"), max_length=100, null=True, blank=True)  # noqa: DJ001
+
+    objects = PromptQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("prompt")
@@ -157,6 +179,11 @@ class Prompt(Recorded):
     def __str__(self) -> str:
         text = " ".join(self.prompt_text.split())
         return f"#{self.pk} {text[:60]}{'…' if len(text) > 60 else ''}"
+
+    @property
+    def search_snippet(self) -> str:
+        """The search's highlighted excerpt as safe HTML (only on ``objects.search`` rows)."""
+        return prompt_search.snippet_html(getattr(self, "search_headline", None))
 
 
 class Post(Recorded):

@@ -27,6 +27,7 @@ from tracking.models import Asset, NearDuplicateDecision, Post, Prompt, canonica
 from tracking.permissions import check_can_change, recorded_user
 from tracking.serializers import (
     asset_dict,
+    asset_dicts,
     asset_with_links,
     post_dict,
     posts_with_details,
@@ -590,6 +591,46 @@ def match_post_assets(*, user, params: inputs.MatchPostAssetsInput) -> dict[str,
         else params.max_distance,
         asset_ids=params.asset_ids,
     )
+
+
+@takes(inputs.SearchPromptsInput)
+def search_prompts(*, user, params: inputs.SearchPromptsInput) -> dict[str, Any]:
+    """Prompts ranked by full-text search (``Prompt.objects.search``), each with its
+    highlighted ``snippet`` (HTML) and the assets it generated; writes nothing.
+
+    Four queries whatever the page size: the count, the page's ids in rank order, the
+    page's prompts with rank and snippet, and their assets with lineage. The snippets
+    are computed for the page only, not for every match.
+    """
+    page_size = inputs.DEFAULT_LIMIT if params.limit is None else params.limit
+    start = params.offset or 0
+    found = Prompt.objects.search(params.query)
+    total = found.count()
+    hits: list[dict[str, Any]] = []
+    if start < total:  # as in list_civitai_posts: a huge OFFSET would overflow
+        ids = list(found.values_list("pk", flat=True)[start : start + page_size])
+        prompts = Prompt.objects.filter(pk__in=ids).select_related("created_by")
+        page = {p.pk: p for p in prompts.search(params.query)}
+        generated: dict[int, list[dict[str, Any]]] = {pk: [] for pk in ids}
+        for shaped in asset_dicts(Asset.objects.filter(input_prompt_id__in=ids).order_by("id")):
+            generated[int(shaped["input_prompt_id"])].append(shaped)
+        hits = [
+            prompt_dict(page[pk])
+            | {
+                "rank": float(page[pk].search_rank or 0.0),
+                "snippet": page[pk].search_snippet,
+                "assets": generated[pk],
+            }
+            for pk in ids
+            if pk in page  # deleted between the two queries
+        ]
+    return {
+        "query": params.query,
+        "prompts": hits,
+        "total": total,
+        "limit": page_size,
+        "offset": start,
+    }
 
 
 @takes(inputs.NoInput)

@@ -185,6 +185,20 @@ class SyncPostAssetStatsResult(Open):
     not_recorded: list[Id]
 
 
+class PromptSearchHit(PromptShape):
+    rank: float
+    snippet: str
+    assets: list[AssetShape]
+
+
+class SearchPromptsResult(Shape):
+    query: str
+    prompts: list[PromptSearchHit]
+    total: int
+    limit: int
+    offset: int
+
+
 class GuideResult(Shape):
     name: str
     guide: str

@@ -306,6 +306,14 @@ def field_hints(tool: str, seeds: Seeds, urls: list[str]) -> dict[str, st.Search
             [*seeds.usernames, "ALICE", "Bob Smith", "", " ", "x" * 255, "x" * 256, "é" * 10]
         ),
         "civitai_post_id": civitai_post_ids.flatmap(lambda n: st.sampled_from([str(n), n])),
+        # search_prompts: words of the seeded prompts, web-search and FTS5 syntax, and
+        # short strings made of nothing else.
+        "query": st.one_of(
+            st.sampled_from(
+                ["lantern", '"paper lantern"', "lantern -caption", "caption or paper", "草地"]
+            ),
+            st.text(alphabet='ap "-*()^:,\u200b\ue000', min_size=1, max_size=24),
+        ),
     }
     if tool in ("create_civitai_post", "list_civitai_posts"):
         hints["civitai_id"] = civitai_post_ids.flatmap(lambda n: st.sampled_from([str(n), n]))

@@ -49,3 +49,15 @@ def call_over_http(client, token: str, name: str, body: dict):
         content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {token}",
     )
+
+
+# Prompts the words of the search tests are rare in, so every engine ranks as it does on
+# a real table (in BM25 a word found in most rows carries almost no weight).
+SEARCH_FILLER = [
+    "masterpiece, best quality, mountain lake at dawn",
+    "portrait of an old sailor, oil painting",
+    "city street at night, neon, rain",
+    "still life with apples and a jug",
+    "a castle on a hill, watercolor",
+    "desert dunes under a starry sky",
+]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import itertools
 import random
+import threading
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.urls import reverse
 
 from tests.conftest import table_counts
@@ -257,3 +258,36 @@ def test_the_decisions_list_shows_who_and_when_in_fixed_queries(
     assert b"staff" in response.content
     add = reverse("admin:tracking_nearduplicatedecision_add")
     assert client.get(add).status_code == 403
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_staff_deciding_one_pair_at_once_leave_one_row(staff):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serialises every writer")
+    a, b = hashed_asset(BASE), hashed_asset(flip(BASE, 1))
+    writers = 12
+    barrier = threading.Barrier(writers)
+    failures: list[BaseException] = []
+
+    def decide(n: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            low, high = (a.pk, b.pk) if n % 2 else (b.pk, a.pk)
+            verdict = "same_work" if n % 3 else "not_duplicate"
+            services.decide_near_duplicate(
+                user=staff, asset_id=low, other_asset_id=high, verdict=verdict
+            )
+        except BaseException as exc:  # reported by the assertion below
+            failures.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=decide, args=(n,)) for n in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    decision = NearDuplicateDecision.objects.get()
+    assert (decision.low_id, decision.high_id) == (a.pk, b.pk)

@@ -12,7 +12,8 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, IntegerField, JSONField, OuterRef, Subquery
+from django.contrib.admin.views.main import ORDER_VAR
+from django.db.models import Count, IntegerField, JSONField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import path, reverse
 from django.utils.functional import Promise
@@ -33,8 +34,9 @@ from tracking.admin.civitai import (
 from tracking.admin.duplicates import DuplicateLinkForm, duplicate_error
 from tracking.admin.tools import compute_sha256_action, mark_published_action
 from tracking.admin.upload import upload_asset_view
+from tracking.errors import InvalidInput
 from tracking.models import Asset, AssetInput, AssetStatsSnapshot, Post, Prompt
-from tracking.search import search_assets
+from tracking.search import as_id, search_assets
 from workspace.engagement import compare_action, compare_view
 from workspace.exports import ExportMixin
 
@@ -246,9 +248,14 @@ class PromptAdmin(RecordedAdmin):
         css = {"all": ["tracking/admin.css"]}
 
     list_filter = ["purpose", "llm_model_provider", "created_by", "created_at"]
-    # Each searched column has a trigram index on PostgreSQL (migration 0002); purpose
-    # is a sidebar filter, not searched.
+    # Searched by get_search_results: the text by full-text search (migration 0009), the
+    # model by its trigram index (0002), the civitai-records id exactly. purpose is a
+    # sidebar filter, not searched. (search_fields only shows the search box.)
     search_fields = ["prompt_text", "llm_model", "legacy_id__exact"]
+    search_help_text = _(
+        'Words in the prompt (all required; "a phrase", -word to exclude, or), a model'
+        " name, or a civitai-records id. Best matches first."
+    )
     date_hierarchy = "created_at"
     list_per_page = 50
     show_full_result_count = False  # a second COUNT(*) of the whole table per page
@@ -269,8 +276,34 @@ class PromptAdmin(RecordedAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_generated=count_of(Asset, "input_prompt"))
 
+    def get_search_results(self, request, queryset, search_term):
+        """The prompt search: full text, best matches first (``Prompt.objects.search``),
+        or the model name or civitai-records id. A clicked column orders instead of the
+        rank. A query with no word to look for is explained in a message, and only the
+        model name and id are searched."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        also = Q(llm_model__icontains=term)
+        if (number := as_id(term)) is not None:
+            also |= Q(legacy_id=number)
+        try:
+            found = queryset.search(term, also=also)
+        except InvalidInput as exc:
+            # The reason stays in English, as the tools word it (docs/contract.md).
+            message = gettext("The text was not searched: %(reason)s") % {"reason": exc.message}
+            self.message_user(request, message, messages.WARNING)
+            return queryset.filter(also), False
+        if request.GET.get(ORDER_VAR):
+            found = found.order_by(*queryset.query.order_by)  # the changelist's, as clicked
+        return found, False
+
     @admin.display(description=_("prompt"), ordering="prompt_text")
     def excerpt(self, obj):
+        """While searching, the search's snippet with the matches marked (escaped HTML
+        from ``Prompt.search_snippet``); otherwise the text's beginning."""
+        if getattr(obj, "search_headline", None):
+            return obj.search_snippet
         text = " ".join(obj.prompt_text.split())
         return text[:90] + ("…" if len(text) > 90 else "")
 

@@ -360,3 +360,23 @@ register(
         result_model=shapes.MatchPostAssetsResult,
     )
 )
+
+
+register(
+    ToolSpec(
+        name="search_prompts",
+        title="Search prompts (full text)",
+        description=(
+            "Find recorded prompts by the words in them, best match first, with a"
+            " highlighted snippet (HTML: the text escaped, matches in <mark>) and the assets"
+            ' each prompt generated. Web-search syntax: words are all required, "a phrase"'
+            ' in quotes keeps words together and in order, -word or -"a phrase" excludes,'
+            " or separates alternatives (a b or c means both a and b, or c). Words match"
+            " whole (no stemming, no prefixes), in any case; Chinese and Japanese match"
+            " character by character. Pagination: limit (1-100, default 20), offset."
+        ),
+        function=services.search_prompts,
+        result_model=shapes.SearchPromptsResult,
+        annotations={"readOnlyHint": True},
+    )
+)
