@@ -31,8 +31,6 @@ import warnings
 from dataclasses import dataclass
 from typing import BinaryIO
 
-import imagehash
-import numpy as np
 from django.conf import settings
 from PIL import Image
 
@@ -128,7 +126,8 @@ def _flip_masks(bits: int, radius: int) -> tuple[int, ...]:
     return tuple(masks)
 
 
-def _hash_int(h: imagehash.ImageHash) -> int:
+def _hash_int(h) -> int:
+    """An ``imagehash.ImageHash`` as the signed integer stored."""
     return to_signed(int(str(h), 16))
 
 
@@ -199,6 +198,8 @@ def _grey(image: Image.Image) -> Image.Image:
 
 def hashes_of_picture(image: Image.Image) -> PerceptualHashes:
     """pHash and dHash of a decoded picture."""
+    import imagehash  # here, not at import: numpy and scipy cost every process start
+
     grey = _grey(image)
     return PerceptualHashes(
         phash=_hash_int(imagehash.phash(grey)), dhash=_hash_int(imagehash.dhash(grey))
@@ -242,6 +243,9 @@ def video_hashes(source: bytes | BinaryIO, frames: int = VIDEO_FRAMES) -> Percep
         raise PerceptualError(f"the video could not be decoded ({_reason(exc)})") from None
     if not pictures:
         raise PerceptualError("the video has no decodable frames")
+    import imagehash
+    import numpy as np
+
     per_frame = [_hash_int(imagehash.phash(p)) for p in pictures]
     mean = np.mean([np.asarray(p.resize(_AVERAGE_SIZE), dtype=np.float32) for p in pictures], 0)
     average = Image.fromarray(mean.round().astype(np.uint8), mode="L")
