@@ -751,9 +751,11 @@ def _history(
                 )
             )
             meta.append((obj, data))
-        if last != current:
+        if last is None or any(current[n] != v for n, v in last.items()):
             # The row as it stands differs from its last audited state (events were
-            # missing or switched off): one more entry, dated by its updated_at.
+            # missing or switched off): one more entry, dated by its updated_at. Only
+            # the fields the source knows are compared: civitrack's own (perceptual
+            # hashes) are empty on every imported row.
             entries.append(
                 history_model(
                     id=obj.pk,
