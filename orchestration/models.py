@@ -306,6 +306,8 @@ class Job(Mirrored):
         indexes = [
             models.Index(fields=["review_status", "claimed_at"], name="job_review_idx"),
             models.Index(fields=["workflow", "step"], name="job_workflow_step_idx"),
+            # The admin list's order (Meta.ordering), read from one index (issue 17).
+            models.Index(fields=["-created_at", "-id"], name="job_created_idx"),
         ]
         constraints = [
             models.CheckConstraint(
