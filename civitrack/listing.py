@@ -233,6 +233,9 @@ class ScaledAdminMixin:
 
     paginator = CappedPaginator
     show_full_result_count = False
+    # "Show all" lists every row on one page; it is offered only for counts under this,
+    # which must stay below the cap so that it is never offered for an uncounted list.
+    list_max_show_all = 200
 
     def get_list_filter(self, request):
         return [
