@@ -66,6 +66,29 @@ class CappedPaginator(Paginator):
         return self.count > self.cap
 
 
+class AtLeast(int):
+    """A count that stopped at the cap: compares as the number counted, prints as
+    "more than {cap}" so that a page never shows a number nobody read."""
+
+    capped = True
+
+    def __str__(self) -> str:
+        from django.utils.translation import gettext
+
+        return gettext("more than %(cap)s") % {"cap": int(self) - 1}
+
+
+def capped_count(queryset: QuerySet, cap: int | None = None) -> int:
+    """``queryset.count()`` reading at most ``cap + 1`` rows; above the cap an ``AtLeast``.
+
+    The cost is bounded by the cap whatever the table size, as long as an index yields
+    the matching rows (or most rows match).
+    """
+    cap = COUNT_CAP if cap is None else cap
+    n = queryset.order_by().values("pk")[: cap + 1].count()
+    return AtLeast(n) if n > cap else n
+
+
 class InSubquery(Lookup):
     """``lhs IN (subquery)``, written so an enclosing OR can still use the lhs index.
 

@@ -1,6 +1,9 @@
 """Indexes so the mirror's lists and searches stay index-served at 100k workflows (issue 17).
 
 - ``job_created_idx``: the job list's order (``-created_at, -id``) from one index.
+- ``blob_nsfw_level_idx``: the blob admin's NSFW filter lists its values from it.
+- partial indexes on the scans that are blocked, prompt-flagged or unparsed (a few
+  per cent each), so the dashboard counts each flag without reading every scan.
 - GIN trigram indexes on ``UPPER(col::text)`` (the expression of ``icontains`` on
   PostgreSQL, as tracking's migration 0002 does) for every text column an admin or
   staff search reads: workflow id, tag index and prompt, step prompt, job id, blob id
@@ -50,6 +53,32 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="job",
             index=models.Index(fields=["-created_at", "-id"], name="job_created_idx"),
+        ),
+        migrations.AddIndex(
+            model_name="blob",
+            index=models.Index(fields=["nsfw_level"], name="blob_nsfw_level_idx"),
+        ),
+        migrations.AddIndex(
+            model_name="scanresult",
+            index=models.Index(
+                condition=models.Q(("is_blocked", True)), fields=["job"], name="scan_blocked_idx"
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="scanresult",
+            index=models.Index(
+                condition=models.Q(("prompt_flagged", True)),
+                fields=["job"],
+                name="scan_prompt_flagged_idx",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="scanresult",
+            index=models.Index(
+                condition=models.Q(("csam_score_unparsed", True)),
+                fields=["job"],
+                name="scan_unparsed_idx",
+            ),
         ),
         migrations.RunPython(create_trigram_indexes, drop_trigram_indexes, elidable=False),
     ]

@@ -179,6 +179,8 @@ def test_query_counts_do_not_grow_with_the_data(client, superuser, path):
     assert len(queries(client, path)) == few
 
 
+# What the WHERE of a query that carries a search contains.
+SEARCH_MARKS = (" LIKE ", "= ANY(", '"civitai_id" = ', '"sha256sum" >= ')
 SEARCHES = [
     ("/admin/tracking/asset/", "lantern"),
     ("/admin/tracking/asset/", "{image_id}"),
@@ -213,8 +215,7 @@ def test_every_search_reads_indexes_only(client, superuser, seeded, is_postgres,
     searched = [
         s
         for s in sql
-        if " WHERE " in s
-        and any(m in s.split(" WHERE ", 1)[1] for m in (" LIKE ", "= ANY(", '"civitai_id" = '))
+        if " WHERE " in s and any(m in s.split(" WHERE ", 1)[1] for m in SEARCH_MARKS)
     ]
     assert searched, sql
     with connection.cursor() as cursor:
@@ -224,3 +225,16 @@ def test_every_search_reads_indexes_only(client, superuser, seeded, is_postgres,
             plan = "\n".join(row[0] for row in cursor.fetchall())
             assert "Seq Scan" not in plan, plan
             assert "Index" in plan, plan
+
+
+def test_the_dashboard_says_more_than_the_cap(client, superuser, seeded, monkeypatch):
+    import civitrack.listing
+
+    monkeypatch.setattr(civitrack.listing, "COUNT_CAP", 10)
+    client.force_login(superuser)
+    tiles = {t.key: t for t in client.get("/admin/").context["tiles"]}
+    queued = {f.label: f.value for f in tiles["review"].figures}["needing a decision"]
+    assert queued == 11 and str(queued) == "more than 10"
+    no_post = Asset.objects.filter(post=None).count()
+    assert no_post > 10
+    assert "more than 10" in client.get("/admin/").content.decode()
