@@ -131,7 +131,7 @@ def goals_of(result: dict) -> list[dict]:
 ABOUT = """
 ## How the benchmarks work
 
-    make bench                          # everything, then rewrites this page (about 3-5 min)
+    make bench                          # everything, then rewrites this page (15-20 min)
     .venv/bin/python bench/run_all.py admin        # a subset
     .venv/bin/python bench/run_all.py --render-only  # rewrite this page from the last results
     BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/mydb .venv/bin/python bench/bench_admin.py
@@ -150,18 +150,20 @@ result without that shape is still reported, with what the script printed.
 
 ### The data set: `seed_scale`
 
-    python manage.py seed_scale --posts 20000 --assets 100000 --prompts 50000 [--batch 5000] [--seed N] [--force]
+    python manage.py seed_scale --posts 20000 --assets 100000 --prompts 50000 [--workflows N] [--batch 5000] [--seed N] [--force]
 
-Bulk-creates, in one transaction: five creator accounts (unusable passwords), prompts
+Writes, in one transaction: five creator accounts (unusable passwords), prompts
 built from word lists (image and video prompts, a quarter captions), posts (85%
 published, 10% pending, 5% failed, three accounts, titles and descriptions), assets
 (85% images, 80% generated, unique sha256 from a counter, Civitai image ids for assets
 of published posts, input prompts and some caption output prompts), lineage (10% of
-assets made from 1-2 earlier ones) and engagement snapshots; `created_at` spread over
-the last year, rising with the id. It refuses a database that already has prompts,
-assets or posts unless `--force` (then ids and hashes start above what exists). On
-PostgreSQL it ends with `VACUUM (ANALYZE)` so plans and GIN indexes are settled.
-Seeded rows have no django-simple-history entries (bulk_create writes none).
+assets made from 1-2 earlier ones), engagement snapshots and, with `--workflows`,
+mirrored Orchestration workflows with a step, job, blob and scan each; `created_at`
+spread over the last year, rising with the id. It refuses a database that already has
+prompts, assets or posts unless `--force` (then ids and hashes start above what
+exists). On PostgreSQL rows go in with COPY, foreign keys and (for large loads) unique
+keys and indexes are rebuilt once at the end, and it ends with `VACUUM (ANALYZE)`
+(docs/scale.md). Seeded rows have no django-simple-history entries.
 
 ### Search on indexes (PostgreSQL)
 
@@ -181,6 +183,9 @@ keeps the extension. The admin searches were changed so those indexes are usable
   tracking_prompt WHERE ...))`, which PostgreSQL answers with a BitmapOr of index scans
   (plans above). `IN (subquery)` is not enough: under an OR it becomes a hashed SubPlan
   over a sequential scan (134 ms against 9 ms for the same count).
+- Since issue 17 the asset and post searches are routed by the shape of each term
+  (a number, a hash, a URL, free text; docs/scale.md) instead of ORing every
+  condition for every term.
 - The per-row counts on the post and prompt lists (`annotate(Count(...))`) joined and
   grouped the whole asset table in every query of the page — the count, each list
   filter, the date hierarchy: 1.2-1.6 s per page before. They are correlated subqueries
@@ -213,12 +218,6 @@ the single-record shapes (`find_asset`, the list without details).
   looks those up first (usually none): `store_workflows` alone went from 898 to 1,000
   workflows/s (A/B in one process, 3,000 workflows in pages of 50, median of 3). What
   is left and the proposals are in the missed goal above.
-- `bench_admin.py` seeds a mirror of 10,000 workflows through `store_workflows` (step,
-  blob and job each), a scan per job and 20% of jobs decided, and times the workflows
-  list and the review queue like the admin pages. Fixed on the way: the workflows list
-  counted blobs with `Count("blobs")`, a join and GROUP BY over every workflow before
-  the LIMIT (24 ms of the page's 35 ms of SQL); it is a correlated subquery for the 25
-  rows shown now.
 - The generated workflows (`tests/fakes/orchestration_data.generate_workflows`) now
   give blob and job ids that carry the user id, so the admin mirror (user 7731) and the
   sync benchmark (user 8801) share no rows in the one database.
@@ -236,172 +235,14 @@ simple-history row in one transaction, and the load generator itself shares the 
 cores with gunicorn and PostgreSQL, so these are floors for this machine, not limits of
 the code.
 
-### Reading the admin ratio
+### Admin pages at 10k / 100k / 1M rows
 
-The admin goal (≤ 2x a raw query returning the same page) compares a whole admin page
-— session and user lookups, the result count, list-filter choices, the date hierarchy
-and the rendering of 50 rows of HTML — with one `SELECT ... LIMIT 50` that takes about
-1 ms once the indexes serve it. No Django admin page meets that; rendering alone costs
-20-70 ms here. The ratio stays in the report to show where the time goes
-(*admin DB ms* against the rest). Further proposals, measured as the what-if rows:
-
-- **Drop `date_hierarchy` from the asset list** (the `created_at` sidebar filter
-  remains): its `SELECT DISTINCT DATE_TRUNC('year', created_at)` reads every row, and
-  its `MIN/MAX(created_at)` under a selective search walks the `created_at` index (the
-  planner's min/max trap) — an id search drops from about 180 ms to 30 ms, the plain list
-  loses about 40 ms of database time. Same, smaller, on posts and prompts.
-- The AllValues list filters on prompts (`purpose`, `llm_model_provider`) each read the
-  table (`SELECT DISTINCT`, about 10 ms each); fixed `choices` or a related-only filter
-  would avoid it.
+`bench_admin.py` grows its own database (`<BENCH_DB_PREFIX>admin`) through 10k, 100k
+and 1M assets with a fifth as many posts, half as many prompts and a tenth as many
+mirrored workflows, and measures every page at each size: its growth (p50 at 1M / p50
+at 10k), the same list through a stock `ModelAdmin` with the same columns, and for
+searches the plan and the SQL against a hand-written query. The admin page against
+one raw query, the earlier measure, is gone: rendering 50 rows costs 20-70 ms on this
+machine whatever the query, so that ratio said more about templates than about data
+size. What made the pages grow and what changed is in docs/scale.md.
 """
-
-
-def render_report(info: dict, seed: dict, results: list[dict], total_s: float) -> str:
-    all_goals = goals_of(seed) + [g for r in results for g in goals_of(r)]
-    total_goal = common.goal(
-        "whole `make bench`",
-        f"< {TOTAL_GOAL_S // 60} min",
-        f"{total_s / 60:.1f} min",
-        total_s < TOTAL_GOAL_S,
-        why="the scripts together took longer than the budget",
-    )
-    all_goals.append({**total_goal, "bench": "run_all"})
-    missed = [g for g in all_goals if not g["met"]]
-    lines = [
-        "# Benchmarks",
-        "",
-        "Figures from one run of `make bench` (`bench/run_all.py`) on the machine below.",
-        "Regenerate with `make bench`: it seeds a throw-away PostgreSQL database with",
-        "`seed_scale`, runs every `bench/bench_*.py` against it, drops it and rewrites this",
-        "page. Numbers move with machine load; compare runs on the same machine.",
-        "",
-        "## Machine and run",
-        "",
-        "| | |",
-        "|---|---|",
-        f"| date (UTC) | {common.now_iso()} |",
-        f"| CPU | {info['nproc']} cores, {info['cpu']} |",
-        f"| memory | {info['memory_gib']} GiB |",
-        f"| PostgreSQL | {info['postgresql']} (local, 127.0.0.1, default configuration) |",
-        f"| Python / Django | {info['python']} / {info['django']} |",
-        f"| OS | {info['os']} |",
-        f"| load average at start / end | {info['load_average_at_start']} / "
-        f"{info.get('load_average_at_end', '?')} |",
-        f"| data set | {common.SCALE['posts']} posts, {common.SCALE['assets']} assets, "
-        f"{common.SCALE['prompts']} prompts (+ lineage and stats rows, see below) |",
-        f"| whole run | {total_s:.0f} s |",
-        "",
-        "The machine is shared: other work running at the same time (see the load",
-        "average) inflates latencies, the p95 above all.",
-        "",
-        "## Goals",
-        "",
-        "| benchmark | goal | target | measured | met |",
-        "|---|---|---|---|---|",
-    ]
-    for g in all_goals:
-        met = "yes" if g["met"] else "**no**"
-        lines.append(f"| {g['bench']} | {g['what']} | {g['goal']} | {g['value']} | {met} |")
-    lines.append("")
-    if missed:
-        lines += ["### Missed goals: by how much and why", ""]
-        for g in missed:
-            lines.append(f"- **{g['what']}** ({g['bench']}): {g['value']} against {g['goal']}.")
-            if g.get("why"):
-                lines.append(f"  Why: {g['why']}.")
-        lines.append("")
-    lines += [section(seed), ""]
-    for r in results:
-        lines += [section(r), ""]
-    lines.append(ABOUT.strip())
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def seed_result(timings: dict, counts: dict) -> dict:
-    seconds = timings["seed_s"]
-    return {
-        "name": "seed_scale",
-        "title": "seed_scale: building the data set",
-        "status": "ok",
-        "how": (
-            "`python manage.py seed_scale --posts {posts} --assets {assets} --prompts {prompts}` "
-            "(batch 5000) in a child process on a freshly migrated empty database; wall time "
-            "of the whole command, process start and the closing VACUUM (ANALYZE) included."
-        ).format(**common.SCALE),
-        "figures": [
-            {
-                "what": "migrate (empty database)",
-                "value": f"{timings['migrate_s']:.1f}",
-                "unit": "s",
-            },
-            {"what": "seed_scale", "value": f"{seconds:.1f}", "unit": "s"},
-            *({"what": f"rows: {k}", "value": v, "unit": ""} for k, v in counts.items()),
-        ],
-        "goals": [
-            common.goal(
-                "seed_scale 20k posts / 100k assets / 50k prompts",
-                f"< {SEED_GOAL_S} s",
-                f"{seconds:.1f} s",
-                seconds < SEED_GOAL_S,
-                why="bulk inserts were slower than expected on this machine",
-            )
-        ],
-        "elapsed_s": seconds,
-    }
-
-
-def table_counts(url: str) -> dict:
-    import psycopg
-
-    tables = {
-        "posts": "tracking_post",
-        "assets": "tracking_asset",
-        "prompts": "tracking_prompt",
-        "lineage links": "tracking_asset_input_assets",
-        "stats snapshots": "tracking_assetstatssnapshot",
-    }
-    with psycopg.connect(url) as conn:
-        return {
-            k: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for k, t in tables.items()
-        }
-
-
-def render_only() -> int:
-    """Rewrite the report from the last run's saved results (after editing the prose)."""
-    run = json.loads((common.RESULTS / "_run.json").read_text())
-    OUTPUT.write_text(render_report(run["machine"], run["seed"], run["results"], run["total_s"]))
-    print(f"Wrote {OUTPUT} from {common.RESULTS / '_run.json'}.")
-    return 0
-
-
-def main(argv: list[str]) -> int:
-    if argv[:1] == ["--render-only"]:
-        return render_only()
-    started = time.perf_counter()
-    wanted = set(argv)
-    scripts = sorted((common.ROOT / "bench").glob("bench_*.py"))
-    if wanted:
-        scripts = [s for s in scripts if s.stem.removeprefix("bench_") in wanted]
-    common.RESULTS.mkdir(parents=True, exist_ok=True)
-    info = machine()
-    print(f"Seeding civitrack_bench_shared ({common.SCALE}) …", flush=True)
-    url, timings = common.seeded_database("shared")
-    try:
-        seed = seed_result(timings, table_counts(url))
-        print(common.render_section(seed))
-        results = [run_script(script, url) for script in scripts]
-    finally:
-        common.drop_database(url)
-    total = time.perf_counter() - started
-    info["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    run = {"machine": info, "seed": seed, "results": results, "total_s": total}
-    (common.RESULTS / "_run.json").write_text(json.dumps(run, indent=2) + "\n")
-    report = render_report(info, seed, results, total)
-    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    OUTPUT.write_text(report)
-    print(f"\nWrote {OUTPUT} ({total:.0f} s in all).")
-    return 1 if any(r.get("status") == "failed" for r in results) else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
