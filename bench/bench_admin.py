@@ -38,6 +38,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common
 
 NAME = "admin"
+# run_all.py reads these two: this script grows its own database, and seeding 1M rows
+# plus three rounds of pages takes longer than the default ten minutes.
+USES_SHARED_DATABASE = 0
+TIMEOUT_S = 2400
 RUNS = int(os.environ.get("BENCH_ADMIN_RUNS", "10"))
 SIZES = [int(s) for s in os.environ.get("BENCH_ADMIN_SIZES", "10000,100000,1000000").split(",")]
 GROWTH_GOAL = 1.25
@@ -278,7 +282,9 @@ def stock_sites(case_list: list[Case]) -> tuple[list, dict[str, str]]:
         model_name, columns, extra = case.stock
         model = apps.get_model(model_name)
         real = admin.site._registry.get(model)
-        attrs: dict = {"list_display": columns}
+        # Django's own change list template: a project override (the post import link)
+        # names URLs of the real admin site.
+        attrs: dict = {"list_display": columns, "change_list_template": "admin/change_list.html"}
         for column in columns:
             method = getattr(type(real), column, None) if real else None
             if callable(method):
@@ -351,13 +357,16 @@ def sample_values() -> dict:
     from orchestration.models import Workflow
     from tracking.models import Asset, Post
 
-    asset = Asset.objects.exclude(civitai_id=None).exclude(sha256sum=None).order_by("id")[500]
+    on_civitai = Asset.objects.exclude(civitai_id=None).exclude(sha256sum=None).order_by("id")
+    asset = on_civitai[min(500, on_civitai.count() // 2)]
+    posts = Post.objects.order_by("id").values_list("civitai_id", flat=True)
+    workflows = Workflow.objects.order_by("id").values_list("civitai_id", flat=True)
     return {
         "image_id": asset.civitai_id,
         "sha": asset.sha256sum,
         "url_tail": asset.asset_url.split("cdn.civitrack.example/", 1)[-1],
-        "post_id": Post.objects.order_by("id").values_list("civitai_id", flat=True)[500],
-        "workflow_id": Workflow.objects.order_by("id").values_list("civitai_id", flat=True)[50],
+        "post_id": posts[min(500, posts.count() // 2)],
+        "workflow_id": workflows[min(50, workflows.count() // 2)],
     }
 
 
@@ -422,7 +431,8 @@ def plan_of(sql: str) -> tuple[str, list[str], bool]:
             + re.findall(r"Bitmap Index Scan on (\w+)", plan)
         )
     )
-    return plan, indexes, "Seq Scan" in plan
+    # a sequential scan of the data tables; the five-row user table may be read whole
+    return plan, indexes, bool(re.search(r"Seq Scan on (tracking|orchestration)_", plan))
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -67,9 +68,25 @@ def machine() -> dict:
     }
 
 
+def declared(script: Path, name: str, default: int) -> int:
+    """A script's module-level ``NAME = <int>`` setting, read from its text (not imported:
+    scripts set Django up when they start)."""
+    match = re.search(rf"^{name} = (\d[\d_]*)", script.read_text(), re.MULTILINE)
+    return int(match.group(1)) if match else default
+
+
+def uses_shared_database(script: Path) -> bool:
+    """False for a script that declares ``USES_SHARED_DATABASE = 0`` (it seeds its own)."""
+    return bool(declared(script, "USES_SHARED_DATABASE", 1))
+
+
 def run_script(script: Path, url: str) -> dict:
-    """Run one benchmark; return its JSON result, or a 'failed' result with its error."""
+    """Run one benchmark; return its JSON result, or a 'failed' result with its error.
+
+    A script may declare ``TIMEOUT_S = <seconds>`` when it needs longer than
+    ``SCRIPT_TIMEOUT_S``."""
     name = script.stem.removeprefix("bench_")
+    timeout = declared(script, "TIMEOUT_S", SCRIPT_TIMEOUT_S)
     result_file = common.RESULTS / f"{name}.json"
     result_file.unlink(missing_ok=True)
     env = common.django_env(url) | {"BENCH_DATABASE_URL": url}
@@ -81,12 +98,12 @@ def run_script(script: Path, url: str) -> dict:
             env=env,
             capture_output=True,
             text=True,
-            timeout=SCRIPT_TIMEOUT_S,
+            timeout=timeout,
             cwd=common.ROOT,
         )
         stdout, stderr, code = proc.stdout, proc.stderr, proc.returncode
     except subprocess.TimeoutExpired as exc:
-        stdout, stderr, code = exc.stdout or "", f"timed out after {SCRIPT_TIMEOUT_S} s", -1
+        stdout, stderr, code = exc.stdout or "", f"timed out after {timeout} s", -1
         stdout = stdout.decode() if isinstance(stdout, bytes) else stdout
     elapsed = time.perf_counter() - started
     print(stdout, end="")
@@ -134,7 +151,7 @@ ABOUT = """
     make bench                          # everything, then rewrites this page (15-20 min)
     .venv/bin/python bench/run_all.py admin        # a subset
     .venv/bin/python bench/run_all.py --render-only  # rewrite this page from the last results
-    BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/mydb .venv/bin/python bench/bench_admin.py
+    BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/mydb .venv/bin/python bench/bench_list_posts.py
 
 `run_all.py` creates `civitrack_bench_shared` on the local server (`BENCH_PG_URL`,
 default `postgres://postgres@127.0.0.1:5432`; `BENCH_DB_PREFIX` changes the
@@ -246,3 +263,165 @@ one raw query, the earlier measure, is gone: rendering 50 rows costs 20-70 ms on
 machine whatever the query, so that ratio said more about templates than about data
 size. What made the pages grow and what changed is in docs/scale.md.
 """
+
+
+def render_report(info: dict, seed: dict, results: list[dict], total_s: float) -> str:
+    all_goals = goals_of(seed) + [g for r in results for g in goals_of(r)]
+    total_goal = common.goal(
+        "whole `make bench`",
+        f"< {TOTAL_GOAL_S // 60} min",
+        f"{total_s / 60:.1f} min",
+        total_s < TOTAL_GOAL_S,
+        why="the scripts together took longer than the budget",
+    )
+    all_goals.append({**total_goal, "bench": "run_all"})
+    missed = [g for g in all_goals if not g["met"]]
+    lines = [
+        "# Benchmarks",
+        "",
+        "Figures from one run of `make bench` (`bench/run_all.py`) on the machine below.",
+        "Regenerate with `make bench`: it seeds a throw-away PostgreSQL database with",
+        "`seed_scale`, runs every `bench/bench_*.py` against it, drops it and rewrites this",
+        "page. Numbers move with machine load; compare runs on the same machine.",
+        "",
+        "## Machine and run",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| date (UTC) | {common.now_iso()} |",
+        f"| CPU | {info['nproc']} cores, {info['cpu']} |",
+        f"| memory | {info['memory_gib']} GiB |",
+        f"| PostgreSQL | {info['postgresql']} (local, 127.0.0.1, default configuration) |",
+        f"| Python / Django | {info['python']} / {info['django']} |",
+        f"| OS | {info['os']} |",
+        f"| load average at start / end | {info['load_average_at_start']} / "
+        f"{info.get('load_average_at_end', '?')} |",
+        f"| data set | {common.SCALE['posts']} posts, {common.SCALE['assets']} assets, "
+        f"{common.SCALE['prompts']} prompts (+ lineage and stats rows, see below) |",
+        f"| whole run | {total_s:.0f} s |",
+        "",
+        "The machine is shared: two cores for eight engineers' builds, tests and",
+        "benchmarks at once (see the load average), which inflates every latency and",
+        "every wall time here, the p95 and the seeding above all. Ratios measured side by",
+        "side in one run hold better than absolute times.",
+        "",
+        "## Goals",
+        "",
+        "| benchmark | goal | target | measured | met |",
+        "|---|---|---|---|---|",
+    ]
+    for g in all_goals:
+        met = "yes" if g["met"] else "**no**"
+        lines.append(f"| {g['bench']} | {g['what']} | {g['goal']} | {g['value']} | {met} |")
+    lines.append("")
+    if missed:
+        lines += ["### Missed goals: by how much and why", ""]
+        for g in missed:
+            lines.append(f"- **{g['what']}** ({g['bench']}): {g['value']} against {g['goal']}.")
+            if g.get("why"):
+                lines.append(f"  Why: {g['why']}.")
+        lines.append("")
+    lines += [section(seed), ""]
+    for r in results:
+        lines += [section(r), ""]
+    lines.append(ABOUT.strip())
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def seed_result(timings: dict, counts: dict) -> dict:
+    seconds = timings["seed_s"]
+    return {
+        "name": "seed_scale",
+        "title": "seed_scale: building the data set",
+        "status": "ok",
+        "how": (
+            "`python manage.py seed_scale --posts {posts} --assets {assets} --prompts {prompts}` "
+            "(batch 5000) in a child process on a freshly migrated empty database; wall time "
+            "of the whole command, process start and the closing VACUUM (ANALYZE) included."
+        ).format(**common.SCALE),
+        "figures": [
+            {
+                "what": "migrate (empty database)",
+                "value": f"{timings['migrate_s']:.1f}",
+                "unit": "s",
+            },
+            {"what": "seed_scale", "value": f"{seconds:.1f}", "unit": "s"},
+            *({"what": f"rows: {k}", "value": v, "unit": ""} for k, v in counts.items()),
+        ],
+        "goals": [
+            common.goal(
+                "seed_scale 20k posts / 100k assets / 50k prompts",
+                f"< {SEED_GOAL_S} s",
+                f"{seconds:.1f} s",
+                seconds < SEED_GOAL_S,
+                why="bulk inserts were slower than expected on this machine",
+            )
+        ],
+        "elapsed_s": seconds,
+    }
+
+
+def table_counts(url: str) -> dict:
+    import psycopg
+
+    tables = {
+        "posts": "tracking_post",
+        "assets": "tracking_asset",
+        "prompts": "tracking_prompt",
+        "lineage links": "tracking_asset_input_assets",
+        "stats snapshots": "tracking_assetstatssnapshot",
+    }
+    with psycopg.connect(url) as conn:
+        return {
+            k: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for k, t in tables.items()
+        }
+
+
+def render_only() -> int:
+    """Rewrite the report from the last run's saved results (after editing the prose)."""
+    run = json.loads((common.RESULTS / "_run.json").read_text())
+    OUTPUT.write_text(render_report(run["machine"], run["seed"], run["results"], run["total_s"]))
+    print(f"Wrote {OUTPUT} from {common.RESULTS / '_run.json'}.")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--render-only"]:
+        return render_only()
+    started = time.perf_counter()
+    wanted = set(argv)
+    scripts = sorted((common.ROOT / "bench").glob("bench_*.py"))
+    if wanted:
+        scripts = [s for s in scripts if s.stem.removeprefix("bench_") in wanted]
+    common.RESULTS.mkdir(parents=True, exist_ok=True)
+    info = machine()
+    if any(uses_shared_database(s) for s in scripts):
+        print(f"Seeding {common.DB_PREFIX}shared ({common.SCALE}) …", flush=True)
+        url, timings = common.seeded_database("shared")
+        try:
+            seed = seed_result(timings, table_counts(url))
+            print(common.render_section(seed))
+            results = [run_script(script, url) for script in scripts]
+        finally:
+            common.drop_database(url)
+    else:  # every script chosen seeds its own database
+        seed = {
+            "name": "seed_scale",
+            "title": "seed_scale (shared database)",
+            "status": "skipped",
+            "reason": "no benchmark in this run uses the shared database",
+        }
+        results = [run_script(script, "") for script in scripts]
+    total = time.perf_counter() - started
+    info["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    run = {"machine": info, "seed": seed, "results": results, "total_s": total}
+    (common.RESULTS / "_run.json").write_text(json.dumps(run, indent=2) + "\n")
+    report = render_report(info, seed, results, total)
+    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
+    OUTPUT.write_text(report)
+    print(f"\nWrote {OUTPUT} ({total:.0f} s in all).")
+    return 1 if any(r.get("status") == "failed" for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
