@@ -2,7 +2,7 @@
 
 Schedules come from settings (``SCHEDULES``: kind → interval in seconds, ``None`` =
 off; the intervals are ``SYNC_WORKFLOWS_EVERY``, ``SYNC_STATS_EVERY``,
-``HASH_BLOBS_EVERY`` and ``HASH_ASSETS_EVERY``). Slots are aligned on the Unix epoch,
+``HASH_BLOBS_EVERY``, ``HASH_ASSETS_EVERY`` and ``HASH_PERCEPTUAL_EVERY``). Slots are aligned on the Unix epoch,
 so every scheduler computes the same slot for the same moment. Claiming a slot is an
 INSERT into ``ScheduleSlot`` under its unique constraint ``(kind, slot_start)``: of any
 number of schedulers on any hosts, exactly one INSERT succeeds and only that one

@@ -45,6 +45,11 @@ KINDS: dict[str, Kind] = {
         Kind("hash_assets", _("Hash assets without sha256"), work.hash_assets),
         Kind("hash_blobs", _("Hash mirrored blobs"), work.hash_blobs),
         Kind(
+            "hash_perceptual",
+            _("Perceptual hashes for assets without them"),
+            work.hash_perceptual,
+        ),
+        Kind(
             "import_civitai_records",
             _("Import a civitai-records database"),
             work.import_civitai_records,
@@ -125,6 +130,11 @@ def hash_blobs(run_id: int) -> str:
 
 
 @task
+def hash_perceptual(run_id: int) -> str:
+    return execute(run_id)
+
+
+@task
 def import_civitai_records(run_id: int) -> str:
     return execute(run_id)
 
@@ -137,6 +147,7 @@ TASKS = {
     "sync_stats": sync_stats,
     "hash_assets": hash_assets,
     "hash_blobs": hash_blobs,
+    "hash_perceptual": hash_perceptual,
     "import_civitai_records": import_civitai_records,
 }
 

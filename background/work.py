@@ -244,23 +244,29 @@ def hash_assets(*, progress: Progress, limit: int | None = None) -> Outcome:
     engine retries the run with backoff; the retry hashes only what is still null.
     """
     from tracking.errors import ToolError
-    from tracking.hashing import can_hash, hash_path
+    from tracking.file_facts import facts_of_path
+    from tracking.hashing import can_hash
     from tracking.models import Asset
 
     todo = [
-        (pk, url)
-        for pk, url in Asset.objects.filter(sha256sum__isnull=True)
+        (pk, url, kind)
+        for pk, url, kind in Asset.objects.filter(sha256sum__isnull=True)
         .order_by("id")
-        .values_list("pk", "asset_url")
+        .values_list("pk", "asset_url", "asset_type")
         if can_hash(url)
     ][: limit or None]
     done, errors, retryable = 0, [], False
     progress(0, len(todo))
-    for n, (pk, url) in enumerate(todo, 1):
+    for n, (pk, url, kind) in enumerate(todo, 1):
         try:
-            digest = hash_path(url).sha256sum
+            # The same read gives the perceptual hashes (tracking/file_facts.py).
+            result, facts = facts_of_path(url, kind)
+            digest = result.sha256sum
+            values = Asset.perceptual_values(facts.phash, facts.dhash, facts.video_signature)
             with transaction.atomic():
-                done += Asset.objects.filter(pk=pk, sha256sum__isnull=True).update(sha256sum=digest)
+                done += Asset.objects.filter(pk=pk, sha256sum__isnull=True).update(
+                    sha256sum=digest, perceptual_checked_at=timezone.now(), **values
+                )
         except IntegrityError:
             other = Asset.objects.filter(sha256sum=digest).values_list("pk", flat=True).first()
             errors.append(f"asset {pk}: same file as asset {other}; left unhashed")
@@ -271,6 +277,70 @@ def hash_assets(*, progress: Progress, limit: int | None = None) -> Outcome:
     outcome = Outcome(
         f"Hashed {done} of {len(todo)} asset(s)",
         result={"candidates": len(todo), "hashed": done, "failed": len(errors)},
+        item_errors=errors,
+    )
+    if retryable:
+        raise RunFailed(outcome)
+    return outcome
+
+
+def hash_perceptual(*, progress: Progress, limit: int | None = None) -> Outcome:
+    """Backfill perceptual hashes (``tracking/file_facts.py``) for assets never read for them.
+
+    Candidates: images and videos whose file was never read for perceptual hashes
+    (``perceptual_checked_at`` null) and whose URL can be hashed. A file that reads
+    but cannot be decoded (not an image, a decompression bomb) is marked as checked
+    with no hash, so it is not downloaded again every hour. When the asset has a
+    sha256 and the bytes read now have another, the URL no longer serves the
+    recorded file: nothing is stored and the run reports it. Download failures are
+    retried with the run (``RunFailed``); only what is still unchecked is redone.
+    """
+    from tracking.errors import ToolError
+    from tracking.file_facts import facts_of_path
+    from tracking.hashing import can_hash
+    from tracking.models import Asset
+
+    todo = [
+        row
+        for row in Asset.objects.filter(perceptual_checked_at__isnull=True, phash__isnull=True)
+        .order_by("id")
+        .values_list("pk", "asset_url", "asset_type", "sha256sum")
+        if can_hash(row[1])
+    ][: limit or None]
+    hashed, undecodable, errors, retryable = 0, 0, [], False
+    progress(0, len(todo))
+    for n, (pk, url, kind, sha) in enumerate(todo, 1):
+        try:
+            result, facts = facts_of_path(url, kind)
+        except ToolError as exc:
+            errors.append(f"asset {pk}: {exc.message}")
+            retryable = retryable or exc.code == "upstream_error"
+            progress(n, len(todo))
+            continue
+        if sha and result.sha256sum != sha:
+            errors.append(
+                f"asset {pk}: the file at asset_url is not the recorded one (sha256 differs);"
+                " left without perceptual hashes"
+            )
+        else:
+            values = Asset.perceptual_values(facts.phash, facts.dhash, facts.video_signature)
+            changed = Asset.objects.filter(pk=pk, perceptual_checked_at__isnull=True).update(
+                perceptual_checked_at=timezone.now(), **values
+            )
+            if changed and facts.phash is not None:
+                hashed += 1
+            elif changed:
+                undecodable += 1
+                errors.append(f"asset {pk}: no perceptual hash: {'; '.join(facts.problems)}")
+        progress(n, len(todo))
+    outcome = Outcome(
+        f"Perceptual hashes for {hashed} of {len(todo)} asset(s); {undecodable} not decodable",
+        result={
+            "candidates": len(todo),
+            "hashed": hashed,
+            "undecodable": undecodable,
+            "failed": len(errors) - undecodable,
+        },
         item_errors=errors,
     )
     if retryable:

@@ -239,6 +239,15 @@ the single-record shapes (`find_asset`, the list without details).
   give blob and job ids that carry the user id, so the admin mirror (user 7731) and the
   sync benchmark (user 8801) share no rows in the one database.
 
+### Prompt search
+
+`bench_prompt_search.py` times `search_prompts` (count, the ranked page of 20 with
+snippets, their assets) for words of different selectivity in the seeded prompts, next
+to the substring search it replaces in the admin (`icontains`, trigram-indexed, newest
+20 and the count, no ranking), and checks the GIN plan and the fixed query count.
+Ranking must read the vector of every match before it can pick the best 20, so the gap
+to the substring page grows with the number of matches; see docs/prompt-search.md.
+
 ### The HTTP API under load
 
 `bench_api_load.py` starts gunicorn as the README deploys it (`--workers 2`, sync
@@ -262,6 +271,22 @@ searches the plan and the SQL against a hand-written query. The admin page again
 one raw query, the earlier measure, is gone: rendering 50 rows costs 20-70 ms on this
 machine whatever the query, so that ratio said more about templates than about data
 size. What made the pages grow and what changed is in docs/scale.md.
+
+### Start-up, the sync upsert and find_asset
+
+- `bench_startup.py` spawns `manage.py orchestration test` next to a bare
+  `python -c "import requests; requests.get(URL)"` of the same endpoint, and
+  `manage.py mcp` to its answer to `initialize` next to a process that only imports the
+  MCP SDK, both also through Django's ordinary start-up (the before figures), and lists
+  the lean CLI's largest imports (`-X importtime`). The lean paths are
+  `civitrack/lean.py` (docs/orchestration-cli.md, docs/recording-tools.md).
+- `sync_workflows` on PostgreSQL COPYs each table of a page into a temporary table and
+  upserts it with one `INSERT ... SELECT ... ON CONFLICT ... RETURNING`
+  (docs/orchestration-pages.md); `bench_sync.py` also runs the portable `bulk_create`
+  path (before) and checks both store the same mirrored document.
+- `find_asset` reads one `values()` row with the lineage aggregated (it was three
+  queries through model instances); `bench_api_load.py` states the goals as shares of
+  `/healthz` on the same gunicorn.
 """
 
 

@@ -31,6 +31,7 @@ def known_secrets() -> list[str]:
         getattr(settings, "CIVITAI_API_TOKEN", None),
         getattr(settings, "CIVITAI_SITE_TOKEN", None),
         getattr(settings, "SECRET_KEY", None),
+        getattr(settings, "ASSET_S3_SECRET_ACCESS_KEY", None),
     ]
     return sorted({v for v in values if v and len(v) >= 4}, key=len, reverse=True)
 

@@ -177,8 +177,46 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Files uploaded in the admin (an asset's file, docs/staff-workspace.md) go through
+# Django's storage API. ASSET_STORAGE picks where: "filesystem" (default: MEDIA_ROOT,
+# served to signed-in staff under MEDIA_URL) or "s3" (any S3-compatible bucket through
+# django-storages: ASSET_S3_BUCKET, ASSET_S3_ENDPOINT_URL for a non-AWS server,
+# ASSET_S3_REGION, ASSET_S3_ACCESS_KEY_ID / ASSET_S3_SECRET_ACCESS_KEY (or boto3's own
+# credential chain when empty), ASSET_S3_PUBLIC_URL for the address the files are read
+# from (a CDN or public bucket host); never logged).
+ASSET_STORAGE = env.str("ASSET_STORAGE", default="filesystem").strip().lower()
+if ASSET_STORAGE == "filesystem":
+    _DEFAULT_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+elif ASSET_STORAGE == "s3":
+    ASSET_S3_BUCKET = env.str("ASSET_S3_BUCKET", default="")
+    if not ASSET_S3_BUCKET:
+        _refuse("ASSET_STORAGE=s3 needs ASSET_S3_BUCKET (the bucket name)")
+    # Named here too so civitrack.logging redacts it from every log line.
+    ASSET_S3_SECRET_ACCESS_KEY = env.str("ASSET_S3_SECRET_ACCESS_KEY", default="") or None
+    _DEFAULT_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": ASSET_S3_BUCKET,
+            "endpoint_url": env.str("ASSET_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("ASSET_S3_REGION", default="") or None,
+            "access_key": env.str("ASSET_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": ASSET_S3_SECRET_ACCESS_KEY,
+            # asset_url is recorded once and read for years: a plain URL, not a
+            # presigned one that expires.
+            "querystring_auth": False,
+            "file_overwrite": False,
+        },
+    }
+    _public = env.str("ASSET_S3_PUBLIC_URL", default="").rstrip("/")
+    if _public:
+        _scheme, _sep, _host = _public.partition("://")
+        if _scheme not in ("http", "https") or not _host:
+            _refuse(f"ASSET_S3_PUBLIC_URL must be an http(s) URL, got {_public!r}")
+        _DEFAULT_STORAGE["OPTIONS"] |= {"custom_domain": _host, "url_protocol": f"{_scheme}:"}
+else:
+    _refuse(f"ASSET_STORAGE must be filesystem or s3, got {ASSET_STORAGE!r}")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _DEFAULT_STORAGE,
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG
@@ -186,7 +224,7 @@ STORAGES = {
     },
 }
 MEDIA_URL = "media/"
-MEDIA_ROOT = BASE_DIR / "media"
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 
 LOGIN_URL = "admin:login"
 
@@ -220,6 +258,21 @@ CIVITAI_SITE_TOKEN = env.str("CIVITAI_SITE_TOKEN", default="") or None
 HASH_ALLOWED_ROOTS = [p for p in env.str("HASH_ALLOWED_ROOTS", default="").split(":") if p]
 HASH_MAX_BYTES = int(_number("HASH_MAX_BYTES", 4 * 1024**3, low=1, high=2**50))
 HASH_ALLOW_PRIVATE_URLS = env.bool("HASH_ALLOW_PRIVATE_URLS", default=False)
+# The most bytes one generation-metadata text chunk of a file may hold, compressed or
+# once decompressed (tracking/generation.py; docs/generation-metadata.md).
+GENERATION_MAX_CHUNK_BYTES = int(
+    _number("GENERATION_MAX_CHUNK_BYTES", 1024**2, low=1024, high=16 * 1024**2)
+)
+# Perceptual hashes (tracking/perceptual.py, docs/near-duplicates.md): the bytes read
+# for the sha256 are also kept (in memory up to PERCEPTUAL_SPOOL_MEMORY, then in a
+# temporary file) for the file readers, up to PERCEPTUAL_MAX_BYTES; a larger file is
+# still hashed but gets no perceptual hash. Decoding stops at these pixel counts.
+PERCEPTUAL_MAX_BYTES = int(_number("PERCEPTUAL_MAX_BYTES", 512 * 1024**2, low=1, high=2**50))
+PERCEPTUAL_SPOOL_MEMORY = int(_number("PERCEPTUAL_SPOOL_MEMORY", 16 * 1024**2, low=0, high=2**31))
+PERCEPTUAL_MAX_PIXELS = int(_number("PERCEPTUAL_MAX_PIXELS", 50_000_000, low=1, high=10**10))
+PERCEPTUAL_MAX_FRAME_PIXELS = int(
+    _number("PERCEPTUAL_MAX_FRAME_PIXELS", 8192 * 4320, low=1, high=10**10)
+)
 
 # Outbound HTTP (both Civitai clients and URL hashing).
 HTTP_CONNECT_TIMEOUT = _seconds("HTTP_CONNECT_TIMEOUT", 5.0, high=300)
@@ -332,11 +385,13 @@ SYNC_WORKFLOWS_EVERY = _interval("SYNC_WORKFLOWS_EVERY", "15m")
 SYNC_STATS_EVERY = _interval("SYNC_STATS_EVERY", "6h")
 HASH_BLOBS_EVERY = _interval("HASH_BLOBS_EVERY", "1h")
 HASH_ASSETS_EVERY = _interval("HASH_ASSETS_EVERY", "1h")
+HASH_PERCEPTUAL_EVERY = _interval("HASH_PERCEPTUAL_EVERY", "1h")
 SCHEDULES = {
     "sync_workflows": SYNC_WORKFLOWS_EVERY,
     "sync_stats": SYNC_STATS_EVERY,
     "hash_blobs": HASH_BLOBS_EVERY,
     "hash_assets": HASH_ASSETS_EVERY,
+    "hash_perceptual": HASH_PERCEPTUAL_EVERY,
 }
 # An incremental sync starts this many seconds before the newest createdAt that the
 # last complete sync saw, so workflows that appear late upstream are not missed.

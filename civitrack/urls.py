@@ -1,10 +1,11 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 from django.views.i18n import JavaScriptCatalog
 
-from civitrack.views import healthz
+from civitrack.views import healthz, media
 
 admin.site.site_header = "civitrack"
 admin.site.site_title = "civitrack"
@@ -22,3 +23,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
 ]
+if settings.ASSET_STORAGE == "filesystem":
+    # Uploaded asset files (tracking/uploads.py), behind a staff login.
+    urlpatterns.append(path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", media, name="media"))

@@ -20,13 +20,14 @@ Media bytes are never fetched here.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
@@ -92,17 +93,133 @@ def get_client():
 
 
 # --- upserts ---------------------------------------------------------------------------
+#
+# A page of 100 workflows is about 400 rows in four tables. Building model instances for
+# them and letting ``bulk_create`` prepare every value field by field, then selecting
+# the primary keys back, cost five times the fetching itself (docs/benchmarks.md,
+# sync). Rows are plain dicts of column values here; on PostgreSQL each table's rows go
+# through COPY into a temporary table and one ``INSERT ... SELECT ... ON CONFLICT ...
+# RETURNING`` per table upserts them and hands back the primary keys. Elsewhere (SQLite)
+# ``bulk_create`` with ``update_conflicts`` does the same and sets the primary keys it
+# got back from ``RETURNING`` (SQLite 3.35+); keys it could not learn are selected.
+
+_TEMP_PREFIX = "_sync_"
 
 
-def _upsert(model, rows: list, unique_fields: Sequence[str], update_fields: Sequence[str]):
-    if rows:
-        model.objects.bulk_create(
-            rows,
-            update_conflicts=True,
-            unique_fields=list(unique_fields),
-            update_fields=list(update_fields),
-            batch_size=500,
+@functools.cache
+def _columns(model) -> list:
+    """The concrete fields written by an upsert: every column but the primary key."""
+    return [f for f in model._meta.concrete_fields if not f.primary_key]
+
+
+def _full_row(model, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` (by attname) completed with each other field's Python default.
+
+    The database holds no defaults of its own (Django applies them), so an INSERT that
+    leaves a NOT NULL column out fails; this fills them in as ``Model(...)`` would.
+    """
+    row = {}
+    for f in _columns(model):
+        row[f.attname] = values[f.attname] if f.attname in values else f.get_default()
+    return row
+
+
+def _use_copy() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _temp_table(model, suffix: str = "") -> str:
+    return connection.ops.quote_name(f"{_TEMP_PREFIX}{model._meta.db_table}{suffix}")
+
+
+def _prepare_temp_tables(tables: Sequence[tuple[Any, str]]) -> None:
+    """Create (once per session) and empty the temporary tables; one query.
+
+    ``tables`` are (model, suffix) pairs: a temp table per model, with the model's
+    columns, and a second one for jobs known only from a blob (inserted with ``DO
+    NOTHING``). ``ON COMMIT DELETE ROWS`` empties them at every commit; the TRUNCATE
+    covers a caller that stores several pages in one transaction (tests, a demo).
+    """
+    statements = []
+    for model, suffix in tables:
+        table = model._meta.db_table
+        temp = _temp_table(model, suffix)
+        columns = ", ".join(connection.ops.quote_name(f.column) for f in _columns(model))
+        statements.append(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {temp} ON COMMIT DELETE ROWS AS "  # noqa: S608 - names from the models
+            f"SELECT {columns} FROM {connection.ops.quote_name(table)} WITH NO DATA"
         )
+        statements.append(f"TRUNCATE {temp}")
+    with connection.cursor() as cursor:
+        cursor.execute("; ".join(statements))
+
+
+def _copy_rows(cursor, model, rows: list[dict[str, Any]], temp: str) -> str:
+    """COPY ``rows`` into the temp table ``temp``; return the quoted column list."""
+    from psycopg.types.json import Jsonb
+
+    fields = _columns(model)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    json_columns = {f.attname for f in fields if f.get_internal_type() == "JSONField"}
+    with cursor.copy(f"COPY {temp} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(
+                [
+                    Jsonb(row[f.attname]) if f.attname in json_columns else row[f.attname]
+                    for f in fields
+                ]
+            )
+    return columns
+
+
+def _copy_upsert(
+    model, rows: list[dict[str, Any]], unique_fields: Sequence[str], update_fields: Sequence[str]
+) -> list[tuple]:
+    """PostgreSQL: COPY ``rows`` into the temp table, upsert them in one statement.
+
+    Returns ``(pk, *unique values)`` of every row, inserted or updated.
+    """
+    quote = connection.ops.quote_name
+    by_name = {f.name: f for f in _columns(model)}
+    table, temp = quote(model._meta.db_table), _temp_table(model)
+    unique = ", ".join(quote(by_name[name].column) for name in unique_fields)
+    sets = ", ".join(
+        f"{quote(by_name[n].column)} = EXCLUDED.{quote(by_name[n].column)}" for n in update_fields
+    )
+    with connection.cursor() as cursor:
+        columns = _copy_rows(cursor, model, rows, temp)
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {temp} "  # noqa: S608 - names from the model, rows by COPY
+            f"ON CONFLICT ({unique}) DO UPDATE SET {sets} "
+            f"RETURNING {quote(model._meta.pk.column)}, {unique}"
+        )
+        return cursor.fetchall()
+
+
+def _upsert(
+    model, rows: list[dict[str, Any]], unique_fields: Sequence[str], update_fields: Sequence[str]
+) -> dict[tuple, int]:
+    """Insert or update ``rows`` (dicts by attname); return their pks by unique values."""
+    if not rows:
+        return {}
+    if _use_copy():
+        return {tuple(r[1:]): r[0] for r in _copy_upsert(model, rows, unique_fields, update_fields)}
+    keys = [model._meta.get_field(n).attname for n in unique_fields]
+    objs = [model(**row) for row in rows]
+    model.objects.bulk_create(
+        objs,
+        update_conflicts=True,
+        unique_fields=list(unique_fields),
+        update_fields=list(update_fields),
+        batch_size=500,
+    )
+    pks = {tuple(getattr(o, k) for k in keys): o.pk for o in objs if o.pk is not None}
+    if len(pks) < len(objs):  # a backend that does not return rows from the upsert
+        lookup = Q()
+        for row in rows:
+            lookup |= Q(**{k: row[k] for k in keys})
+        pks = {tuple(r[:-1]): r[-1] for r in model.objects.filter(lookup).values_list(*keys, "pk")}
+    return pks
 
 
 def _workflow_raw(raw: dict[str, Any]) -> dict[str, Any]:
@@ -113,6 +230,51 @@ def _workflow_raw(raw: dict[str, Any]) -> dict[str, Any]:
 def _tag_index(tags: Iterable[str]) -> str:
     tags = [t for t in tags if t]
     return "|" + "|".join(tags) + "|" if tags else ""
+
+
+WORKFLOW_UPDATES = (
+    "status",
+    "tags",
+    "tag_index",
+    "prompt",
+    "nsfw_level",
+    "cost_total",
+    "created_at",
+    "started_at",
+    "completed_at",
+    "raw",
+    "synced_at",
+)
+STEP_UPDATES = (
+    "position",
+    "step_type",
+    "status",
+    "priority",
+    "prompt",
+    "negative_prompt",
+    "started_at",
+    "completed_at",
+    "raw",
+    "synced_at",
+)
+JOB_UPDATES = ("status", "cost", "started_at", "completed_at", "raw", "synced_at")
+BLOB_UPDATES = (
+    "workflow",
+    "step",
+    "job",
+    "position",
+    "kind",
+    "available",
+    "url",
+    "url_expires_at",
+    "preview_url",
+    "nsfw_level",
+    "blocked_reason",
+    "width",
+    "height",
+    "raw",
+    "synced_at",
+)
 
 
 def store_workflows(
@@ -129,183 +291,174 @@ def store_workflows(
     workflows = list({w.id: w for w in workflows if w.id}.values())
     if not workflows:
         return stats
-    _upsert(
-        Workflow,
-        [
-            Workflow(
-                civitai_id=w.id,
-                status=w.status or "",
-                tags=w.tags,
-                tag_index=_tag_index(w.tags),
-                prompt=w.prompt or "",
-                nsfw_level=w.nsfw_level or "",
-                cost_total=int(w.cost_total) if w.cost_total is not None else None,
-                created_at=w.created_at,
-                started_at=w.started_at,
-                completed_at=w.completed_at,
-                raw=_workflow_raw(w.raw),
-                synced_at=now,
-            )
-            for w in workflows
-        ],
-        ["civitai_id"],
-        [
-            "status",
-            "tags",
-            "tag_index",
-            "prompt",
-            "nsfw_level",
-            "cost_total",
-            "created_at",
-            "started_at",
-            "completed_at",
-            "raw",
-            "synced_at",
-        ],
-    )
+    if _use_copy():
+        _prepare_temp_tables([(Workflow, ""), (Step, ""), (Job, ""), (Job, "_stub"), (Blob, "")])
+    wf_pk = {
+        key[0]: pk
+        for key, pk in _upsert(
+            Workflow,
+            [
+                _full_row(
+                    Workflow,
+                    {
+                        "civitai_id": w.id,
+                        "status": w.status or "",
+                        "tags": w.tags,
+                        "tag_index": _tag_index(w.tags),
+                        "prompt": w.prompt or "",
+                        "nsfw_level": w.nsfw_level or "",
+                        "cost_total": int(w.cost_total) if w.cost_total is not None else None,
+                        "created_at": w.created_at,
+                        "started_at": w.started_at,
+                        "completed_at": w.completed_at,
+                        "raw": _workflow_raw(w.raw),
+                        "synced_at": now,
+                    },
+                )
+                for w in workflows
+            ],
+            ["civitai_id"],
+            WORKFLOW_UPDATES,
+        ).items()
+    }
     stats.workflows = len(workflows)
-    wf_pk = dict(
-        Workflow.objects.filter(civitai_id__in=[w.id for w in workflows]).values_list(
-            "civitai_id", "pk"
-        )
-    )
 
-    steps: dict[tuple[int, str], Step] = {}
+    steps: dict[tuple[int, str], dict[str, Any]] = {}
     for w in workflows:
         for position, s in enumerate(w.steps):
-            steps[(wf_pk[w.id], s.name or str(position))] = Step(
-                workflow_id=wf_pk[w.id],
-                name=s.name or str(position),
-                position=position,
-                step_type=s.step_type,
-                status=s.status or "",
-                priority=str(s.raw.get("priority") or ""),
-                prompt=s.prompt or "",
-                negative_prompt=s.negative_prompt or "",
-                started_at=s.started_at,
-                completed_at=s.completed_at,
-                raw=s.raw,
-                synced_at=now,
+            name = s.name or str(position)
+            steps[(wf_pk[w.id], name)] = _full_row(
+                Step,
+                {
+                    "workflow_id": wf_pk[w.id],
+                    "name": name,
+                    "position": position,
+                    "step_type": s.step_type,
+                    "status": s.status or "",
+                    "priority": str(s.raw.get("priority") or ""),
+                    "prompt": s.prompt or "",
+                    "negative_prompt": s.negative_prompt or "",
+                    "started_at": s.started_at,
+                    "completed_at": s.completed_at,
+                    "raw": s.raw,
+                    "synced_at": now,
+                },
             )
-    _upsert(
-        Step,
-        list(steps.values()),
-        ["workflow", "name"],
-        [
-            "position",
-            "step_type",
-            "status",
-            "priority",
-            "prompt",
-            "negative_prompt",
-            "started_at",
-            "completed_at",
-            "raw",
-            "synced_at",
-        ],
-    )
+    step_pk = _upsert(Step, list(steps.values()), ["workflow", "name"], STEP_UPDATES)
     stats.steps = len(steps)
-    step_pk = {
-        (wf, name): pk
-        for wf, name, pk in Step.objects.filter(workflow_id__in=wf_pk.values()).values_list(
-            "workflow_id", "name", "pk"
-        )
-    }
 
-    full_jobs: dict[str, Job] = {}
-    blob_only_jobs: dict[str, Job] = {}
-    blobs: dict[str, Blob] = {}
+    full_jobs: dict[str, dict[str, Any]] = {}
+    blob_only_jobs: dict[str, dict[str, Any]] = {}
+    blobs: dict[str, dict[str, Any]] = {}
     blob_job: dict[str, str] = {}
     for w in workflows:
         for position, s in enumerate(w.steps):
-            wf_id, st_id = wf_pk[w.id], step_pk[(wf_pk[w.id], s.name or str(position))]
+            wf_id = wf_pk[w.id]
+            st_id = step_pk[(wf_id, s.name or str(position))]
             for j in s.jobs or []:
                 if j.id:
-                    full_jobs[j.id] = Job(
-                        civitai_id=j.id,
-                        workflow_id=wf_id,
-                        step_id=st_id,
-                        status=j.status or "",
-                        cost=float(j.cost) if j.cost is not None else None,
-                        started_at=j.started_at,
-                        completed_at=j.completed_at,
-                        raw=j.raw,
-                        synced_at=now,
-                    )
+                    full_jobs[j.id] = {
+                        "civitai_id": j.id,
+                        "workflow_id": wf_id,
+                        "step_id": st_id,
+                        "status": j.status or "",
+                        "cost": float(j.cost) if j.cost is not None else None,
+                        "started_at": j.started_at,
+                        "completed_at": j.completed_at,
+                        "raw": j.raw,
+                        "synced_at": now,
+                    }
             for b_pos, b in enumerate(s.blobs):
                 if b.job_id and b.job_id not in full_jobs:
-                    blob_only_jobs[b.job_id] = Job(
-                        civitai_id=b.job_id, workflow_id=wf_id, step_id=st_id, synced_at=now
-                    )
-                blobs[b.id] = Blob(
-                    civitai_id=b.id,
-                    workflow_id=wf_id,
-                    step_id=st_id,
-                    position=b_pos,
-                    kind=b.type if b.type in Blob.Kind.values else Blob.Kind.OTHER,
-                    available=b.available,
-                    url=b.url or "",
-                    url_expires_at=b.url_expires_at,
-                    preview_url=str(b.raw.get("previewUrl") or ""),
-                    nsfw_level=b.nsfw_level or "",
-                    blocked_reason=b.blocked_reason or "",
-                    width=b.width,
-                    height=b.height,
-                    raw=b.raw,
-                    synced_at=now,
-                )
+                    blob_only_jobs[b.job_id] = {
+                        "civitai_id": b.job_id,
+                        "workflow_id": wf_id,
+                        "step_id": st_id,
+                        "synced_at": now,
+                    }
+                blobs[b.id] = {
+                    "civitai_id": b.id,
+                    "workflow_id": wf_id,
+                    "step_id": st_id,
+                    "position": b_pos,
+                    "kind": b.type if b.type in Blob.Kind.values else Blob.Kind.OTHER,
+                    "available": b.available,
+                    "url": b.url or "",
+                    "url_expires_at": b.url_expires_at,
+                    "preview_url": str(b.raw.get("previewUrl") or ""),
+                    "nsfw_level": b.nsfw_level or "",
+                    "blocked_reason": b.blocked_reason or "",
+                    "width": b.width,
+                    "height": b.height,
+                    "raw": b.raw,
+                    "synced_at": now,
+                }
                 if b.job_id:
                     blob_job[b.id] = b.job_id
     for key in full_jobs:
         blob_only_jobs.pop(key, None)
     # A job belongs to the workflow and step it was first seen in: upstream data that
     # names one job under two workflows must not make re-syncs flip it back and forth.
-    _upsert(
-        Job,
-        list(full_jobs.values()),
-        ["civitai_id"],
-        ["status", "cost", "started_at", "completed_at", "raw", "synced_at"],
-    )
+    full_rows = [_full_row(Job, j) for j in full_jobs.values()]
+    job_pk = {
+        key[0]: pk for key, pk in _upsert(Job, full_rows, ["civitai_id"], JOB_UPDATES).items()
+    }
     # Jobs known only from a blob's jobId: insert if new, never overwrite a job that a
     # step listing or a v1 fetch already described.
-    if blob_only_jobs:
-        Job.objects.bulk_create(list(blob_only_jobs.values()), ignore_conflicts=True)
-    _link_unplaced_jobs({**blob_only_jobs, **full_jobs})
+    stub_rows = [_full_row(Job, j) for j in blob_only_jobs.values()]
+    if _use_copy():
+        if stub_rows:
+            job_pk.update(_copy_insert_stub_jobs(stub_rows))
+        _place_jobs_from_temp_tables()
+    else:
+        if stub_rows:
+            Job.objects.bulk_create([Job(**row) for row in stub_rows], ignore_conflicts=True)
+            job_pk.update(
+                Job.objects.filter(civitai_id__in=list(blob_only_jobs)).values_list(
+                    "civitai_id", "pk"
+                )
+            )
+        _link_unplaced_jobs({**blob_only_jobs, **full_jobs})
     stats.jobs = len(full_jobs) + len(blob_only_jobs)
-    job_pk = dict(
-        Job.objects.filter(civitai_id__in=[*full_jobs.keys(), *blob_only_jobs.keys()]).values_list(
-            "civitai_id", "pk"
-        )
-    )
     for blob_id, blob in blobs.items():
-        blob.job_id = job_pk.get(blob_job[blob_id]) if blob_id in blob_job else None
-    _upsert(
-        Blob,
-        list(blobs.values()),
-        ["civitai_id"],
-        [
-            "workflow",
-            "step",
-            "job",
-            "position",
-            "kind",
-            "available",
-            "url",
-            "url_expires_at",
-            "preview_url",
-            "nsfw_level",
-            "blocked_reason",
-            "width",
-            "height",
-            "raw",
-            "synced_at",
-        ],
-    )
+        blob["job_id"] = job_pk.get(blob_job[blob_id]) if blob_id in blob_job else None
+    _upsert(Blob, [_full_row(Blob, b) for b in blobs.values()], ["civitai_id"], BLOB_UPDATES)
     stats.blobs = len(blobs)
     return stats
 
 
-def _link_unplaced_jobs(jobs: dict[str, Job]) -> None:
+def _copy_insert_stub_jobs(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """PostgreSQL: insert the jobs known only from a blob if new; every one's pk by id.
+
+    One statement: the CTE's ``RETURNING`` gives the rows it inserted, and the join
+    (which sees the table as it was before the statement) the ones that existed.
+    """
+    quote = connection.ops.quote_name
+    job, temp = quote(Job._meta.db_table), _temp_table(Job, "_stub")
+    with connection.cursor() as cursor:
+        columns = _copy_rows(cursor, Job, rows, temp)
+        cursor.execute(
+            f"WITH new AS (INSERT INTO {job} ({columns}) SELECT {columns} FROM {temp} "  # noqa: S608 - names from the model
+            "ON CONFLICT (civitai_id) DO NOTHING RETURNING civitai_id, id) "
+            "SELECT civitai_id, id FROM new UNION ALL "
+            f"SELECT j.civitai_id, j.id FROM {job} j JOIN {temp} t ON t.civitai_id = j.civitai_id"
+        )
+        return dict(cursor.fetchall())
+
+
+def _place_jobs_from_temp_tables() -> None:
+    """PostgreSQL: ``_link_unplaced_jobs`` as one UPDATE from the page's two job tables."""
+    job = connection.ops.quote_name(Job._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {job} j SET workflow_id = t.workflow_id, step_id = t.step_id "  # noqa: S608 - names from the model
+            f"FROM (SELECT civitai_id, workflow_id, step_id FROM {_temp_table(Job)} UNION ALL "
+            f"SELECT civitai_id, workflow_id, step_id FROM {_temp_table(Job, '_stub')}) t "
+            "WHERE j.civitai_id = t.civitai_id AND j.step_id IS NULL AND t.step_id IS NOT NULL"
+        )
+
+
+def _link_unplaced_jobs(jobs: dict[str, dict[str, Any]]) -> None:
     """Give jobs stored without a workflow or step (e.g. by a v1 lookup) their place.
 
     One query to find them (usually none), one UPDATE for those found. The CASE
@@ -314,7 +467,7 @@ def _link_unplaced_jobs(jobs: dict[str, Job]) -> None:
     """
     if not jobs:
         return
-    placed = {k: j for k, j in jobs.items() if j.step_id}
+    placed = {k: j for k, j in jobs.items() if j["step_id"]}
     if not placed:
         return
     unplaced = Job.objects.filter(civitai_id__in=list(placed), step__isnull=True)
@@ -323,9 +476,9 @@ def _link_unplaced_jobs(jobs: dict[str, Job]) -> None:
         return
     Job.objects.filter(civitai_id__in=list(placed), step__isnull=True).update(
         workflow_id=Case(
-            *[When(civitai_id=k, then=Value(j.workflow_id)) for k, j in placed.items()]
+            *[When(civitai_id=k, then=Value(j["workflow_id"])) for k, j in placed.items()]
         ),
-        step_id=Case(*[When(civitai_id=k, then=Value(j.step_id)) for k, j in placed.items()]),
+        step_id=Case(*[When(civitai_id=k, then=Value(j["step_id"])) for k, j in placed.items()]),
     )
 
 

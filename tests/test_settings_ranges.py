@@ -46,6 +46,8 @@ def load_settings(**overrides: str) -> subprocess.CompletedProcess:
         ("HTTP_RETRY_AFTER_MAX", "nan", "finite"),
         ("HASH_MAX_BYTES", "0", "between 1 and"),
         ("HASH_MAX_CONCURRENT", "0", "between 1 and 1000"),
+        ("GENERATION_MAX_CHUNK_BYTES", "100", "between 1024 and"),
+        ("GENERATION_MAX_CHUNK_BYTES", "1e9", "whole number"),
         ("API_MAX_BODY_BYTES", "-1", "at least 0"),
         ("MODERATION_REVEAL_MINUTES", "abc", "whole number"),
         ("CONN_MAX_AGE", "x", "whole number"),

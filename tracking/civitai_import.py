@@ -24,6 +24,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from civitrack import http
+from tracking import generation
 from tracking.civitai_site import CivitaiSiteClient, SiteImage, SitePost
 from tracking.civitai_urls import image_url, parse_post_ref, post_url
 from tracking.errors import Duplicate, InvalidInput, RecordNotFound, UpstreamFailure
@@ -79,6 +80,7 @@ class _AssetPlan:
     changed: bool
     prompt: Prompt | None = None  # the prompt to link (new or existing)
     prompt_changed: bool = False
+    prompt_created: bool = False
 
 
 @dataclass
@@ -118,7 +120,7 @@ def _prompt_values(image: SiteImage) -> dict[str, Any]:
                 return value.strip()[:200]
         return None
 
-    generation = {k: v for k, v in meta.items() if k not in ("prompt", "negativePrompt")}
+    recipe = {k: v for k, v in meta.items() if k not in ("prompt", "negativePrompt")}
     return {
         "prompt_text": image.prompt,
         "llm_model_provider": first_str(_LLM_PROVIDER_KEYS),
@@ -127,9 +129,25 @@ def _prompt_values(image: SiteImage) -> dict[str, Any]:
             "source": "civitai",
             "civitai_image_id": image.id,
             "negative_prompt": image.negative_prompt,
-            "generation": generation,
+            "generation": recipe,
         },
     }
+
+
+def _asset_metadata(metadata: dict[str, Any], image: SiteImage) -> dict[str, Any]:
+    """The asset's metadata with Civitai's raw item and its ``meta`` as ``generation``.
+
+    What the file itself said (``source`` ``a1111``/``comfyui``, read when the asset was
+    recorded) is kept: Civitai's meta is a copy of it at best, so it only fills in a
+    missing generation record or refreshes its own.
+    """
+    metadata = {**metadata, "civitai": image.raw}
+    current = metadata.get("generation")
+    if not isinstance(current, dict) or current.get("source") in (None, "civitai"):
+        found = generation.parse_civitai(image.meta)
+        if found is not None:
+            metadata["generation"] = found
+    return metadata
 
 
 def _check(obj, what: str) -> None:
@@ -213,7 +231,7 @@ def _plan(site_post: SitePost, images: list[SiteImage], user, *, lock: bool) -> 
             asset.asset_type = image.type
         asset.civitai_url = image_url(image.id)
         asset.post = post
-        asset.metadata = {**(asset.metadata or {}), "civitai": image.raw}
+        asset.metadata = _asset_metadata(asset.metadata or {}, image)
         _check(asset, f"image {image.id}")
         item = _AssetPlan(
             image, asset, action, action == "create" or before != _snapshot(asset, _ASSET_FIELDS)
@@ -223,7 +241,7 @@ def _plan(site_post: SitePost, images: list[SiteImage], user, *, lock: bool) -> 
             if prompt is None:
                 item.prompt = Prompt(purpose=PROMPT_PURPOSE, **_prompt_values(image))
                 item.prompt.attribute_to(recorded_user(user))
-                item.prompt_changed = True
+                item.prompt_changed = item.prompt_created = True
             elif prompt.purpose == PROMPT_PURPOSE:
                 check_can_change(user, prompt, field="input_prompt_id")
                 before = _snapshot(prompt, _PROMPT_FIELDS)
@@ -265,6 +283,7 @@ def _result(plan: _Plan, *, dry_run: bool) -> dict[str, Any]:
         data = asset_dict(item.asset, input_asset_ids=ids)
         data["action"] = item.action
         data["input_prompt"] = prompt_dict(item.prompt) if item.prompt is not None else None
+        data["input_prompt_created"] = item.prompt_created
         assets.append(data)
     return {
         "post": post,

@@ -36,6 +36,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -56,6 +57,9 @@ from civitrack.http import (
 from civitrack.logging import redact
 from tracking.errors import Busy, InvalidInput, UpstreamFailure
 from tracking.media_types import HEAD_BYTES
+
+if TYPE_CHECKING:
+    from tracking.file_facts import Spool
 
 CHUNK_SIZE = 1024 * 1024
 MAX_REDIRECTS = 5
@@ -340,19 +344,20 @@ def _max_bytes() -> int:
     return int(settings.HASH_MAX_BYTES)
 
 
-def hash_url(url: str) -> HashResult:
+def hash_url(url: str, *, spool: Spool | None = None) -> HashResult:
     """Stream ``url`` through sha256 with every guard of this module applied.
 
     Redirects are followed here (not by requests) so that each hop's scheme is
     checked and its connection goes through the guarded adapter. Raises
     ``InvalidInput`` for a refused URL, address or size and ``UpstreamFailure``
-    when the fetch itself fails.
+    when the fetch itself fails. With ``spool`` the body is also copied there
+    (``tracking.file_facts``), so the file readers see the bytes that were hashed.
     """
     shown = display(url)
     max_bytes = _max_bytes()
     with _hash_slot(), Deadline(settings.HASH_TIMEOUT, "HASH_TIMEOUT") as deadline:
         try:
-            result = _hash_url(url, shown, max_bytes, deadline)
+            result = _hash_url(url, shown, max_bytes, deadline, spool)
         except DeadlineExceeded as exc:
             raise UpstreamFailure(f"Could not fetch {shown}: {exc}") from None
         if deadline.expired:  # a body cut short by the watchdog may look complete
@@ -388,7 +393,9 @@ def _hash_slot() -> Iterator[None]:
             _running -= 1
 
 
-def _hash_url(url: str, shown: str, max_bytes: int, deadline: Deadline) -> HashResult:
+def _hash_url(
+    url: str, shown: str, max_bytes: int, deadline: Deadline, spool: Spool | None
+) -> HashResult:
     session = build_hash_session()
     timeouts = session.default_timeout
     current = url
@@ -413,7 +420,7 @@ def _hash_url(url: str, shown: str, max_bytes: int, deadline: Deadline) -> HashR
             target = session.get_redirect_target(response)
             if target is None:
                 with response:
-                    return _hash_response(response, where, max_bytes, timeouts)
+                    return _hash_response(response, where, max_bytes, timeouts, spool)
             response.close()
             redirects += 1
             if redirects > MAX_REDIRECTS:
@@ -443,7 +450,11 @@ def _network_reason(exc: Exception) -> str:
 
 
 def _hash_response(
-    response: requests.Response, where: str, max_bytes: int, timeouts: tuple[float, float]
+    response: requests.Response,
+    where: str,
+    max_bytes: int,
+    timeouts: tuple[float, float],
+    spool: Spool | None = None,
 ) -> HashResult:
     status = response.status_code
     if not 200 <= status < 300:
@@ -464,6 +475,8 @@ def _hash_response(
     digest = hashlib.sha256()
     size = 0
     head = b""
+    if spool is not None:
+        spool.reset()
     try:
         for chunk in response.iter_content(CHUNK_SIZE):
             if len(head) < HEAD_BYTES:
@@ -475,6 +488,8 @@ def _hash_response(
                     f" ({max_bytes} bytes); stopped"
                 )
             digest.update(chunk)
+            if spool is not None:
+                spool.write(chunk)
     except requests.exceptions.RequestException as exc:
         deadline = current_deadline()
         if deadline is not None and deadline.expired:
@@ -497,10 +512,13 @@ def _inside(real: str, roots: list[str]) -> bool:
     return any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
 
 
-def hash_open_file(fd: int, shown: str, *, max_bytes: int | None) -> HashResult:
+def hash_open_file(
+    fd: int, shown: str, *, max_bytes: int | None, spool: Spool | None = None
+) -> HashResult:
     """Hash an open descriptor that ``fstat`` says is a regular file, in 1 MiB reads.
 
-    ``max_bytes`` None means no cap (the operator's own ``match_assets``).
+    ``max_bytes`` None means no cap (the operator's own ``match_assets``); with
+    ``spool`` the bytes are also copied there for the file readers.
     """
     info = os.fstat(fd)
     if stat.S_ISDIR(info.st_mode):
@@ -535,6 +553,8 @@ def hash_open_file(fd: int, shown: str, *, max_bytes: int | None) -> HashResult:
                     " while being read; stopped"
                 )
             digest.update(view[:n])
+            if spool is not None:
+                spool.write(view[:n])
     except OSError as exc:
         raise InvalidInput(f"Cannot hash {shown}: read failed ({exc.strerror})") from None
     return HashResult(digest.hexdigest(), size, head)
@@ -557,7 +577,7 @@ def open_for_hashing(path: str, shown: str, *, follow_symlinks: bool) -> int:
         raise InvalidInput(f"Cannot hash {shown}: cannot be opened ({exc.strerror})") from None
 
 
-def hash_file(path: str) -> HashResult:
+def hash_file(path: str, *, spool: Spool | None = None) -> HashResult:
     """Hash a local file whose real path lies inside ``HASH_ALLOWED_ROOTS``.
 
     The roots check comes before any existence check, so the answer for a path
@@ -597,7 +617,7 @@ def hash_file(path: str) -> HashResult:
                 raise InvalidInput(
                     f"Cannot hash {shown}: it is outside the allowed folders (HASH_ALLOWED_ROOTS)"
                 )
-        return hash_open_file(fd, shown, max_bytes=_max_bytes())
+        return hash_open_file(fd, shown, max_bytes=_max_bytes(), spool=spool)
     finally:
         os.close(fd)
 
@@ -605,11 +625,12 @@ def hash_file(path: str) -> HashResult:
 # --- dispatch ------------------------------------------------------------------
 
 
-def hash_path(path: str) -> HashResult:
+def hash_path(path: str, *, spool: Spool | None = None) -> HashResult:
     """sha256 of an http(s) URL or of a local file under ``HASH_ALLOWED_ROOTS``.
 
     ``InvalidInput`` for refused input (scheme, place, address, size),
-    ``UpstreamFailure`` when a download fails.
+    ``UpstreamFailure`` when a download fails. ``spool`` (``tracking.file_facts``)
+    receives a bounded copy of the bytes hashed.
     """
     if not isinstance(path, str) or not path.strip():
         raise InvalidInput("Cannot hash: path is required (an http(s) URL or a file path)")
@@ -622,8 +643,8 @@ def hash_path(path: str) -> HashResult:
                 f"Cannot hash {display(path)}: only http and https URLs (or files under"
                 f" HASH_ALLOWED_ROOTS) can be hashed, not {scheme}://"
             )
-        return hash_url(path)
-    return hash_file(path)
+        return hash_url(path, spool=spool)
+    return hash_file(path, spool=spool)
 
 
 def can_hash(path: str) -> bool:

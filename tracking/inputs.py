@@ -39,6 +39,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from tracking import models as records
+from tracking import perceptual
 from tracking.civitai_urls import parse_post_ref
 from tracking.errors import InvalidInput
 from tracking.models import ON_BEHALF_OF_MAX_LENGTH, AssetSource, AssetType, PostStatus
@@ -85,6 +86,7 @@ ERROR_PHRASES: dict[str, str] = {
     "name": "{field} must be a non-empty string",
     "civitai_ref": "{detail}",
     "one_of_required": "At least one of {names} is required{more}",
+    "exactly_one": "Exactly one of {names} is required, got {given}",
 }
 
 
@@ -666,6 +668,95 @@ class TraceAssetInput(ToolInput):
         if self.asset_id is None and self.sha256sum is None:
             raise refusal("one_of_required", None, names="asset_id or sha256sum", more="")
         return self
+
+
+class FindSimilarAssetsInput(ToolInput):
+    asset_id: Annotated[IdType(nullable=True), describe("A recorded asset")] = None
+    sha256sum: Annotated[Sha256Type(), describe("SHA256 of a recorded asset's file")] = None
+    path: Annotated[
+        TextType(max_length=URL_LENGTH),
+        describe("A file to compare: http(s) URL or a file under HASH_ALLOWED_ROOTS"),
+    ] = None
+    max_distance: Annotated[
+        BoundedInt(0, perceptual.MAX_DISTANCE),
+        describe(
+            "Largest Hamming distance (bits of 64) that counts as similar",
+            default=perceptual.DEFAULT_MAX_DISTANCE,
+        ),
+    ] = None
+    limit: Annotated[
+        BoundedInt(1, MAX_LIMIT), describe("At most this many", default=DEFAULT_LIMIT)
+    ] = None
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["asset_id"]},
+                {"required": ["sha256sum"]},
+                {"required": ["path"]},
+            ]
+        }
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one_source(self) -> FindSimilarAssetsInput:
+        given = [n for n in ("asset_id", "sha256sum", "path") if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise refusal(
+                "exactly_one",
+                None,
+                names="asset_id, sha256sum or path",
+                given=" and ".join(given) if given else "none",
+            )
+        return self
+
+
+# Hamming distances of the 64-bit pHash (docs/near-duplicates.md): re-encoded or resized
+# copies land within a few bits, unrelated pictures near 32.
+MATCH_DEFAULT_DISTANCE = perceptual.DEFAULT_MAX_DISTANCE
+MATCH_MAX_DISTANCE = perceptual.MAX_DISTANCE
+
+
+class MatchPostAssetsInput(ToolInput):
+    post: Annotated[
+        PostRef, describe("Civitai post URL (https://civitai.com/posts/23602354) or id")
+    ]
+    apply: Annotated[
+        Flag,
+        describe(
+            "Write the unambiguous links (civitai_id, civitai_url, post_id) through"
+            " update_asset's rules; the post must be recorded",
+            default=False,
+        ),
+    ] = None
+    max_distance: Annotated[
+        BoundedInt(0, MATCH_MAX_DISTANCE),
+        describe(
+            "Largest pHash distance (differing bits of 64) proposed", default=MATCH_DEFAULT_DISTANCE
+        ),
+    ] = None
+    asset_ids: Annotated[
+        IdListType(),
+        describe(
+            "Match only these assets (each without a Civitai id, and yours to change);"
+            " default: the post's recorded assets and your own"
+        ),
+    ] = None
+
+
+SEARCH_QUERY_LENGTH = 500
+
+
+class SearchPromptsInput(ToolInput):
+    query: Annotated[
+        TextType(max_length=SEARCH_QUERY_LENGTH, required=True),
+        describe(
+            'Words to look for, all required; "a phrase" in quotes, -word to exclude,'
+            " or between alternatives"
+        ),
+    ]
+    limit: Annotated[BoundedInt(1, MAX_LIMIT), describe("Page size", default=DEFAULT_LIMIT)] = None
+    offset: Annotated[BoundedInt(0), describe("Prompts to skip", default=0)] = None
 
 
 class NoInput(ToolInput):

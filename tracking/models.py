@@ -13,12 +13,14 @@ import secrets
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
-from django.db import models
+from django.db import connections, models, transaction
 from django.db.models import F, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from tracking import perceptual, prompt_search
 from tracking.civitai_urls import check_page_url
 from tracking.errors import InvalidInput
 
@@ -130,6 +132,26 @@ class AssetSource(models.TextChoices):
     UPLOAD = "upload", _("Upload")
 
 
+class PromptQuerySet(models.QuerySet):
+    def search(self, query: str, *, also: Q | None = None) -> PromptQuerySet:
+        """Prompts matching ``query`` by full-text search, best first (``tracking.prompt_search``).
+
+        Each carries ``search_rank`` (higher is better, comparable within one query)
+        and ``search_snippet`` (HTML, matches in ``<mark>``). ``also`` adds the rows
+        it matches, ranked 0: the admin searches the model name too. A query with no
+        word to look for is ``InvalidInput``; no query is a syntax error.
+        """
+        parsed = prompt_search.parse(query)
+        condition, rank, headline = prompt_search.expressions(parsed, self.db)
+        if also is not None:
+            condition, rank = Q(condition) | also, prompt_search.rank_or_zero(rank)
+        return (
+            self.filter(condition)
+            .annotate(search_rank=rank, search_headline=headline)
+            .order_by(*prompt_search.RANKED_ORDER)
+        )
+
+
 class Prompt(Recorded):
     """A text prompt: what generated an asset, or what was derived from one (a caption)."""
 
@@ -139,6 +161,8 @@ class Prompt(Recorded):
     )
     llm_model = models.CharField(_("llm model"), max_length=200, null=True, blank=True)  # noqa: DJ001
     purpose = models.CharField(_("purpose"), max_length=100, null=True, blank=True)  # noqa: DJ001
+
+    objects = PromptQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("prompt")
@@ -155,6 +179,11 @@ class Prompt(Recorded):
     def __str__(self) -> str:
         text = " ".join(self.prompt_text.split())
         return f"#{self.pk} {text[:60]}{'…' if len(text) > 60 else ''}"
+
+    @property
+    def search_snippet(self) -> str:
+        """The search's highlighted excerpt as safe HTML (only on ``objects.search`` rows)."""
+        return prompt_search.snippet_html(getattr(self, "search_headline", None))
 
 
 class Post(Recorded):
@@ -241,6 +270,98 @@ class AssetInput(models.Model):
         return f"Asset #{self.from_asset_id} made from #{self.to_asset_id}"
 
 
+PHASH_BANDS = [f"phash_b{i}" for i in range(perceptual.BANDS)]
+
+
+def _band_expression(i: int):
+    """Band ``i`` of the stored pHash, as SQL: the rule the check constraint holds."""
+    shift = perceptual.BAND_BITS * (perceptual.BANDS - 1 - i)
+    expression = F("phash").bitrightshift(shift) if shift else F("phash")
+    return expression.bitand(perceptual.BAND_MASK)
+
+
+class Hamming(models.Func):
+    """Number of differing bits between a BIGINT column and a 64-bit value.
+
+    PostgreSQL counts them itself (``bit_count`` of the XOR's 8 bytes, PG 14+);
+    SQLite calls ``civitrack_hamming``, registered on every connection by
+    ``tracking.apps`` (SQLite has no popcount). Used only on the few candidates the
+    band indexes found, so the Python function's cost does not grow with the table.
+    """
+
+    output_field = models.IntegerField()
+    arity = 2
+
+    def as_sql(self, compiler, connection, **extra):
+        return super().as_sql(compiler, connection, function="civitrack_hamming", **extra)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return super().as_sql(
+            compiler,
+            connection,
+            template="bit_count(int8send(%(expressions)s))",
+            arg_joiner=" # ",
+            **extra,
+        )
+
+
+class AssetQuerySet(models.QuerySet):
+    def near(
+        self, phash: int, max_distance: int = perceptual.DEFAULT_MAX_DISTANCE
+    ) -> AssetQuerySet:
+        """Assets whose pHash is within ``max_distance`` bits of ``phash``, nearest first,
+        each annotated with its ``distance``.
+
+        Multi-index search (docs/near-duplicates.md): the 64 bits are stored as 4
+        indexed 16-bit bands; a hash within k bits has at least one band within
+        k // 4 bits of the query's band (pigeonhole), so the candidates are the rows
+        whose band equals one of those few values (an index lookup each), and only
+        they are compared bit by bit. The table is never scanned.
+        """
+        if not 0 <= max_distance <= perceptual.MAX_DISTANCE:
+            raise InvalidInput(
+                f"max_distance must be between 0 and {perceptual.MAX_DISTANCE}, got {max_distance}"
+            )
+        phash = perceptual.to_signed(phash)
+        sql, params = _near_candidates_sql(connections[self.db], phash, max_distance)
+        return (
+            self.filter(pk__in=RawSQL(sql, params))  # noqa: S611 - fixed SQL, values as params
+            .annotate(distance=Hamming(F("phash"), models.Value(phash)))
+            .order_by("distance", "id")
+        )
+
+
+def _near_candidates_sql(connection, phash: int, max_distance: int) -> tuple[str, list]:
+    """The ids within ``max_distance`` of ``phash``: a UNION of one scan per band.
+
+    Each scan reads the (band, phash, id) index only, and the distance is checked on
+    index entries, so candidates that fail it never cost a table read (an OR of the
+    four bands would be one bitmap scan reading every candidate's row: 20x slower at
+    1M assets). Written as SQL rather than four ORM querysets because compiling
+    hundreds of IN parameters through the ORM cost more than the query itself.
+    """
+    radius = max_distance // perceptual.BANDS
+    table = connection.ops.quote_name(Asset._meta.db_table)
+    column = connection.ops.quote_name("phash")
+    pk = connection.ops.quote_name("id")
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        distance = f"bit_count(int8send({column} # %s))"
+    else:
+        distance = f"civitrack_hamming({column}, %s)"
+    parts, params = [], []
+    for name, value in zip(PHASH_BANDS, perceptual.bands(phash), strict=True):
+        probes = perceptual.within(value, radius)
+        band = connection.ops.quote_name(name)
+        if postgres:
+            match, match_params = f"{band} = ANY(%s)", [probes]
+        else:
+            match, match_params = f"{band} IN ({', '.join(['%s'] * len(probes))})", probes
+        parts.append(f"SELECT {pk} FROM {table} WHERE {match} AND {distance} <= %s")  # noqa: S608
+        params.extend([*match_params, phash, max_distance])
+    return " UNION ".join(parts), params
+
+
 class Asset(Recorded):
     """An image or video: where it lives, what made it, what it became, where it was posted."""
 
@@ -302,8 +423,41 @@ class Asset(Recorded):
         help_text=_("The assets this one was made from"),
         verbose_name=_("input assets"),
     )
+    # Perceptual hashes of the file (tracking/perceptual.py), signed 64-bit; the
+    # pHash is also stored as 4 indexed 16-bit bands for the near-duplicate search.
+    phash = models.BigIntegerField(
+        _("pHash"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Perceptual hash of the picture (or of a video's average frame)"),
+    )
+    dhash = models.BigIntegerField(
+        _("dHash"), null=True, blank=True, editable=False, help_text=_("Gradient hash")
+    )
+    phash_b0 = models.IntegerField(null=True, blank=True, editable=False)
+    phash_b1 = models.IntegerField(null=True, blank=True, editable=False)
+    phash_b2 = models.IntegerField(null=True, blank=True, editable=False)
+    phash_b3 = models.IntegerField(null=True, blank=True, editable=False)
+    video_signature = models.CharField(  # noqa: DJ001 (null: not a video, or not read)
+        _("video signature"),
+        max_length=16 * 16,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("pHashes of evenly spaced frames, 16 hex digits each"),
+    )
+    perceptual_checked_at = models.DateTimeField(
+        _("perceptual hashes read at"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("When the file was last read for perceptual hashes (found or not)"),
+    )
     # The lineage is part of the history too (Recorded's HistoricalRecords reads this).
     _history_m2m_fields = ["input_assets"]
+
+    objects = AssetQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("asset")
@@ -314,6 +468,11 @@ class Asset(Recorded):
             # The list's order, so a page is the first 50 entries of one index (issue 17).
             models.Index(fields=["-created_at", "-id"], name="asset_created_idx"),
             models.Index(fields=["created_by", "-created_at"], name="asset_creator_created_idx"),
+            # (band, phash, id): AssetQuerySet.near reads these indexes only.
+            *(
+                models.Index(fields=[band, "phash", "id"], name=f"asset_{band}_idx")
+                for band in PHASH_BANDS
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -331,6 +490,17 @@ class Asset(Recorded):
                 name="asset_civitai_id_positive",
             ),
             models.CheckConstraint(condition=~Q(asset_url=""), name="asset_url_not_empty"),
+            models.CheckConstraint(
+                condition=Q(phash__isnull=True, **{f"{b}__isnull": True for b in PHASH_BANDS})
+                | Q(**{b: _band_expression(i) for i, b in enumerate(PHASH_BANDS)}),
+                name="asset_phash_bands",
+                violation_error_message="phash_b0..b3 must be the 16-bit bands of phash",
+            ),
+            models.CheckConstraint(
+                condition=Q(video_signature__isnull=True)
+                | Q(video_signature__regex=r"^([0-9a-f]{16})+$"),
+                name="asset_video_signature_hex",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -339,7 +509,31 @@ class Asset(Recorded):
     def save(self, *args, **kwargs):
         if self.sha256sum:
             self.sha256sum = self.sha256sum.lower()
+        for name, value in self.perceptual_values(self.phash).items():
+            if name in PHASH_BANDS:
+                setattr(self, name, value)
         super().save(*args, **kwargs)
+
+    @staticmethod
+    def perceptual_values(
+        phash: int | None, dhash: int | None = None, video_signature: str | None = None
+    ) -> dict:
+        """The field values that store these hashes, bands included: for ``save`` and for
+        ``QuerySet.update``/``bulk_create``, which bypass ``save``."""
+        values = {"phash": None, "dhash": dhash, "video_signature": video_signature}
+        values.update(dict.fromkeys(PHASH_BANDS))
+        if phash is not None:
+            values["phash"] = perceptual.to_signed(phash)
+            values.update(zip(PHASH_BANDS, perceptual.bands(phash), strict=True))
+        return values
+
+    def set_perceptual(self, facts) -> None:
+        """Take the hashes a ``tracking.file_facts.FileFacts`` found (and when)."""
+        for name, value in self.perceptual_values(
+            facts.phash, facts.dhash, facts.video_signature
+        ).items():
+            setattr(self, name, value)
+        self.perceptual_checked_at = timezone.now()
 
     def clean(self) -> None:
         if self.civitai_id is None or self.civitai_id > 0:
@@ -356,6 +550,87 @@ class Asset(Recorded):
         """
         if self.pk is not None and any(getattr(a, "pk", a) == self.pk for a in inputs):
             raise InvalidInput(SELF_INPUT_MESSAGE)
+
+
+class NearDuplicateVerdict(models.TextChoices):
+    SAME_WORK = "same_work", _("Same work")
+    NOT_DUPLICATE = "not_duplicate", _("Not a duplicate")
+
+
+def canonical_pair(a: int, b: int) -> tuple[int, int]:
+    """An unordered pair of asset ids as it is stored: the lower id first."""
+    if a == b:
+        raise InvalidInput("A near-duplicate pair needs two different assets")
+    return (a, b) if a < b else (b, a)
+
+
+class NearDuplicateDecision(models.Model):
+    """Staff's verdict on two perceptually similar assets, so the pair is not shown again.
+
+    The pair is unordered; it is stored once, lower asset id in ``low``, which a check
+    constraint enforces and a unique constraint makes one row per pair (two staff
+    deciding at once cannot leave two answers). ``distance`` is the Hamming distance
+    shown when the decision was made, kept because hashes can be recomputed later.
+    """
+
+    Verdict = NearDuplicateVerdict
+
+    low = models.ForeignKey(
+        Asset, on_delete=models.CASCADE, related_name="+", verbose_name=_("asset (lower id)")
+    )
+    high = models.ForeignKey(
+        Asset, on_delete=models.CASCADE, related_name="+", verbose_name=_("asset (higher id)")
+    )
+    verdict = models.CharField(_("verdict"), max_length=16, choices=Verdict.choices)
+    distance = models.PositiveSmallIntegerField(
+        _("distance"), null=True, blank=True, help_text=_("Hamming distance when decided")
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), default=timezone.now)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("near-duplicate decision")
+        verbose_name_plural = _("near-duplicate decisions")
+        ordering = ["-decided_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(low__lt=F("high")), name="near_dup_pair_ordered"),
+            models.UniqueConstraint(fields=["low", "high"], name="near_dup_pair_unique"),
+            models.CheckConstraint(
+                condition=Q(verdict__in=NearDuplicateVerdict.values), name="near_dup_verdict_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.low_id} / #{self.high_id}: {self.get_verdict_display()}"
+
+    @classmethod
+    def decide(
+        cls, user, a: int, b: int, verdict: str, *, distance: int | None = None
+    ) -> NearDuplicateDecision:
+        """Record (or change) the verdict on the pair ``a``/``b``; the last word wins.
+
+        ``update_or_create`` against the unique pair: when two first decisions race,
+        the unique constraint refuses the second insert and Django's
+        ``update_or_create`` then finds the row and updates it, never a second row.
+        """
+        if verdict not in NearDuplicateVerdict.values:
+            raise InvalidInput(f"verdict must be one of {', '.join(NearDuplicateVerdict.values)}")
+        low, high = canonical_pair(a, b)
+        defaults = {
+            "verdict": verdict,
+            "distance": distance,
+            "decided_by": user,
+            "decided_at": timezone.now(),
+        }
+        with transaction.atomic():
+            return cls.objects.update_or_create(low_id=low, high_id=high, defaults=defaults)[0]
 
 
 class AssetStatsSnapshot(models.Model):

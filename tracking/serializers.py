@@ -9,8 +9,10 @@ for the big listing.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -122,26 +124,40 @@ _POST_COLUMNS = ("id", "civitai_id", "civitai_url", "civitai_account", "status",
 _POST_COLUMNS += ("description", "metadata", "on_behalf_of", "created_at", "updated_at")
 
 
+@functools.cache
+def _keys(prefix: str, user_field: str) -> SimpleNamespace:
+    """The row keys of one relation's columns (``input_prompt__llm_model``...), built once.
+
+    A listing of 100 posts reads some 50,000 values; formatting each key anew took a
+    measurable share of its time (docs/benchmarks.md, list_civitai_posts).
+    """
+    columns = {*_PROMPT_COLUMNS, *_ASSET_COLUMNS, *_POST_COLUMNS}
+    keys = {c: f"{prefix}{c}" for c in columns}
+    return SimpleNamespace(**keys, creator=f"{prefix}created_by__{user_field}")
+
+
 def _prompt_from_row(row: dict[str, Any], prefix: str, user_field: str) -> dict[str, Any] | None:
-    if row[f"{prefix}id"] is None:
+    k = _keys(prefix, user_field)
+    pk = row[k.id]
+    if pk is None:
         return None
     return {
-        "prompt_id": id_str(row[f"{prefix}id"]),
-        "prompt_text": row[f"{prefix}prompt_text"],
-        "llm_model_provider": row[f"{prefix}llm_model_provider"],
-        "llm_model": row[f"{prefix}llm_model"],
-        "purpose": row[f"{prefix}purpose"],
-        "metadata": row[f"{prefix}metadata"],
-        "created_by": row[f"{prefix}created_by__{user_field}"],
-        "on_behalf_of": row[f"{prefix}on_behalf_of"],
-        "created_at": iso(row[f"{prefix}created_at"]),
-        "updated_at": iso(row[f"{prefix}updated_at"]),
+        "prompt_id": str(pk),
+        "prompt_text": row[k.prompt_text],
+        "llm_model_provider": row[k.llm_model_provider],
+        "llm_model": row[k.llm_model],
+        "purpose": row[k.purpose],
+        "metadata": row[k.metadata],
+        "created_by": row[k.creator],
+        "on_behalf_of": row[k.on_behalf_of],
+        "created_at": iso(row[k.created_at]),
+        "updated_at": iso(row[k.updated_at]),
     }
 
 
 def _asset_from_row(row: dict[str, Any], inputs: list[int], user_field: str) -> dict[str, Any]:
     return {
-        "asset_id": id_str(row["id"]),
+        "asset_id": str(row["id"]),
         "asset_url": row["asset_url"],
         "asset_type": row["asset_type"],
         "asset_source": row["asset_source"],
@@ -153,7 +169,7 @@ def _asset_from_row(row: dict[str, Any], inputs: list[int], user_field: str) -> 
         "output_prompt_id": id_str(row["output_prompt_id"]),
         "input_asset_ids": [str(pk) for pk in sorted(inputs)],
         "metadata": row["metadata"],
-        "created_by": row[f"created_by__{user_field}"],
+        "created_by": row[_keys("", user_field).creator],
         "on_behalf_of": row["on_behalf_of"],
         "created_at": iso(row["created_at"]),
         "updated_at": iso(row["updated_at"]),
@@ -174,6 +190,21 @@ def _lineage_ids() -> Subquery:
         .annotate(ids=StringAgg(Cast("to_asset_id", TextField()), Value(",")))
         .values("ids")
     )
+
+
+def asset_dicts(assets: QuerySet[Asset]) -> list[dict[str, Any]]:
+    """Asset shapes of ``assets`` in one query: the creator joined, the lineage aggregated.
+
+    A prefetch of ``input_assets`` would be a second query, and only when some asset
+    has inputs: the count would depend on the data.
+    """
+    rows = assets.select_related("created_by").annotate(lineage_ids=_lineage_ids())
+    return [
+        asset_dict(
+            a, input_asset_ids=[int(pk) for pk in a.lineage_ids.split(",")] if a.lineage_ids else []
+        )
+        for a in rows
+    ]
 
 
 def posts_with_details(page: QuerySet[Post]) -> list[dict[str, Any]]:
@@ -203,20 +234,58 @@ def posts_with_details(page: QuerySet[Post]) -> list[dict[str, Any]]:
         inputs = [int(pk) for pk in row["lineage_ids"].split(",")] if row["lineage_ids"] else []
         by_post[row["post_id"]].append(_asset_from_row(row, inputs, user_field))
     return [
-        {
-            "post_id": id_str(row["id"]),
-            "civitai_id": id_str(row["civitai_id"]),
-            "civitai_url": row["civitai_url"],
-            "civitai_account": row["civitai_account"],
-            "status": row["status"],
-            "title": row["title"],
-            "description": row["description"],
-            "metadata": row["metadata"],
-            "created_by": row[creator],
-            "on_behalf_of": row["on_behalf_of"],
-            "created_at": iso(row["created_at"]),
-            "updated_at": iso(row["updated_at"]),
-            "assets": by_post.get(row["id"], []),
-        }
+        _post_from_row(row, "", user_field) | {"assets": by_post.get(row["id"], [])}
         for row in posts
     ]
+
+
+def _post_from_row(row: dict[str, Any], prefix: str, user_field: str) -> dict[str, Any] | None:
+    k = _keys(prefix, user_field)
+    pk = row[k.id]
+    if pk is None:
+        return None
+    return {
+        "post_id": str(pk),
+        "civitai_id": id_str(row[k.civitai_id]),
+        "civitai_url": row[k.civitai_url],
+        "civitai_account": row[k.civitai_account],
+        "status": row[k.status],
+        "title": row[k.title],
+        "description": row[k.description],
+        "metadata": row[k.metadata],
+        "created_by": row[k.creator],
+        "on_behalf_of": row[k.on_behalf_of],
+        "created_at": iso(row[k.created_at]),
+        "updated_at": iso(row[k.updated_at]),
+    }
+
+
+def first_asset_with_links(assets: QuerySet[Asset]) -> dict[str, Any] | None:
+    """The first asset of ``assets`` (ordered) as ``asset_with_links`` gives it; one query.
+
+    ``find_asset`` is the API's most frequent read. Its instance path (four
+    ``select_related`` joins plus a prefetch of the lineage) cost two queries and most
+    of its time in building model instances and compiling SQL; this reads one
+    ``values()`` row with the lineage ids aggregated in the same query
+    (docs/benchmarks.md, HTTP API). Same document: tests/tracking/test_find_asset.py
+    compares it with ``asset_with_links``.
+    """
+    user_field = get_user_model().USERNAME_FIELD
+    creator = f"created_by__{user_field}"
+    related = [
+        f"{side}__{column}"
+        for side in ("input_prompt", "output_prompt")
+        for column in (*_PROMPT_COLUMNS, creator)
+    ]
+    related += [f"post__{column}" for column in (*_POST_COLUMNS, creator)]
+    row = (
+        assets.annotate(lineage_ids=_lineage_ids())
+        .values(*_ASSET_COLUMNS, creator, *related, "lineage_ids")
+        .first()
+    )
+    if row is None:
+        return None
+    inputs = [int(pk) for pk in row["lineage_ids"].split(",")] if row["lineage_ids"] else []
+    return _asset_from_row(row, inputs, user_field) | {
+        "post": _post_from_row(row, "post__", user_field)
+    }

@@ -19,14 +19,16 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
-from tracking import civitai_import, guides, hashing, inputs, media_types
+from tracking import civitai_import, file_facts, guides, hashing, inputs, media_types, perceptual
 from tracking.civitai_urls import check_page_url, parse_image_ref
 from tracking.errors import Duplicate, InvalidInput, RecordNotFound, ToolError
-from tracking.models import Asset, Post, Prompt
-from tracking.permissions import check_can_change
+from tracking.file_facts import FileFacts
+from tracking.models import Asset, NearDuplicateDecision, Post, Prompt, canonical_pair
+from tracking.permissions import check_can_change, recorded_user
 from tracking.serializers import (
     asset_dict,
-    asset_with_links,
+    asset_dicts,
+    first_asset_with_links,
     post_dict,
     posts_with_details,
     prompt_dict,
@@ -98,7 +100,11 @@ def _asset_duplicate(sha256sum: str | None, civitai_id: int | None, exclude: int
 
 
 def _attribute(record, user) -> None:
-    """Name ``user`` in the record's history entry, whichever adapter made the change."""
+    """Name ``user`` in the record's history entry, whichever adapter made the change.
+
+    The shell operator (a command without ``--user``) is no account: history names nobody.
+    """
+    user = recorded_user(user)
     if user is not None:
         record._history_user = user
 
@@ -143,27 +149,77 @@ def create_prompt(*, user, params: inputs.CreatePromptInput) -> dict[str, Any]:
     return {"prompt_id": str(prompt.pk), "prompt": prompt_dict(prompt)}
 
 
-def _hash_for_create(url: str, asset_type: str) -> str | None:
-    """The sha256 of ``asset_url`` when it can be read, checking its bytes match ``asset_type``.
+def _hash_for_create(url: str, asset_type: str) -> tuple[str | None, FileFacts | None]:
+    """The sha256 of ``asset_url`` when it can be read, checking its bytes match
+    ``asset_type``, and what the file readers found in the same bytes.
 
     Unreadable (other schemes such as ``s3://``, a refused address, a failed download):
-    None, and the asset is still recorded. Readable but holding the other kind of media
-    than ``asset_type`` says: refused, naming what the bytes are.
+    (None, None), and the asset is still recorded. Readable but holding the other kind
+    of media than ``asset_type`` says: refused, naming what the bytes are.
     """
     if not hashing.can_hash(url):
-        return None
+        return None, None
     try:
-        result = hashing.hash_path(url)
+        result, facts = file_facts.facts_of_path(url, asset_type)
     except ToolError as exc:
         logger.warning("create_asset: could not hash asset_url, sha256sum left null: %s", exc)
-        return None
+        return None, None
     found = media_types.sniff(result.head)
     if found is not None and found.kind != asset_type:
         raise InvalidInput(
             f'asset_type is "{asset_type}" but the file at asset_url is {found.label}'
             f' ({found.kind}): send asset_type "{found.kind}"'
         )
-    return result.sha256sum
+    return result.sha256sum, facts
+
+
+def similar_assets(
+    phash: int | None,
+    *,
+    asset_type: str | None = None,
+    exclude: int | None = None,
+    max_distance: int = perceptual.DEFAULT_MAX_DISTANCE,
+    limit: int = 20,
+) -> list[dict[str, Any]]:
+    """``[{asset_id, distance}]`` of the assets near ``phash``, nearest first ([] without one)."""
+    if phash is None:
+        return []
+    qs = Asset.objects.near(phash, max_distance)
+    if asset_type is not None:
+        qs = qs.filter(asset_type=asset_type)
+    if exclude is not None:
+        qs = qs.exclude(pk=exclude)
+    return [
+        {"asset_id": str(pk), "distance": distance}
+        for pk, distance in qs.values_list("pk", "distance")[:limit]
+    ]
+
+
+FILE_PROMPT_PURPOSE = "file_metadata"
+
+
+def _prompt_from_file(found: dict[str, Any] | None, user, on_behalf_of: str | None):
+    """An unsaved input Prompt made from the prompt a file carried, or None.
+
+    Each asset gets a prompt of its own, as ``create_prompt`` always records a new one
+    (the project has no rule merging identical prompts). ``purpose`` says where the
+    text came from; the negative prompt and the reader's source go in its metadata.
+    """
+    text = found.get("prompt") if isinstance(found, dict) else None
+    if not isinstance(text, str) or not text.strip():
+        return None
+    prompt = Prompt(
+        prompt_text=text,
+        purpose=FILE_PROMPT_PURPOSE,
+        metadata={
+            "source": found.get("source"),
+            "read_from": found.get("read_from"),
+            "negative_prompt": found.get("negative_prompt"),
+        },
+    )
+    prompt.attribute_to(user, on_behalf_of)
+    _attribute(prompt, user)
+    return prompt
 
 
 @takes(inputs.CreateAssetInput)
@@ -175,13 +231,33 @@ def create_asset(*, user, params: inputs.CreateAssetInput) -> dict[str, Any]:
     the kind of media ``asset_type`` names. When no sha256 can be had, the same
     ``asset_url`` recorded twice is the duplicate instead. Hashing happens before the
     transaction opens so a slow download never holds database locks.
+
+    The same read yields the generation metadata the file carries (``tracking.generation``),
+    stored as ``metadata["generation"]`` unless the caller sent one; with no
+    ``input_prompt_id`` the file's prompt becomes the input prompt, written in the
+    same transaction (``input_prompt_created``).
     """
     check_page_url(params.civitai_url, params.civitai_id, "image")
-    inputs_ids = params.input_asset_ids or []
-    sha = params.sha256sum
+    sha, facts = params.sha256sum, None
     if sha is None:
-        sha = _hash_for_create(params.asset_url, params.asset_type)
+        sha, facts = _hash_for_create(params.asset_url, params.asset_type)
+    return _record_asset(user, params, sha, facts)
 
+
+def create_uploaded_asset(*, user, facts: FileFacts | None, **tool_params: Any) -> dict[str, Any]:
+    """``create_asset`` for a file civitrack received itself (the admin upload,
+    tracking/uploads.py): the same declared input, checks and duplicates, with the sha256
+    and the file readers' findings taken from the upload instead of a second read."""
+    params = inputs.validate(inputs.CreateAssetInput, tool_params, "create_asset")
+    if params.sha256sum is None:
+        raise InvalidInput("an uploaded asset needs the sha256sum of its bytes")
+    check_page_url(params.civitai_url, params.civitai_id, "image")
+    return _record_asset(user, params, params.sha256sum, facts)
+
+
+def _record_asset(user, params: inputs.CreateAssetInput, sha: str | None, facts) -> dict[str, Any]:
+    """The write both ``create_asset`` and ``create_uploaded_asset`` end in."""
+    inputs_ids = params.input_asset_ids or []
     with transaction.atomic():
         if sha is None:
             pk = (
@@ -201,10 +277,23 @@ def create_asset(*, user, params: inputs.CreateAssetInput) -> dict[str, Any]:
             input_prompt=_get_or_none(Prompt, "input_prompt_id", params.input_prompt_id),
             output_prompt=_get_or_none(Prompt, "output_prompt_id", params.output_prompt_id),
             post=_get_or_none(Post, "post_id", params.post_id),
-            metadata=params.metadata or {},
+            metadata=dict(params.metadata or {}),
         )
+        found = facts.extra.get("generation") if facts is not None else None
+        if found is not None:
+            asset.metadata.setdefault("generation", found)
+        created_prompt = None
+        if params.input_prompt_id is None:
+            created_prompt = _prompt_from_file(found, user, params.on_behalf_of)
+        if facts is not None:
+            asset.set_perceptual(facts)
         asset.attribute_to(user, params.on_behalf_of)
         linked = _existing_assets(inputs_ids)
+        # Near-duplicates warn, they do not refuse (a variation is a new work).
+        similar = similar_assets(asset.phash, asset_type=asset.asset_type)
+        if created_prompt is not None:
+            created_prompt.save()
+            asset.input_prompt = created_prompt
         _save_asset(asset, user)
         if linked:
             asset.input_assets.set(linked)
@@ -212,6 +301,9 @@ def create_asset(*, user, params: inputs.CreateAssetInput) -> dict[str, Any]:
         "asset_id": str(asset.pk),
         "sha256sum": asset.sha256sum,
         "asset": asset_dict(asset, input_asset_ids=inputs_ids),
+        "similar_assets": similar,
+        "input_prompt_created": created_prompt is not None,
+        "input_prompt_id": None if created_prompt is None else str(created_prompt.pk),
     }
 
 
@@ -314,12 +406,7 @@ def find_asset(*, user, params: inputs.FindAssetInput) -> dict[str, Any]:
     how many the post has. ``civitai_url`` is matched by the image id it names, so any
     form of a Civitai image URL finds the asset.
     """
-    qs = Asset.objects.select_related(
-        "created_by",
-        "post__created_by",
-        "input_prompt__created_by",
-        "output_prompt__created_by",
-    ).prefetch_related("input_assets")
+    qs = Asset.objects.all()
     if params.asset_id is not None:
         qs = qs.filter(pk=params.asset_id)
     if params.sha256sum is not None:
@@ -330,10 +417,10 @@ def find_asset(*, user, params: inputs.FindAssetInput) -> dict[str, Any]:
         qs = qs.filter(civitai_id=parse_image_ref(params.civitai_url, field="civitai_url"))
     if params.post_id is not None:
         qs = qs.filter(post_id=params.post_id)
-    asset = qs.order_by("id").first()
+    asset = first_asset_with_links(qs.order_by("id"))
     result: dict[str, Any] = {"found": asset is not None}
     if asset is not None:
-        result["asset"] = asset_with_links(asset)
+        result["asset"] = asset
     if params.post_id is not None:
         result["post_asset_count"] = Asset.objects.filter(post_id=params.post_id).count()
     return result
@@ -428,6 +515,119 @@ def trace_asset(*, user, params: inputs.TraceAssetInput) -> dict[str, Any]:
     return trace(asset_id=params.asset_id, sha256sum=params.sha256sum)
 
 
+@takes(inputs.FindSimilarAssetsInput)
+def find_similar_assets(*, user, params: inputs.FindSimilarAssetsInput) -> dict[str, Any]:
+    """Recorded assets that look like an asset (by id or sha256) or a file (by path).
+
+    Read-only. A ``path`` is read under the hashing rules (``tracking.hashing``) and
+    the file readers (``tracking.file_facts``); a file that cannot be hashed
+    perceptually is an ``InvalidInput`` naming why. A recorded asset without a
+    perceptual hash yet (not backfilled, not an image or video it could decode) gives
+    an empty answer with a ``note``. Only assets of the same type are compared.
+    """
+    k = perceptual.DEFAULT_MAX_DISTANCE if params.max_distance is None else params.max_distance
+    limit = params.limit or inputs.DEFAULT_LIMIT
+    source, note = None, None
+    if params.path is not None:
+        result, facts = file_facts.facts_of_path(params.path)
+        if facts.phash is None:
+            why = "; ".join(facts.problems) or "it is not an image or video civitrack can decode"
+            raise InvalidInput(f"Cannot hash {hashing.display(params.path)} perceptually: {why}")
+        sha, kind, phash = result.sha256sum, facts.kind, facts.phash
+        source = Asset.objects.filter(sha256sum=sha).values_list("pk", flat=True).first()
+    else:
+        if params.asset_id is not None:
+            asset = _get(Asset, "asset_id", params.asset_id)
+        else:
+            asset = Asset.objects.filter(sha256sum=params.sha256sum).first()
+            if asset is None:
+                raise RecordNotFound(f"Record not found: sha256sum {params.sha256sum}")
+        source, sha, kind, phash = asset.pk, asset.sha256sum, asset.asset_type, asset.phash
+        if phash is None:
+            note = (
+                f"asset_id {asset.pk} has no perceptual hash yet: its file was not read"
+                " (run hash_perceptual) or could not be decoded"
+            )
+    found = []
+    if phash is not None:
+        qs = Asset.objects.near(phash, k).filter(asset_type=kind).prefetch_related("input_assets")
+        qs = qs.select_related("created_by")
+        if source is not None:
+            qs = qs.exclude(pk=source)
+        found = [
+            {"asset_id": str(a.pk), "distance": a.distance, "asset": asset_dict(a)}
+            for a in qs[:limit]
+        ]
+    return {
+        "asset_id": None if source is None else str(source),
+        "sha256sum": sha,
+        "asset_type": kind,
+        "phash": None if phash is None else f"{perceptual.to_unsigned(phash):016x}",
+        "max_distance": k,
+        "similar_assets": found,
+        "note": note,
+    }
+
+
+@takes(inputs.MatchPostAssetsInput)
+def match_post_assets(*, user, params: inputs.MatchPostAssetsInput) -> dict[str, Any]:
+    """Propose links from recorded assets to a Civitai post's images (``post_matching``).
+
+    Read-only unless ``apply``; applying writes each link through ``update_asset``.
+    """
+    from tracking import post_matching
+
+    return post_matching.match_post_assets(
+        post=params.post,
+        user=user,
+        apply=bool(params.apply),
+        max_distance=inputs.MATCH_DEFAULT_DISTANCE
+        if params.max_distance is None
+        else params.max_distance,
+        asset_ids=params.asset_ids,
+    )
+
+
+@takes(inputs.SearchPromptsInput)
+def search_prompts(*, user, params: inputs.SearchPromptsInput) -> dict[str, Any]:
+    """Prompts ranked by full-text search (``Prompt.objects.search``), each with its
+    highlighted ``snippet`` (HTML) and the assets it generated; writes nothing.
+
+    Four queries whatever the page size: the count, the page's ids in rank order, the
+    page's prompts with rank and snippet, and their assets with lineage. The snippets
+    are computed for the page only, not for every match.
+    """
+    page_size = inputs.DEFAULT_LIMIT if params.limit is None else params.limit
+    start = params.offset or 0
+    found = Prompt.objects.search(params.query)
+    total = found.count()
+    hits: list[dict[str, Any]] = []
+    if start < total:  # as in list_civitai_posts: a huge OFFSET would overflow
+        ids = list(found.values_list("pk", flat=True)[start : start + page_size])
+        prompts = Prompt.objects.filter(pk__in=ids).select_related("created_by")
+        page = {p.pk: p for p in prompts.search(params.query)}
+        generated: dict[int, list[dict[str, Any]]] = {pk: [] for pk in ids}
+        for shaped in asset_dicts(Asset.objects.filter(input_prompt_id__in=ids).order_by("id")):
+            generated[int(shaped["input_prompt_id"])].append(shaped)
+        hits = [
+            prompt_dict(page[pk])
+            | {
+                "rank": float(page[pk].search_rank or 0.0),
+                "snippet": page[pk].search_snippet,
+                "assets": generated[pk],
+            }
+            for pk in ids
+            if pk in page  # deleted between the two queries
+        ]
+    return {
+        "query": params.query,
+        "prompts": hits,
+        "total": total,
+        "limit": page_size,
+        "offset": start,
+    }
+
+
 @takes(inputs.NoInput)
 def get_workflow_guide(*, user, params: inputs.NoInput) -> dict[str, Any]:
     """The recording workflow guide, for MCP clients that do not support prompts."""
@@ -459,12 +659,49 @@ def fill_asset_sha256(*, user, asset_id: int | str) -> dict[str, Any]:
             f"asset_url of asset_id {pk} cannot be hashed: it is not an http(s) URL"
             " or a file under HASH_ALLOWED_ROOTS"
         )
-    sha = hashing.hash_path(asset.asset_url).sha256sum
+    result, facts = file_facts.facts_of_path(asset.asset_url, asset.asset_type)
     with transaction.atomic():
         asset = _get(Asset, "asset_id", pk, lock=True)
         check_can_change(user, asset, field="asset_id")
         changed = asset.sha256sum is None
         if changed:
-            asset.sha256sum = sha
+            asset.sha256sum = result.sha256sum
+            if asset.phash is None:  # the same read gives the perceptual hashes
+                asset.set_perceptual(facts)
             _save_asset(asset, user)
     return {"asset": asset_dict(asset), "changed": changed}
+
+
+def decide_near_duplicate(
+    *,
+    user,
+    asset_id: int,
+    other_asset_id: int,
+    verdict: str,
+    distance: int | None = None,
+) -> dict[str, Any]:
+    """Record staff's verdict on a near-duplicate pair (the admin's pairs page).
+
+    Both assets must exist and the user must be allowed to change both (the ownership
+    rule): saying two works are one is a statement about each of them. The pair is
+    stored once whichever order it is named in; deciding again replaces the verdict.
+    """
+    low, high = canonical_pair(
+        inputs.parse_id("asset_id", asset_id), inputs.parse_id("other_asset_id", other_asset_id)
+    )
+    with transaction.atomic():
+        found = {a.pk: a for a in Asset.objects.filter(pk__in=[low, high])}
+        for pk, field in ((low, "asset_id"), (high, "other_asset_id")):
+            if pk not in found:
+                raise RecordNotFound(f"Record not found: {field} {pk}")
+            check_can_change(user, found[pk], field="asset_id")
+        decision = NearDuplicateDecision.decide(
+            recorded_user(user), low, high, verdict, distance=distance
+        )
+    return {
+        "low_asset_id": str(low),
+        "high_asset_id": str(high),
+        "verdict": decision.verdict,
+        "distance": decision.distance,
+        "decided_at": decision.decided_at.isoformat(),
+    }

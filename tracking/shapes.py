@@ -97,10 +97,40 @@ class CreatePromptResult(Shape):
     prompt: PromptShape
 
 
+class SimilarAsset(Shape):
+    """A near-duplicate: an asset whose perceptual hash is ``distance`` bits away."""
+
+    asset_id: Id
+    distance: int
+
+
+class SimilarAssetWithRecord(SimilarAsset):
+    asset: AssetShape
+
+
+class FindSimilarAssetsResult(Shape):
+    """What ``find_similar_assets`` compared and what it found."""
+
+    asset_id: Id | None  # the recorded asset compared (null for a path not recorded)
+    sha256sum: str | None
+    asset_type: str | None
+    phash: str | None  # 16 hex digits; null when the file has no perceptual hash
+    max_distance: int
+    similar_assets: list[SimilarAssetWithRecord]
+    note: str | None  # why nothing could be compared, when so
+
+
 class CreateAssetResult(Shape):
     asset_id: Id
     sha256sum: str | None
     asset: AssetShape
+    # Near-duplicates already recorded (a warning: the asset was still created).
+    similar_assets: list[SimilarAsset]
+    # True when no input_prompt_id was given and the file carried a prompt
+    # (metadata.generation, docs/generation-metadata.md): a Prompt was recorded from it,
+    # linked as the asset's input prompt, and input_prompt_id names it.
+    input_prompt_created: bool
+    input_prompt_id: Id | None
 
 
 class CreateCivitaiPostResult(Shape):
@@ -155,6 +185,20 @@ class SyncPostAssetStatsResult(Open):
     not_recorded: list[Id]
 
 
+class PromptSearchHit(PromptShape):
+    rank: float
+    snippet: str
+    assets: list[AssetShape]
+
+
+class SearchPromptsResult(Shape):
+    query: str
+    prompts: list[PromptSearchHit]
+    total: int
+    limit: int
+    offset: int
+
+
 class GuideResult(Shape):
     name: str
     guide: str
@@ -206,3 +250,42 @@ class TraceAssetResult(Shape):
     asset: AssetShape | None
     post: PostShape | None
     orchestration: list[TraceResult]
+
+
+class MatchCandidate(Shape):
+    asset_id: Id
+    asset_url: str
+    match: str
+    distance: int
+
+
+class MatchedImage(Shape):
+    """One image of the post and what became of it (``status``)."""
+
+    civitai_id: Id
+    civitai_url: str
+    image_url: str
+    asset_type: str
+    sha256sum: str | None
+    status: (
+        str  # applied, proposed, ambiguous, refused, no_match, already_linked, unreadable, skipped
+    )
+    reason: str | None
+    asset_id: Id | None
+    match: str | None  # "sha256" (identical bytes) or "perceptual"
+    distance: int | None
+    alternatives: list[MatchCandidate]
+
+
+class MatchPost(Shape):
+    civitai_id: Id
+    civitai_url: str
+    post_id: Id | None
+
+
+class MatchPostAssetsResult(Shape):
+    post: MatchPost
+    apply: bool
+    max_distance: int
+    images: list[MatchedImage]
+    counts: dict[str, int]

@@ -147,6 +147,10 @@ def records_tile(user) -> Tile | None:
             Figure(_("assets without sha256"), no_hash, _url(changelist, has_sha256="no"))
         )
         figures.append(Figure(_("assets in no post"), no_post, _url(changelist, has_post="no")))
+    if user.has_perm("tracking.change_asset"):
+        # No count: finding the pairs is a self-join, too dear for a tile (issue 14's rule).
+        pairs = _url("admin:tracking_asset_near_duplicates")
+        figures.append(Figure(_("near-duplicate pairs"), _("review"), pairs))
     if not figures:
         return None
     return Tile(key="records", title=_("Records to finish"), figures=figures)

@@ -3,7 +3,8 @@
 // Reveal button), so nothing here is reachable only by keyboard or only by mouse.
 // What happens is said in the #review-live region for screen readers.
 (() => {
-  const t = (text) => (window.gettext ? window.gettext(text) : text);
+  // Named gettext so makemessages extracts the strings; the catalog script defines it.
+  const gettext = window.gettext || ((text) => text);
   const live = document.getElementById("review-live");
   const form = document.getElementById("decision-form");
   const dialog = document.getElementById("review-keys");
@@ -40,25 +41,25 @@
   const actions = {
     c: () => {
       choose("cleared");
-      say(t("Cleared: recording the decision and opening the next job."));
+      say(gettext("Cleared: recording the decision and opening the next job."));
       submitAndNext();
     },
     v: () => {
       choose("confirmed_violation");
       note.focus();
-      say(t("Confirmed violation: type the note, then press Control+Enter to record it."));
+      say(gettext("Confirmed violation: type the note, then press Control+Enter to record it."));
     },
     e: () => {
       choose("escalated");
       note.focus();
-      say(t("Escalated: type the note, then press Control+Enter to record it."));
+      say(gettext("Escalated: type the note, then press Control+Enter to record it."));
     },
     j: () => go("review-next", "No next job in the queue."),
     k: () => go("review-previous", "This is the first job of the queue."),
     r: () => {
       const reveal = document.querySelector("form.orch-reveal button");
-      if (reveal) { reveal.click(); say(t("Media revealed (the reveal is logged).")); }
-      else say(t("Nothing to reveal on this page."));
+      if (reveal) { reveal.click(); say(gettext("Media revealed (the reveal is logged).")); }
+      else say(gettext("Nothing to reveal on this page."));
     },
     "?": () => openKeys(),
   };
@@ -66,7 +67,7 @@
   const openKeys = () => {
     if (!dialog) return;
     dialog.showModal();
-    say(t("Keyboard shortcuts shown. Escape closes them."));
+    say(gettext("Keyboard shortcuts shown. Escape closes them."));
   };
   const opener = document.getElementById("review-keys-open");
   if (opener) opener.addEventListener("click", openKeys);
@@ -75,16 +76,16 @@
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();
       const chosen = form.querySelector("input[name=decision]:checked");
-      if (!chosen) { say(t("Choose a decision first: c, v or e.")); return; }
+      if (!chosen) { say(gettext("Choose a decision first: c, v or e.")); return; }
       if (chosen.value !== "cleared" && !note.value.trim()) {
-        say(t("A note is required for a violation or an escalation."));
+        say(gettext("A note is required for a violation or an escalation."));
         return;
       }
-      say(t("Recording the decision and opening the next job."));
+      say(gettext("Recording the decision and opening the next job."));
       submitAndNext();
     } else if (event.key === "Escape") {
       note.blur();
-      say(t("Left the note. Keys work again."));
+      say(gettext("Left the note. Keys work again."));
     }
   });
 

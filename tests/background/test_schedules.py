@@ -50,6 +50,7 @@ def test_two_schedulers_enqueue_each_slot_once(tmp_path: Path):
         SYNC_STATS_EVERY="3",
         HASH_BLOBS_EVERY="",
         HASH_ASSETS_EVERY="",
+        HASH_PERCEPTUAL_EVERY="",
     )
     seconds = "12"
     schedulers = [

@@ -5,6 +5,14 @@ fixtures: post 880001 with two images and a video spread
 over three cursor pages, the middle one empty but not final; nested meta on
 ``imageId`` lookups (the DB path); ``/images/{id}`` always 404 (not a route).
 
+Post 880030 (``MATCH_POST_ID``) is the one whose files are real: its images' ``url``
+points back at this server with the CDN's path anatomy
+(``/<accountHash>/<key>/original=true/<key>.jpeg``), which serves *re-encoded* copies
+of the demo images (``static/demo``) the way Civitai does: the fox resized and
+recompressed as JPEG, the waves resized and recompressed harder, and one unrelated
+picture. Their sha256 differs from the demo files'; only a perceptual hash finds them
+(``match_post_assets``). ``media`` maps each storage key to its bytes; tests may add more.
+
 Every request is recorded (path, query, headers) so tests can assert query
 parameters, the bearer token and retry counts. Faults are set per test with
 :meth:`FakeCivitaiSite.set_fault`, optionally only ``times`` times and only for
@@ -38,7 +46,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-CDN = "https://image.civitai.com/xG1nkqKTMzGDvpLrqFT7WA"
+ACCOUNT_HASH = "xG1nkqKTMzGDvpLrqFT7WA"
+CDN = f"https://image.civitai.com/{ACCOUNT_HASH}"
 
 POST_ID = 880001
 IMAGE_ID = 41000221
@@ -48,6 +57,15 @@ SINGLE_POST_ID = 880002
 SINGLE_IMAGE_ID = 41000400
 OTHER_POST_ID = 910003
 OTHER_IMAGE_ID = 4100222  # S3: the unrelated image Civitai answers with
+MATCH_POST_ID = 880030
+FOX_IMAGE_ID = 41000501  # static/demo/orchestration/fox.png, resized 256 → 200, JPEG q60
+WAVES_IMAGE_ID = 41000502  # static/demo/waves-dusk.jpg, resized 384 → 300, JPEG q50
+UNRELATED_IMAGE_ID = 41000503  # like no demo image
+MEDIA_KEYS = {
+    FOX_IMAGE_ID: "5f0a6b7c-2e35-4abb-f4ee-7c9d3a5b6c8b",
+    WAVES_IMAGE_ID: "6a1b7c8d-3f46-4bcc-a5ff-8d0e4b6c7d9c",
+    UNRELATED_IMAGE_ID: "7b2c8d9e-4a57-4cdd-b6aa-9e1f5c7d8e0d",
+}
 
 FAULTS = {
     "normal",
@@ -169,8 +187,36 @@ def default_images() -> dict[int, dict]:
             stats=_stats(90000, 40000),
             meta={"prompt": "AtomicHeartTwinsCosplay in absolute darkness", "seed": 1938345220},
         ),
+        *(
+            _image(
+                image_id,
+                MATCH_POST_ID,
+                key=MEDIA_KEYS[image_id],
+                stats=_stats(2, 1),
+                meta={"prompt": prompt},
+                width=width,
+                height=width,
+            )
+            for image_id, prompt, width in [
+                (FOX_IMAGE_ID, "Low-poly red fox sitting in a green meadow, flat colours", 200),
+                (WAVES_IMAGE_ID, "Waves at dusk, long exposure, pastel sky", 300),
+                (UNRELATED_IMAGE_ID, "shapes", 256),
+            ]
+        ),
     ]
     return {i["id"]: i for i in images}
+
+
+def default_media() -> dict[str, bytes]:
+    """The bytes behind post 880030's images, by storage key: re-encoded demo images."""
+    from tests.fakes.images import demo_bytes, reencode, unrelated_image
+
+    files = {
+        FOX_IMAGE_ID: reencode(demo_bytes("orchestration/fox.png"), scale=200 / 256, quality=60),
+        WAVES_IMAGE_ID: reencode(demo_bytes("waves-dusk.jpg"), scale=300 / 384, quality=50),
+        UNRELATED_IMAGE_ID: unrelated_image(7),
+    }
+    return {MEDIA_KEYS[i]: data for i, data in files.items()}
 
 
 def default_posts() -> dict[int, dict]:
@@ -216,6 +262,19 @@ def default_posts() -> dict[int, dict]:
             },
             "pages": [[OTHER_IMAGE_ID]],
         },
+        MATCH_POST_ID: {
+            "payload": {
+                "id": MATCH_POST_ID,
+                "title": "Fox and waves",
+                "detail": None,
+                "nsfwLevel": 1,
+                "publishedAt": "2026-09-03T09:00:00.000Z",
+                "modelVersionId": None,
+                "user": {"id": 7731, "username": "lantern_maker"},
+                "tags": [],
+            },
+            "pages": [[FOX_IMAGE_ID, WAVES_IMAGE_ID, UNRELATED_IMAGE_ID]],
+        },
     }
 
 
@@ -241,6 +300,7 @@ class FakeCivitaiSite:
     url: str = ""
     images: dict[int, dict] = field(default_factory=default_images)
     posts: dict[int, dict] = field(default_factory=default_posts)
+    media: dict[str, bytes] = field(default_factory=default_media)
     requests: list[RecordedRequest] = field(default_factory=list)
     fault: Fault = field(default_factory=Fault)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -255,6 +315,16 @@ class FakeCivitaiSite:
     def requests_to(self, path: str) -> list[RecordedRequest]:
         """Requests whose path is ``path`` (e.g. "/api/v1/images")."""
         return [r for r in self.requests if r.path == path]
+
+    def serve_media_here(self) -> None:
+        """Point the ``url`` of every image with served bytes at this server (CDN anatomy)."""
+        for image_id, key in MEDIA_KEYS.items():
+            if image_id in self.images:
+                self.images[image_id]["url"] = self.media_url(key)
+
+    def media_url(self, key: str) -> str:
+        """Where this server serves the file stored under ``key`` (``media[key]``)."""
+        return f"{self.url}/{ACCOUNT_HASH}/{key}/original=true/{key}.jpeg"
 
     def set_stats(self, image_id: int, **counts: int) -> None:
         """Change an image's engagement counts (``likeCount=40``)."""
@@ -286,7 +356,9 @@ class _Handler(BaseHTTPRequestHandler):
             RecordedRequest("GET", parts.path, query, {k: v for k, v in self.headers.items()})
         )
         path = parts.path.rstrip("/")
-        if path == "/api/v1/images":
+        if path.startswith(f"/{ACCOUNT_HASH}/"):
+            self._media(path)
+        elif path == "/api/v1/images":
             self._images(query)
         elif path.startswith("/api/v1/images/"):
             self._json(404, {"error": "Not Found"})  # not a route on the real site
@@ -349,6 +421,15 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             return False
         return True
+
+    def _media(self, path: str) -> None:
+        # /<accountHash>/<key>/<params>/<filename>: the key names the file, the rest is cosmetic
+        parts = path.split("/")
+        data = self.fake.media.get(parts[2]) if len(parts) == 5 else None
+        if data is None:
+            self._raw(404, b"not found", "text/plain")
+        else:
+            self._raw(200, data, "image/jpeg")
 
     def _post(self, raw_id: str) -> None:
         mode = self.fake._take_fault("posts")
@@ -464,6 +545,7 @@ class FakeServer:
         self.httpd.daemon_threads = True
         host, port = self.httpd.server_address[:2]
         self.controller.url = f"http://{host}:{port}"
+        self.controller.serve_media_here()
         self.thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )

@@ -74,6 +74,7 @@ RULES: dict[str, Rule] = {
     "orchestration:review_bulk_clear": Rule("POST", REVIEW_PAGE, body={"below": "0.01"}),
     "javascript-catalog": Rule("GET", everyone(ALLOWED)),  # translations only, like the admin's
     "background:run_status": Rule("GET", STAFF_PAGE),
+    "media": Rule("GET", STAFF_PAGE),  # uploaded files; a missing one is a 404 (allowed in)
     "background:sync_workflows": Rule("POST", STAFF_PAGE),
     # Language switcher and the JavaScript catalog: public, they only pick words.
     "set_language": Rule("POST", everyone(ALLOWED), body={"language": "zh-hans"}),
@@ -173,6 +174,8 @@ def url_for(name: str) -> str:
             else orchestration_demo.JOB_CLEAN
         )
         kwargs["blob_id"] = Blob.objects.filter(job__civitai_id=job).first().civitai_id
+    if "<path:path>" in pattern:
+        kwargs["path"] = "assets/none.png"
     if "<int:run_id>" in pattern:
         from background.models import TaskRun
 

@@ -52,6 +52,7 @@ UPSTREAM_TOOLS = {
     "calculate_sha256",
     "fetch_civitai_post_assets",
     "import_civitai_post",
+    "match_post_assets",
     "sync_post_asset_stats",
 }
 ERROR_STATUSES = {400, 401, 403, 404, 409, 413}
@@ -284,7 +285,7 @@ def timestamps() -> st.SearchStrategy:
 
 def field_hints(tool: str, seeds: Seeds, urls: list[str]) -> dict[str, st.SearchStrategy]:
     """Well-formed values that the schema alone would almost never produce."""
-    site_posts = [site.POST_ID, site.SINGLE_POST_ID, site.OTHER_POST_ID, 424242]
+    site_posts = [site.POST_ID, site.SINGLE_POST_ID, site.OTHER_POST_ID, site.MATCH_POST_ID, 424242]
     civitai_post_ids = st.sampled_from([*seeds.civitai_post_ids, *site_posts, 1, 10**18])
     civitai_image_ids = st.sampled_from([*seeds.civitai_image_ids, site.OTHER_IMAGE_ID, 7, 10**18])
     shas = st.one_of(
@@ -305,6 +306,14 @@ def field_hints(tool: str, seeds: Seeds, urls: list[str]) -> dict[str, st.Search
             [*seeds.usernames, "ALICE", "Bob Smith", "", " ", "x" * 255, "x" * 256, "é" * 10]
         ),
         "civitai_post_id": civitai_post_ids.flatmap(lambda n: st.sampled_from([str(n), n])),
+        # search_prompts: words of the seeded prompts, web-search and FTS5 syntax, and
+        # short strings made of nothing else.
+        "query": st.one_of(
+            st.sampled_from(
+                ["lantern", '"paper lantern"', "lantern -caption", "caption or paper", "草地"]
+            ),
+            st.text(alphabet='ap "-*()^:,\u200b\ue000', min_size=1, max_size=24),
+        ),
     }
     if tool in ("create_civitai_post", "list_civitai_posts"):
         hints["civitai_id"] = civitai_post_ids.flatmap(lambda n: st.sampled_from([str(n), n]))
@@ -312,7 +321,7 @@ def field_hints(tool: str, seeds: Seeds, urls: list[str]) -> dict[str, st.Search
     else:
         hints["civitai_id"] = civitai_image_ids.flatmap(lambda n: st.sampled_from([str(n), n]))
         hints["civitai_url"] = civitai_image_ids.map(lambda n: f"https://civitai.com/images/{n}")
-    if tool in ("fetch_civitai_post_assets", "import_civitai_post"):
+    if tool in ("fetch_civitai_post_assets", "import_civitai_post", "match_post_assets"):
         ref = st.sampled_from(site_posts).flatmap(
             lambda n: st.sampled_from(
                 [
@@ -325,6 +334,8 @@ def field_hints(tool: str, seeds: Seeds, urls: list[str]) -> dict[str, st.Search
             )
         )
         hints["post_id" if tool.startswith("fetch") else "post"] = ref
+        hints["asset_ids"] = st.lists(ids(seeds.asset_ids), max_size=3)
+        hints["max_distance"] = st.integers(-1, 16)
     else:
         hints["post_id"] = ids(seeds.post_ids)
     return hints
@@ -356,7 +367,7 @@ def good_values(tool: str, seeds: Seeds, urls: list[str]) -> dict[str, st.Search
     good["created_by"] = st.sampled_from(seeds.usernames)
     good["on_behalf_of"] = st.sampled_from([*seeds.usernames, "Bob Smith"])
     good["civitai_post_id"] = st.sampled_from(seeds.civitai_post_ids).map(str)
-    if tool in ("fetch_civitai_post_assets", "import_civitai_post"):
+    if tool in ("fetch_civitai_post_assets", "import_civitai_post", "match_post_assets"):
         good["post_id" if tool.startswith("fetch") else "post"] = st.sampled_from(
             [site.POST_ID, site.SINGLE_POST_ID, str(site.OTHER_POST_ID)]
         )

@@ -305,3 +305,47 @@ def test_it_stores_a_page_in_a_fixed_number_of_queries(
     with django_assert_max_num_queries(12) as big_queries:
         store_workflows(big)
     assert len(big_queries.captured_queries) == len(small_queries.captured_queries)
+
+
+def _fixture_workflows():
+    from orchestration import types as api
+
+    raw = [
+        data.workflow_done(),
+        data.workflow_running(),
+        data.workflow_failed(),
+        data.workflow_mature(),
+        data.workflow_new_shape(),
+        *data.generate_workflows(40, user_id=7731),
+    ]
+    return [api.Workflow.from_api(w) for w in raw]
+
+
+def test_the_copy_upsert_stores_exactly_what_bulk_create_stores(is_postgres, monkeypatch):
+    """PostgreSQL's COPY path against the portable bulk_create path: same rows, both ways."""
+    if not is_postgres:
+        pytest.skip("the COPY path is PostgreSQL's; SQLite always takes bulk_create")
+    from django.db import transaction
+
+    from orchestration import sync
+    from tests.orchestration.snapshots import mirror_document
+
+    workflows = _fixture_workflows()
+    # A job a v1 lookup stored first (no workflow, no step): both paths must place it.
+    Job.objects.create(civitai_id=data.JOB_OK, job_type="v1-first")
+    with transaction.atomic():
+        sync.store_workflows(workflows)
+    copied = mirror_document("7731-")
+    assert Job.objects.get(civitai_id=data.JOB_OK).step_id is not None
+    with transaction.atomic():  # again: every row an update, nothing changes
+        sync.store_workflows(workflows)
+    assert mirror_document("7731-") == copied
+
+    Workflow.objects.all().delete()
+    Job.objects.all().delete()
+    Job.objects.create(civitai_id=data.JOB_OK, job_type="v1-first")
+    monkeypatch.setattr(sync, "_use_copy", lambda: False)
+    with transaction.atomic():
+        sync.store_workflows(workflows)
+    assert mirror_document("7731-") == copied
+    assert sum(len(rows) for rows in copied.values()) > 4 * 40

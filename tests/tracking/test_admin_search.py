@@ -139,7 +139,8 @@ def test_it_has_the_trigram_indexes_on_postgresql(is_postgres):
 @pytest.mark.parametrize(
     "name, q, index",
     [
-        ("admin:tracking_prompt_changelist", "lantern", "tracking_prompt_text_trgm"),
+        ("admin:tracking_prompt_changelist", "lantern", "tracking_prompt_search_gin"),
+        ("admin:tracking_prompt_changelist", "flux", "tracking_prompt_model_trgm"),
         ("admin:tracking_post_changelist", "lantern", "tracking_post_title_trgm"),
         ("admin:tracking_asset_changelist", "lantern", "tracking_prompt_text_trgm"),
         ("admin:tracking_asset_changelist", "lantern", "tracking_asset_url_trgm"),

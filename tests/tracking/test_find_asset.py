@@ -60,3 +60,39 @@ def test_it_refuses_malformed_lookups(alice, params, message):
     with pytest.raises(InvalidInput) as exc:
         services.find_asset(user=alice, **params)
     assert exc.value.message == message or message in exc.value.message
+
+
+def test_it_gives_the_same_document_as_the_instance_shape_with_every_link(alice, staff):
+    """One values() row must say what the model instances say: prompts, post, lineage, users."""
+    from tests.tracking.recording_helpers import post, prompt
+    from tracking.models import Asset
+    from tracking.serializers import asset_with_links
+
+    first = asset(alice, sha256sum=SHA_B)
+    second = asset(staff)
+    made = asset(
+        alice,
+        sha256sum=SHA_A,
+        input_prompt_id=prompt(alice)["prompt_id"],
+        output_prompt_id=prompt(staff, "a caption", purpose="caption")["prompt_id"],
+        post_id=post(staff, metadata={"k": [1, 2]})["post_id"],
+        input_asset_ids=[second["asset_id"], first["asset_id"]],
+        metadata={"seed": 7},
+        on_behalf_of="Carol",
+    )
+    found = services.find_asset(user=alice, sha256sum=SHA_A)["asset"]
+    instance = Asset.objects.select_related(
+        "created_by", "post__created_by", "input_prompt__created_by", "output_prompt__created_by"
+    ).get(pk=made["asset_id"])
+    assert found == asset_with_links(instance)
+    assert found["input_asset_ids"] == sorted([first["asset_id"], second["asset_id"]], key=int)
+    assert found["post"]["created_by"] == staff.username == found["output_prompt"]["created_by"]
+
+
+def test_it_costs_one_query_whatever_the_links(alice, django_assert_num_queries):
+    linked = [asset(alice)["asset_id"] for _ in range(3)]
+    made = asset(alice, sha256sum=SHA_A, input_asset_ids=linked)
+    with django_assert_num_queries(1):
+        assert services.find_asset(user=alice, asset_id=made["asset_id"])["found"]
+    with django_assert_num_queries(2):  # and the post's asset count
+        services.find_asset(user=alice, post_id="12")

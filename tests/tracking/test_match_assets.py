@@ -198,3 +198,74 @@ def test_it_looks_assets_up_in_a_fixed_number_of_queries(tmp_path, django_assert
     with django_assert_num_queries(1):
         report = match_files([str(tmp_path)])
     assert (len(report.matches), len(report.misses)) == (20, 10)
+
+
+# --- --perceptual -------------------------------------------------------------------
+
+
+@pytest.fixture
+def tracked_demo(tmp_path):
+    """The demo's fox and waves as tracked assets (hashed like ingest), and a folder of
+    local copies: re-encoded, cropped, an unrelated picture and a text file."""
+    from tests.fakes.images import demo_bytes, reencode, unrelated_image
+    from tracking import file_facts
+
+    assets = {}
+    for name in ("orchestration/fox.png", "waves-dusk.jpg"):
+        data = demo_bytes(name)
+        asset = Asset(
+            asset_url=f"https://cdn.example/{name}",
+            asset_type="image",
+            asset_source="generated",
+            sha256sum=sha(data),
+        )
+        asset.set_perceptual(file_facts.read_facts(data, "image"))
+        asset.save()
+        assets[name] = asset
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "fox-small.jpg").write_bytes(
+        reencode(demo_bytes("orchestration/fox.png"), scale=0.5, quality=55)
+    )
+    (folder / "waves-cropped.webp").write_bytes(
+        reencode(demo_bytes("waves-dusk.jpg"), crop=2, scale=1, quality=80, fmt="WEBP")
+    )
+    (folder / "waves-original.jpg").write_bytes(demo_bytes("waves-dusk.jpg"))
+    (folder / "shapes.jpg").write_bytes(unrelated_image(3))
+    (folder / "notes.txt").write_bytes(b"not a picture")
+    return {"assets": assets, "folder": folder}
+
+
+def test_perceptual_reports_near_copies_with_their_distance(tracked_demo):
+    out, _ = run("--json", "--perceptual", tracked_demo["folder"])
+    report = json.loads(out)
+    fox, waves = (tracked_demo["assets"][n] for n in ("orchestration/fox.png", "waves-dusk.jpg"))
+    near = {os.path.basename(r["path"]): r["near"] for r in report["near"]}
+    assert set(near) == {"fox-small.jpg", "waves-cropped.webp"}
+    assert [a["asset_id"] for a in near["fox-small.jpg"]] == [str(fox.pk)]
+    assert [a["asset_id"] for a in near["waves-cropped.webp"]] == [str(waves.pk)]
+    assert all(0 < a["distance"] <= 8 for rows in near.values() for a in rows)
+    # Identical bytes are still an exact match, not a near one.
+    assert [os.path.basename(r["path"]) for r in report["matches"]] == ["waves-original.jpg"]
+    misses = {os.path.basename(r["path"]): r for r in report["misses"]}
+    assert set(misses) == {"shapes.jpg", "notes.txt"}
+    assert misses["shapes.jpg"]["near"] == [] and misses["shapes.jpg"]["note"] is None
+    assert misses["notes.txt"]["note"]
+    assert report["summary"] == {"files": 5, "matched": 1, "near": 2, "missed": 2, "errors": 0}
+
+
+def test_perceptual_prints_near_rows_and_respects_max_distance(tracked_demo):
+    fox = tracked_demo["assets"]["orchestration/fox.png"]
+    out, _ = run("--perceptual", tracked_demo["folder"] / "fox-small.jpg")
+    assert "NEAR   " in out and f": asset {fox.pk}, civitai_id -" in out
+    assert "1 files: 0 matched, 1 near, 0 not tracked, 0 unreadable" in out
+    out, _ = run("--perceptual", "--max-distance", "0", tracked_demo["folder"] / "fox-small.jpg")
+    assert "MISS   " in out and "NEAR" not in out
+    with pytest.raises(CommandError, match="--max-distance must be between 0 and"):
+        run("--perceptual", "--max-distance", "99", tracked_demo["folder"])
+
+
+def test_without_perceptual_the_report_is_unchanged(tracked_demo):
+    report = json.loads(run("--json", tracked_demo["folder"])[0])
+    assert "near" not in report and "near" not in report["summary"]
+    assert len(report["misses"]) == 4

@@ -2,11 +2,9 @@
 
 - ``sync_stats_action`` / ``import_again_action``: Post admin actions that call the
   services and report each post's outcome with ``message_user``.
-- ``stats_chart_html``: a small inline SVG line chart of reactions over time plus a
-  table of the latest counts. Every value reaches the page through ``format_html``
-  (numbers are formatted by us, text is escaped), so a label cannot inject markup.
 - ``latest_stats_for_asset`` / ``stats_for_post``: read-only field helpers for the
-  Asset and Post change pages (one query each).
+  Asset and Post change pages (one query each): the engagement chart and its table
+  (workspace/engagement.py), or why there are no stats yet.
 - ``import_post_view``: a staff form to import a post by URL, with a dry-run preview.
 
 The admin classes themselves live in tracking/admin/records.py; nothing here registers models.
@@ -14,41 +12,25 @@ The admin classes themselves live in tracking/admin/records.py; nothing here reg
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
-
 from django import forms
 from django.apps import apps as django_apps
 from django.contrib import admin, messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Sum
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString, mark_safe
-from django.utils.timezone import localtime
-from django.utils.translation import gettext, ngettext
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from background.tasks import enqueue as enqueue_task
 from tracking.civitai_import import import_civitai_post
 from tracking.civitai_urls import parse_post_ref
 from tracking.errors import ToolError
-from tracking.models import AssetStatsSnapshot
+from workspace.engagement import engagement_for_asset, engagement_for_post, render_chart
 
-COUNT_FIELDS = (
-    ("like_count", _("Likes")),
-    ("heart_count", _("Hearts")),
-    ("laugh_count", _("Laughs")),
-    ("cry_count", _("Cries")),
-    ("dislike_count", _("Dislikes")),
-    ("comment_count", _("Comments")),
-)
-CHART_POINTS = 60
-WIDTH, HEIGHT, PAD = 320, 90, 8
+NO_STATS = _("No stats yet: run “Sync Civitai stats” on the post.")
 
 
 # -- actions -----------------------------------------------------------------------
@@ -102,118 +84,16 @@ def _report_enqueued(modeladmin, request, runs) -> None:
     )
 
 
-# -- stats chart -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StatsPoint:
-    """Counts at one moment (a snapshot, or a post's snapshots summed for one sync)."""
-
-    captured_at: datetime
-    like_count: int = 0
-    heart_count: int = 0
-    laugh_count: int = 0
-    cry_count: int = 0
-    dislike_count: int = 0
-    comment_count: int = 0
-
-    @property
-    def reactions(self) -> int:
-        return self.like_count + self.heart_count + self.laugh_count + self.cry_count
-
-
-def _when(value: datetime) -> str:
-    return localtime(value).strftime("%Y-%m-%d %H:%M")
-
-
-def stats_chart_html(
-    snapshots: Iterable[Any], *, label: str = "", empty: str | None = None
-) -> SafeString:
-    """An inline SVG line of reactions over time and a table of the latest counts.
-
-    ``snapshots`` are ``AssetStatsSnapshot``s or ``StatsPoint``s in any order; ``empty``
-    is what to say when there are none.
-    """
-    points: Sequence[Any] = sorted(snapshots, key=lambda s: s.captured_at)
-    if not points:
-        return format_html(
-            '<p class="civitai-stats-empty">{}</p>',
-            empty or _("No stats yet: run “Sync Civitai stats” on the post."),
-        )
-    t0 = points[0].captured_at.timestamp()
-    span = points[-1].captured_at.timestamp() - t0
-    top = max(max(p.reactions for p in points), 1)
-    coords = []
-    for p in points:
-        x = PAD + (WIDTH - 2 * PAD) * ((p.captured_at.timestamp() - t0) / span if span else 0.5)
-        y = HEIGHT - PAD - (HEIGHT - 2 * PAD) * p.reactions / top
-        coords.append((x, y, p))
-    polyline = " ".join(f"{x:.1f},{y:.1f}" for x, y, _p in coords)
-    dots = format_html_join(
-        "",
-        '<circle cx="{}" cy="{}" r="2.5"><title>{}</title></circle>',
-        (
-            (
-                f"{x:.1f}",
-                f"{y:.1f}",
-                ngettext(
-                    "%(when)s: %(count)s reaction", "%(when)s: %(count)s reactions", p.reactions
-                )
-                % {"when": _when(p.captured_at), "count": p.reactions},
-            )
-            for x, y, p in coords
-        ),
-    )
-    title = (
-        gettext("Reactions over time — %(label)s") % {"label": label}
-        if label
-        else gettext("Reactions over time")
-    )
-    svg = format_html(
-        '<svg class="civitai-stats-chart" xmlns="http://www.w3.org/2000/svg" width="{w}" '
-        'height="{h}" viewBox="0 0 {w} {h}" role="img" aria-label="{title}">'
-        "<title>{title}</title>"
-        '<polyline fill="none" stroke="currentColor" stroke-width="1.5" points="{line}"/>'
-        '<g fill="currentColor">{dots}</g>'
-        '<text x="{pad}" y="{ty}" font-size="10">{top}</text></svg>',
-        w=WIDTH,
-        h=HEIGHT,
-        title=title,
-        line=polyline,
-        dots=dots,
-        pad=PAD,
-        ty=PAD + 4,
-        top=top,
-    )
-    latest = points[-1]
-    header = format_html_join("", "<th>{}</th>", ((name,) for _f, name in COUNT_FIELDS))
-    cells = format_html_join("", "<td>{}</td>", ((getattr(latest, f),) for f, _n in COUNT_FIELDS))
-    table = format_html(
-        '<table class="civitai-stats-latest"><caption>{}</caption>'
-        "<thead><tr>{}<th>{}</th></tr></thead>"
-        "<tbody><tr>{}<td>{}</td></tr></tbody></table>",
-        ngettext(
-            "Latest, %(when)s (%(count)d snapshot)",
-            "Latest, %(when)s (%(count)d snapshots)",
-            len(points),
-        )
-        % {"when": _when(latest.captured_at), "count": len(points)},
-        header,
-        gettext("Reactions"),
-        cells,
-        latest.reactions,
-    )
-    return mark_safe(svg + table)  # noqa: S308 - both parts built by format_html
+# -- engagement ----------------------------------------------------------------------
+# The charts themselves are the staff workspace's (workspace/engagement.py); these are
+# the read-only fields of the Asset and Post pages, with the reasons stats are missing.
 
 
 def latest_stats_for_asset(asset) -> SafeString:
-    """Read-only field for the Asset page: the asset's recent snapshots (one query)."""
+    """Read-only field for the Asset page: the asset's snapshots, charted (one query)."""
     if asset is None or asset.pk is None:
-        return stats_chart_html([])
-    recent = list(asset.stats_snapshots.order_by("-captured_at", "-id")[:CHART_POINTS])
-    if not recent:
-        return stats_chart_html([], empty=_no_stats_reason(asset))
-    return stats_chart_html(recent, label=str(asset))
+        return render_chart([], chart_id="", title="", empty=NO_STATS)
+    return engagement_for_asset(asset, empty=lambda: _no_stats_reason(asset))
 
 
 def _no_stats_reason(asset) -> str:
@@ -236,14 +116,8 @@ def _no_stats_reason(asset) -> str:
 def stats_for_post(post) -> SafeString:
     """Read-only field for the Post page: its assets' counts summed per sync (one query)."""
     if post is None or post.pk is None:
-        return stats_chart_html([])
-    rows = (
-        AssetStatsSnapshot.objects.filter(asset__post=post)
-        .values("captured_at")
-        .annotate(**{field: Sum(field) for field, _name in COUNT_FIELDS})
-        .order_by("-captured_at")[:CHART_POINTS]
-    )
-    return stats_chart_html([StatsPoint(**row) for row in rows], label=str(post))
+        return render_chart([], chart_id="", title="", empty=NO_STATS)
+    return engagement_for_post(post, empty=NO_STATS)
 
 
 # -- import form -------------------------------------------------------------------

@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 
 from django import forms
-from django.contrib import admin
-from django.db.models import Count, IntegerField, JSONField, OuterRef, Subquery
+from django.contrib import admin, messages
+from django.contrib.admin.views.main import ORDER_VAR
+from django.db.models import Count, IntegerField, JSONField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import path, reverse
+from django.utils.functional import Promise
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -30,10 +32,20 @@ from tracking.admin.civitai import (
     stats_for_post,
     sync_stats_action,
 )
+from tracking.admin.duplicates import DuplicateLinkForm, duplicate_error
 from tracking.admin.tools import compute_sha256_action, mark_published_action
+from tracking.admin.upload import upload_asset_view
+from tracking.errors import InvalidInput
 from tracking.models import Asset, AssetInput, AssetStatsSnapshot, Post, Prompt
-from tracking.search import search_assets, search_posts
+from tracking.search import as_id, search_assets, search_posts
+from workspace.engagement import compare_action, compare_view
 from workspace.exports import ExportMixin
+
+# The engagement chart on the Asset and Post pages (workspace/engagement.py).
+ENGAGEMENT_MEDIA = forms.Media(
+    js=["vendor/chartjs/chart.umd.min.js", "workspace/engagement-chart.js"],
+    css={"all": ["workspace/engagement.css"]},
+)
 
 
 def media_preview(asset: Asset, *, size: int = 320) -> str:
@@ -196,6 +208,25 @@ class RecordedAdmin(ScaledAdminMixin, ExportMixin, HistoryAdmin):
     also why none has a ``date_hierarchy``: its year list reads every row, and the
     created-at filter offers the same slices for free."""
 
+    engagement_chart = False  # True where the change page shows the engagement chart
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        # Only the change pages of posts and assets draw charts: the lists do not load
+        # Chart.js.
+        if self.engagement_chart:
+            context["media"] = context["media"] + ENGAGEMENT_MEDIA
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    def compare_urls(self, kind: str) -> list:
+        """The "Compare engagement" page of this model (``?ids=…``, bookmarkable)."""
+        return [
+            path(
+                "compare/",
+                self.admin_site.admin_view(lambda request: compare_view(request, kind)),
+                name=f"tracking_{kind}_compare",
+            )
+        ]
+
     def save_model(self, request, obj, form, change):
         if not change and obj.created_by_id is None:
             obj.attribute_to(request.user, obj.on_behalf_of)
@@ -221,9 +252,14 @@ class PromptAdmin(RecordedAdmin):
         css = {"all": ["tracking/admin.css"]}
 
     list_filter = ["purpose", "llm_model_provider", "created_by", "created_at"]
-    # Each searched column has a trigram index on PostgreSQL (migration 0002); purpose
-    # is a sidebar filter, not searched.
+    # Searched by get_search_results: the text by full-text search (migration 0009), the
+    # model by its trigram index (0002), the civitai-records id exactly. purpose is a
+    # sidebar filter, not searched. (search_fields only shows the search box.)
     search_fields = ["prompt_text", "llm_model", "legacy_id__exact"]
+    search_help_text = _(
+        'Words in the prompt (all required; "a phrase", -word to exclude, or), a model'
+        " name, or a civitai-records id. Best matches first."
+    )
     list_per_page = 50
     readonly_fields = [
         "created_at",
@@ -242,8 +278,34 @@ class PromptAdmin(RecordedAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_generated=count_of(Asset, "input_prompt"))
 
+    def get_search_results(self, request, queryset, search_term):
+        """The prompt search: full text, best matches first (``Prompt.objects.search``),
+        or the model name or civitai-records id. A clicked column orders instead of the
+        rank. A query with no word to look for is explained in a message, and only the
+        model name and id are searched."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        also = Q(llm_model__icontains=term)
+        if (number := as_id(term)) is not None:
+            also |= Q(legacy_id=number)
+        try:
+            found = queryset.search(term, also=also)
+        except InvalidInput as exc:
+            # The reason stays in English, as the tools word it (docs/contract.md).
+            message = gettext("The text was not searched: %(reason)s") % {"reason": exc.message}
+            self.message_user(request, message, messages.WARNING)
+            return queryset.filter(also), False
+        if request.GET.get(ORDER_VAR):
+            found = found.order_by(*queryset.query.order_by)  # the changelist's, as clicked
+        return found, False
+
     @admin.display(description=_("prompt"), ordering="prompt_text")
     def excerpt(self, obj):
+        """While searching, the search's snippet with the matches marked (escaped HTML
+        from ``Prompt.search_snippet``); otherwise the text's beginning."""
+        if getattr(obj, "search_headline", None):
+            return obj.search_snippet
         text = " ".join(obj.prompt_text.split())
         return text[:90] + ("…" if len(text) > 90 else "")
 
@@ -268,6 +330,25 @@ def _asset_links(assets) -> str:
         ", ",
         '<a href="{}">#{} ({})</a>',
         ((_change_url(a), a.pk, a.get_asset_type_display()) for a in assets),
+    )
+
+
+def _similar_links(asset: Asset) -> str:
+    """Links to the recorded near-duplicates of ``asset`` with their distances, or ""."""
+    from tracking.services import similar_assets
+
+    found = similar_assets(asset.phash, asset_type=asset.asset_type, exclude=asset.pk)
+    return format_html_join(
+        ", ",
+        '<a href="{}">#{}</a> ({})',
+        (
+            (
+                reverse("admin:tracking_asset_change", args=[s["asset_id"]]),
+                s["asset_id"],
+                gettext("distance %(distance)s") % {"distance": s["distance"]},
+            )
+            for s in found
+        ),
     )
 
 
@@ -323,13 +404,90 @@ def _blob_links(asset: Asset) -> str:
     )
 
 
+PROMPT_SHOWN = 4000  # characters of a prompt shown on the asset page
+GENERATION_SOURCES = {
+    "a1111": _("A1111 parameters in the file"),
+    "comfyui": _("ComfyUI graph in the file"),
+    "civitai": _("Civitai's generation data"),
+}
+
+
+def _shown(value, limit: int = 300) -> str:
+    # Promise: a lazily translated label; anything else a caller stored, as JSON.
+    lazy_or_text = isinstance(value, str | Promise)
+    text = str(value) if lazy_or_text else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def generation_block(metadata) -> str:
+    """``metadata["generation"]`` (``tracking.generation``) as a compact table, escaped.
+
+    The record may have been sent by any caller as plain metadata, so nothing about
+    its types is assumed: every value is shown as text, long ones cut.
+    """
+    gen = metadata.get("generation") if isinstance(metadata, dict) else None
+    if not isinstance(gen, dict):
+        return "—"
+
+    def value(key: str):
+        found = gen.get(key)
+        return None if found in (None, "", [], {}) else found
+
+    size = (
+        f"{gen.get('width')} \u00d7 {gen.get('height')}"
+        if value("width") is not None and value("height") is not None
+        else None
+    )
+    model = value("model")
+    if value("model_hash") is not None:
+        model = f"{model or '—'} ({_shown(gen['model_hash'], 40)})"
+    loras = gen.get("loras") if isinstance(gen.get("loras"), list) else []
+    lora_text = ", ".join(
+        _shown(lora.get("name"), 100)
+        + (f" {_shown(lora['weight'], 20)}" if lora.get("weight") is not None else "")
+        for lora in loras[:50]
+        if isinstance(lora, dict)
+    )
+    extra = gen.get("extra") if isinstance(gen.get("extra"), dict) else {}
+    source = gen.get("source")
+    rows = [
+        (_("Read from"), GENERATION_SOURCES.get(source, _shown(source or "—", 40))),
+        (_("Prompt"), value("prompt"), PROMPT_SHOWN),
+        (_("Negative prompt"), value("negative_prompt"), PROMPT_SHOWN),
+        (_("Steps"), value("steps")),
+        (_("Sampler"), value("sampler")),
+        (_("CFG scale"), value("cfg_scale")),
+        (_("Seed"), value("seed")),
+        (_("Size"), size),
+        (_("Model"), model),
+        (_("LoRAs"), lora_text or None),
+        *((_shown(key, 60), val) for key, val in list(extra.items())[:40]),
+    ]
+    return format_html(
+        '<table class="generation">{}</table>',
+        format_html_join(
+            "",
+            "<tr><th>{}</th><td>{}</td></tr>",
+            ((row[0], _shown(row[1], *row[2:])) for row in rows if row[1] is not None),
+        ),
+    )
+
+
 def _change_url(obj) -> str:
     opts = obj._meta
     return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
 
 
+class PostForm(DuplicateLinkForm):
+    class Meta:
+        model = Post
+        fields = "__all__"  # the admin fieldsets choose what is shown
+
+
 @admin.register(Post)
 class PostAdmin(RecordedAdmin):
+    form = PostForm
+    engagement_chart = True
     list_display = [
         "civitai_id",
         "title",
@@ -356,7 +514,12 @@ class PostAdmin(RecordedAdmin):
         "legacy_id",
     ]
     inlines = [AssetInline]
-    actions = [mark_published_action, sync_stats_action, import_again_action]
+    actions = [
+        mark_published_action,
+        sync_stats_action,
+        import_again_action,
+        compare_action("post"),
+    ]
     change_list_template = "admin/tracking/post/change_list.html"
     fieldsets = [
         (
@@ -394,19 +557,32 @@ class PostAdmin(RecordedAdmin):
             self.admin_site.admin_view(import_post_view),
             name="tracking_post_import",
         )
-        return [import_url, *super().get_urls()]
+        return [import_url, *self.compare_urls("post"), *super().get_urls()]
 
 
-class AssetForm(forms.ModelForm):
+class AssetForm(DuplicateLinkForm):
     class Meta:
         model = Asset
-        fields = "__all__"  # noqa: DJ007 - the admin fieldsets choose what is shown
+        fields = "__all__"  # the admin fieldsets choose what is shown
         widgets = {"asset_url": forms.TextInput(attrs={"class": "vURLField", "size": 100})}
 
     def clean_sha256sum(self):
         """Accept a pasted upper-case hash; it is stored lower-case like every other."""
         value = self.cleaned_data.get("sha256sum")
         return value.strip().lower() if value else None
+
+    def clean(self):
+        """A new asset without a sha256 whose URL is recorded already is that asset
+        (``create_asset``'s rule for files it cannot hash)."""
+        cleaned = super().clean()
+        url = cleaned.get("asset_url")
+        if self.instance.pk is None and url and not cleaned.get("sha256sum"):
+            other = self.other_with("asset_url", url)
+            if other is not None:
+                self.add_error(
+                    "asset_url", duplicate_error(other, str(self.fields["asset_url"].label))
+                )
+        return cleaned
 
 
 class AssetInputInline(admin.TabularInline):
@@ -424,7 +600,9 @@ class AssetInputInline(admin.TabularInline):
 @admin.register(Asset)
 class AssetAdmin(RecordedAdmin):
     form = AssetForm
-    actions = [compute_sha256_action]
+    engagement_chart = True
+    actions = [compute_sha256_action, compare_action("asset")]
+    change_list_template = "admin/tracking/asset/change_list.html"
     list_display = [
         "id",
         "thumbnail",
@@ -469,19 +647,27 @@ class AssetAdmin(RecordedAdmin):
     readonly_fields = [
         "preview",
         "links",
+        "generation",
         "engagement",
         "created_at",
         "updated_at",
         "created_by",
         "legacy_id",
+        "perceptual_hashes",
+        "similar",
     ]
     fieldsets = [
         (None, {"fields": ["preview", "asset_url", "asset_type", "asset_source", "sha256sum"]}),
         (_("Civitai"), {"fields": ["civitai_id", "civitai_url", "post"]}),
         (_("Lineage"), {"fields": ["links", "input_prompt", "output_prompt"]}),
+        (_("Near-duplicates"), {"fields": ["perceptual_hashes", "similar"]}),
+        (_("Generation"), {"fields": ["generation"]}),
         (_("Engagement on Civitai"), {"fields": ["engagement"]}),
         RECORDED_FIELDSET,
     ]
+
+    class Media:
+        css = {"all": ["tracking/admin.css"]}
 
     def get_search_results(self, request, queryset, search_term):
         if not search_term:
@@ -498,6 +684,21 @@ class AssetAdmin(RecordedAdmin):
     @admin.display(description=_("preview"))
     def thumbnail(self, obj):
         return media_preview(obj, size=64)
+
+    def get_urls(self):
+        from tracking.admin.near_duplicates import near_duplicates_view
+
+        pairs = path(
+            "near-duplicates/",
+            self.admin_site.admin_view(near_duplicates_view),
+            name="tracking_asset_near_duplicates",
+        )
+        upload = path(
+            "upload/",
+            self.admin_site.admin_view(upload_asset_view),
+            name="tracking_asset_upload",
+        )
+        return [pairs, upload, *self.compare_urls("asset"), *super().get_urls()]
 
     @admin.display(description=_("preview"))
     def preview(self, obj):
@@ -524,6 +725,42 @@ class AssetAdmin(RecordedAdmin):
     @admin.display(description=_("reactions over time"))
     def engagement(self, obj):
         return latest_stats_for_asset(obj) if obj.pk else "—"
+
+    @admin.display(description=_("perceptual hashes"))
+    def perceptual_hashes(self, obj):
+        from tracking.perceptual import to_unsigned
+
+        if obj.phash is None:
+            return _("none yet (the file was not read, or could not be decoded)")
+        return format_html(
+            "<code>pHash {}</code> <code>dHash {}</code>",
+            f"{to_unsigned(obj.phash):016x}",
+            f"{to_unsigned(obj.dhash or 0):016x}",
+        )
+
+    @admin.display(description=_("similar assets"))
+    def similar(self, obj):
+        if obj.pk is None or obj.phash is None:
+            return "—"
+        return _similar_links(obj) or _("none within the default distance")
+
+    def save_model(self, request, obj, form, change):
+        """Save, then warn (not refuse) when the file looks like assets already recorded."""
+        super().save_model(request, obj, form, change)
+        if obj.phash is not None and (links := _similar_links(obj)):
+            self.message_user(
+                request,
+                format_html(
+                    "{} {}",
+                    gettext("This asset looks like assets already recorded:"),
+                    links,
+                ),
+                messages.WARNING,
+            )
+
+    @admin.display(description=_("how it was made"))
+    def generation(self, obj):
+        return generation_block(obj.metadata)
 
     @admin.display(description=_("links"))
     def links(self, obj):

@@ -10,7 +10,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tracking", "0006_verbose_names"),
+        ("tracking", "0009_prompt_search"),
     ]
 
     operations = [

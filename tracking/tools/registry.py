@@ -120,9 +120,15 @@ register(
             " prompt derived FROM it (e.g. a caption); post_id: the Civitai post it belongs"
             " to; civitai_id/civitai_url: the Civitai image (https://civitai.com/images/<id>)."
             ' asset_source is "generated" for AI-generated media, "upload" for user uploads.'
-            " Without sha256sum the server hashes asset_url when it can read it. A second"
+            " Without sha256sum the server hashes asset_url when it can read it, and reads"
+            " the generation parameters the file carries (A1111, ComfyUI) into"
+            " metadata.generation; with no input_prompt_id, the file's prompt is recorded"
+            " and linked (input_prompt_created: true, input_prompt_id). A second"
             " asset with the same sha256sum or civitai_id is refused, naming the existing"
-            " asset_id: check with find_asset first."
+            " asset_id: check with find_asset first. When the server reads the file it also"
+            " compares it by perceptual hash: similar_assets lists recorded near-duplicates"
+            " (re-encoded, resized or cropped copies) with their distance, nearest first. That"
+            " is a warning: the asset is recorded anyway (see find_similar_assets)."
         ),
         function=services.create_asset,
         result_model=shapes.CreateAssetResult,
@@ -310,6 +316,67 @@ register(
         ),
         function=services.trace_asset,
         result_model=shapes.TraceAssetResult,
+        annotations={"readOnlyHint": True},
+    )
+)
+
+
+register(
+    ToolSpec(
+        name="find_similar_assets",
+        title="Find near-duplicates of an asset or a file",
+        description=(
+            "Recorded assets that look like the given one, by perceptual hash: exactly one of"
+            " asset_id, sha256sum (a recorded asset) or path (an http(s) URL or a file under"
+            " HASH_ALLOWED_ROOTS, read like calculate_sha256 does). Each match has its"
+            " Hamming distance in bits of 64: 0-4 is the same picture re-saved, resized or"
+            " recompressed, 5-10 usually a crop or light edit, above ~20 unrelated."
+            " max_distance (default 8, at most 15) and limit (default 20) bound the answer."
+            " Use it before create_asset to avoid recording a re-encoded copy twice, or to map"
+            " a local file to its Civitai image when sha256 differs."
+        ),
+        function=services.find_similar_assets,
+        result_model=shapes.FindSimilarAssetsResult,
+        annotations={"readOnlyHint": True},
+    )
+)
+
+
+register(
+    ToolSpec(
+        name="match_post_assets",
+        title="Match recorded assets to a Civitai post's images",
+        description=(
+            "For a Civitai post (URL or id), fetch its images, hash them (sha256 and"
+            " perceptual) and propose which recorded asset without a Civitai id each one is:"
+            " identical bytes first, then the closest picture within max_distance (differing"
+            " bits of a 64-bit pHash; re-encoded copies are a few bits apart). Candidates are"
+            " the post's recorded assets and your own, or asset_ids. An image matching two"
+            " assets, or an asset matching two images, is reported as ambiguous and never"
+            " applied. apply: true writes the unambiguous links (civitai_id, civitai_url,"
+            " post_id) like update_asset; the post must be recorded first."
+        ),
+        function=services.match_post_assets,
+        result_model=shapes.MatchPostAssetsResult,
+    )
+)
+
+
+register(
+    ToolSpec(
+        name="search_prompts",
+        title="Search prompts (full text)",
+        description=(
+            "Find recorded prompts by the words in them, best match first, with a"
+            " highlighted snippet (HTML: the text escaped, matches in <mark>) and the assets"
+            ' each prompt generated. Web-search syntax: words are all required, "a phrase"'
+            ' in quotes keeps words together and in order, -word or -"a phrase" excludes,'
+            " or separates alternatives (a b or c means both a and b, or c). Words match"
+            " whole (no stemming, no prefixes), in any case; Chinese and Japanese match"
+            " character by character. Pagination: limit (1-100, default 20), offset."
+        ),
+        function=services.search_prompts,
+        result_model=shapes.SearchPromptsResult,
         annotations={"readOnlyHint": True},
     )
 )

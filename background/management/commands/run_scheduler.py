@@ -14,7 +14,7 @@ from background import schedules
 class Command(BaseCommand):
     help = (
         "Enqueue the scheduled background work of settings.SCHEDULES (SYNC_WORKFLOWS_EVERY, "
-        "SYNC_STATS_EVERY, HASH_BLOBS_EVERY, HASH_ASSETS_EVERY) when each slot starts. "
+        "SYNC_STATS_EVERY, HASH_BLOBS_EVERY, HASH_ASSETS_EVERY, HASH_PERCEPTUAL_EVERY) when each slot starts. "
         "Any number may run, on any hosts: each slot is enqueued once (a unique row per "
         "task and slot). Stops cleanly on SIGTERM or Ctrl-C."
     )

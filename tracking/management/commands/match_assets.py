@@ -6,13 +6,17 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from tracking.matching import MatchReport, match_files
+from tracking.perceptual import DEFAULT_MAX_DISTANCE, MAX_DISTANCE
 
 
 class Command(BaseCommand):
     help = (
         "Hash local files (folders are searched recursively) and report which ones match a"
         " tracked asset by sha256: asset id, Civitai id and URL, post. Unreadable files are"
-        " reported and skipped. Exit status 0 even with misses; 1 when no file could be read."
+        " reported and skipped. With --perceptual, files without an exact match are compared"
+        " by picture (perceptual hash) and the tracked assets that look alike are reported"
+        " with their distance (differing bits of 64). Exit status 0 even with misses;"
+        " 1 when no file could be read."
     )
 
     def add_arguments(self, parser):
@@ -21,8 +25,33 @@ class Command(BaseCommand):
             "--json", action="store_true", dest="as_json", help="print one JSON object"
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+        parser.add_argument(
+            "--perceptual",
+            action="store_true",
+            help="also report near matches by perceptual hash (re-saved, resized, re-encoded)",
+        )
+        parser.add_argument(
+            "--max-distance",
+            type=int,
+            default=DEFAULT_MAX_DISTANCE,
+            metavar="K",
+            help=f"with --perceptual: largest distance reported (0-{MAX_DISTANCE},"
+            f" default {DEFAULT_MAX_DISTANCE})",
+        )
 
-    def handle(self, *args, paths: list[str], as_json: bool, no_progress: bool, **options):
+    def handle(
+        self,
+        *args,
+        paths: list[str],
+        as_json: bool,
+        no_progress: bool,
+        perceptual: bool,
+        max_distance: int,
+        **options,
+    ):
+        if not 0 <= max_distance <= MAX_DISTANCE:
+            raise CommandError(f"--max-distance must be between 0 and {MAX_DISTANCE}")
+
         def progress(entries):
             return tqdm(
                 entries,
@@ -32,7 +61,9 @@ class Command(BaseCommand):
                 disable=no_progress or None,  # None: only when stderr is a terminal
             )
 
-        report = match_files(paths, progress=progress)
+        report = match_files(
+            paths, progress=progress, perceptual=perceptual, max_distance=max_distance
+        )
         if as_json:
             self.stdout.write(json.dumps(report.as_dict(), indent=2))
         else:
@@ -55,12 +86,21 @@ class Command(BaseCommand):
                 else "no post"
             )
             self.stdout.write(f"MATCH  {row.path} -> " + ", ".join(parts))
+        for row in report.near:
+            self.stdout.write(f"NEAR   {row.path} (sha256 {row.sha256sum})")
+            for asset in row.near:
+                self.stdout.write(
+                    f"       distance {asset['distance']:>2}: asset {asset['asset_id']},"
+                    f" civitai_id {asset['civitai_id'] or '-'}, {asset['asset_url']}"
+                )
         for row in report.misses:
-            self.stdout.write(f"MISS   {row.path} (sha256 {row.sha256sum})")
+            note = f"; {row.note}" if report.perceptual and row.note else ""
+            self.stdout.write(f"MISS   {row.path} (sha256 {row.sha256sum}{note})")
         for error in report.errors:
             self.stderr.write(f"ERROR  {error.path}: {error.error}")
         summary = report.as_dict()["summary"]
+        near = f" {summary['near']} near," if report.perceptual else ""
         self.stdout.write(
-            f"{summary['files']} files: {summary['matched']} matched,"
+            f"{summary['files']} files: {summary['matched']} matched,{near}"
             f" {summary['missed']} not tracked, {summary['errors']} unreadable"
         )

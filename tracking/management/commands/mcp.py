@@ -16,6 +16,10 @@ class Command(BaseCommand):
         " Every record written is attributed to --user. Logs go to stderr; stdout carries"
         " only the protocol."
     )
+    # A stdio server is started by an agent, often once per session, and waits for it:
+    # the system checks (URL conf, templates, every admin) belong to `manage.py check`
+    # and the deploy, not to this start-up (docs/benchmarks.md, start-up).
+    requires_system_checks: list = []
 
     def add_arguments(self, parser):
         parser.add_argument(
