@@ -11,12 +11,13 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from civitrack.listing import ScaledAdminMixin
 from orchestration.media import redact_urls
 from orchestration.models import Blob, Job, RevealLog, ReviewDecision, ScanResult, Step, Workflow
 from workspace.exports import ExportMixin
 
 
-class ReadOnlyMirrorAdmin(ExportMixin, admin.ModelAdmin):
+class ReadOnlyMirrorAdmin(ScaledAdminMixin, ExportMixin, admin.ModelAdmin):
     """Mirrored rows change only through a sync; staff may look, and delete stale rows."""
 
     exclude = ("raw",)
@@ -47,9 +48,10 @@ class StepInline(admin.TabularInline):
 @admin.register(Workflow)
 class WorkflowAdmin(ReadOnlyMirrorAdmin):
     list_display = ("civitai_id", "created_at", "status", "tags", "cost_total", "page_link")
-    list_filter = ("status", "nsfw_level")
+    # No date_hierarchy: its year list is a DISTINCT over every row (civitrack/listing.py);
+    # the created-at filter offers the same slices without reading the table.
+    list_filter = ("status", "nsfw_level", "created_at")
     search_fields = ("civitai_id", "tag_index", "prompt")
-    date_hierarchy = "created_at"
     readonly_fields = (
         "civitai_id",
         "status",
@@ -76,6 +78,9 @@ class WorkflowAdmin(ReadOnlyMirrorAdmin):
 class StepAdmin(ReadOnlyMirrorAdmin):
     list_display = ("workflow", "name", "step_type", "status", "started_at")
     list_filter = ("step_type", "status")
+    # Meta.ordering sorts by the workflow's own order, a join over every step; the
+    # workflow key keeps steps grouped, newest synced first, from the key's index.
+    ordering = ("-workflow_id", "position", "id")
     list_select_related = ("workflow",)
     search_fields = ("workflow__civitai_id", "prompt")
     raw_id_fields = ("workflow",)
@@ -177,6 +182,7 @@ class JobAdmin(ReadOnlyMirrorAdmin):
 class BlobAdmin(ReadOnlyMirrorAdmin):
     list_display = ("civitai_id", "kind", "available", "nsfw_level", "blocked_reason", "workflow")
     list_filter = ("kind", "available", "nsfw_level")
+    ordering = ("-workflow_id", "step_id", "position", "id")  # as StepAdmin: no join to sort
     list_select_related = ("workflow",)
     search_fields = ("civitai_id", "sha256", "workflow__civitai_id", "job__civitai_id")
     # No URL fields: media is reached only through the pages, which apply the safety rule.
@@ -204,12 +210,11 @@ class BlobAdmin(ReadOnlyMirrorAdmin):
 
 
 @admin.register(ReviewDecision)
-class ReviewDecisionAdmin(ExportMixin, admin.ModelAdmin):
+class ReviewDecisionAdmin(ScaledAdminMixin, ExportMixin, admin.ModelAdmin):
     list_display = ("job", "decision", "decided_by", "decided_at", "supersedes")
     list_filter = ("decision", "decided_at")
     list_select_related = ("job", "decided_by", "supersedes")
     search_fields = ("job__civitai_id", "note", "decided_by__username")
-    date_hierarchy = "decided_at"
     readonly_fields = ("job", "decision", "note", "decided_by", "decided_at", "supersedes")
 
     def has_add_permission(self, request):
@@ -223,7 +228,7 @@ class ReviewDecisionAdmin(ExportMixin, admin.ModelAdmin):
 
 
 @admin.register(RevealLog)
-class RevealLogAdmin(admin.ModelAdmin):
+class RevealLogAdmin(ScaledAdminMixin, admin.ModelAdmin):
     list_display = ("blob", "user", "revealed_at")
     list_filter = ("revealed_at",)
     list_select_related = ("blob", "user")

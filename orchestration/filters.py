@@ -6,9 +6,10 @@ import datetime as dt
 
 import django_filters
 from django import forms
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
+from civitrack.listing import InSubquery
 from orchestration.models import (
     NSFW_RANK,
     Job,
@@ -69,12 +70,15 @@ class WorkflowFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
+        # The steps' prompts as an id array, not a join: the OR stays on the workflow table
+        # (trigram indexes, migration 0005_scale_indexes) and needs no DISTINCT.
+        steps = Step.objects.filter(prompt__icontains=value).order_by().values("workflow_id")
         return queryset.filter(
             Q(civitai_id__icontains=value)
             | Q(tag_index__icontains=value)
             | Q(prompt__icontains=value)
-            | Q(steps__prompt__icontains=value)
-        ).distinct()
+            | Q(InSubquery(F("pk"), steps))
+        )
 
     def filter_tag(self, queryset, name, value):
         return queryset.with_tag(value.strip()) if value.strip() else queryset

@@ -216,6 +216,7 @@ class Post(Recorded):
         indexes = [
             models.Index(fields=["status", "-created_at"], name="post_status_created_idx"),
             models.Index(fields=["civitai_account"], name="post_account_idx"),
+            models.Index(fields=["-created_at", "-id"], name="post_created_idx"),
             models.Index(fields=["created_by", "-created_at"], name="post_creator_created_idx"),
         ]
         constraints = [
@@ -464,6 +465,8 @@ class Asset(Recorded):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["asset_type", "asset_source"], name="asset_type_source_idx"),
+            # The list's order, so a page is the first 50 entries of one index (issue 17).
+            models.Index(fields=["-created_at", "-id"], name="asset_created_idx"),
             models.Index(fields=["created_by", "-created_at"], name="asset_creator_created_idx"),
             # (band, phash, id): AssetQuerySet.near reads these indexes only.
             *(

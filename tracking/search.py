@@ -1,78 +1,59 @@
-"""Admin search that PostgreSQL can answer from indexes at 100k+ rows.
+"""Admin search that PostgreSQL answers from indexes at a million rows: routed by the
+shape of the term.
 
-Django's default admin search ORs one condition per search field. Two things in it
-defeat the indexes on PostgreSQL:
+Django's default admin search ORs one condition per search field for every word.
+Each extra condition is one more index to read, and some defeat indexes altogether:
 
 - ``=field`` means ``iexact``, rendered ``UPPER("col"::text) = UPPER('x')``: the unique
-  B-trees on ``sha256sum`` and ``civitai_id`` cannot serve it, so an id or hash search
-  read the whole table. Ids are matched with ``exact`` on integers (terms that are not
-  integers skip the condition) and hashes with ``exact`` on the lower-cased term, which
-  is how they are stored.
+  B-trees on ``sha256sum`` and ``civitai_id`` cannot serve it.
 - A field across a relation (``input_prompt__prompt_text``) adds a LEFT JOIN, and an OR
-  that spans two tables can only be evaluated row by row after joining everything
-  (a sequential scan of both tables, ~0.5 s at 100k assets). The related condition is
-  rewritten as ``input_prompt_id = ANY(ARRAY(SELECT id FROM prompt WHERE ...))``: the
-  array is computed once (an InitPlan using the prompt trigram index) and the outer
-  OR becomes a BitmapOr of index scans on the asset table alone. ``IN (subquery)``
-  would not do: under an OR, PostgreSQL turns it into a hashed SubPlan checked on
-  every row of a sequential scan.
+  that spans two tables is evaluated row by row after joining everything. It is
+  written as ``input_prompt_id = ANY(ARRAY(SELECT id FROM prompt WHERE ...))``
+  (``civitrack.listing.InSubquery``): the array is computed once and the outer OR
+  stays on the asset table.
+- ORing every kind of condition for every term made an id search read seven indexes
+  (two trigram indexes and the prompt subquery included), most of which cannot match
+  a number in practice.
+
+So each term is routed by what it looks like (``term_kind``):
+
+- a number: the row id, the Civitai id, the civitai-records id, and for assets the
+  Civitai post id (equalities on B-trees);
+- 64 hex digits: the sha256, exactly; 8-63 hex digits that are not all digits: a
+  sha256 prefix, as a range on the same unique B-tree;
+- a URL (has ``/``): a Civitai page URL gives its id; any URL is matched in the URL
+  columns (trigram indexes);
+- anything else, free text: the URL columns and the generating prompt's text (assets),
+  the URL, title and description (posts), on trigram indexes.
 
 Text columns get GIN trigram indexes on ``UPPER(col::text)`` in migration
-``0002_search_trigram_indexes`` (PostgreSQL only). See docs/benchmarks.md for plans.
+``0002_search_trigram_indexes`` (PostgreSQL only); terms shorter than three characters
+cannot use a trigram index. docs/benchmarks.md has the plans.
 """
 
 from __future__ import annotations
 
 import re
 
-from django.db.models import Lookup, Q, QuerySet
-from django.utils.text import smart_split, unescape_string_literal
+from django.db.models import F, Q, QuerySet
+
+from civitrack.listing import InSubquery, as_id, search_terms
 
 SHA256_TERM = re.compile(r"^[0-9a-fA-F]{64}$")
 SHA256_PREFIX = re.compile(r"^[0-9a-fA-F]{8,63}$")
-MAX_ID = 2**63 - 1  # BigIntegerField
 
 
-class InSubquery(Lookup):
-    """``lhs IN (subquery)``, written so an enclosing OR can still use the lhs index.
-
-    On PostgreSQL it renders ``lhs = ANY(ARRAY(subquery))``; elsewhere plain
-    ``lhs IN (subquery)``. Build it directly: ``InSubquery(F("post_id"), queryset)``.
-    """
-
-    lookup_name = "in_subquery"
-    prepare_rhs = False
-
-    def get_db_prep_lookup(self, value, connection):
-        return value, ()
-
-    def as_sql(self, compiler, connection):
-        lhs, lhs_params = self.process_lhs(compiler, connection)
-        rhs, rhs_params = self.process_rhs(compiler, connection)
-        return f"{lhs} IN {rhs}", (*lhs_params, *rhs_params)
-
-    def as_postgresql(self, compiler, connection):
-        lhs, lhs_params = self.process_lhs(compiler, connection)
-        rhs, rhs_params = self.process_rhs(compiler, connection)
-        return f"{lhs} = ANY(ARRAY{rhs})", (*lhs_params, *rhs_params)
-
-
-def search_terms(search_term: str) -> list[str]:
-    """The words of a search box, as Django's admin splits them (quotes keep phrases)."""
-    terms = []
-    for bit in smart_split(search_term):
-        if bit.startswith(('"', "'")) and bit[0] == bit[-1]:
-            bit = unescape_string_literal(bit)
-        if bit:
-            terms.append(bit)
-    return terms
-
-
-def as_id(term: str) -> int | None:
-    """The term as a database id, or None when it cannot be one."""
-    if term.isascii() and term.isdigit() and 0 < int(term) <= MAX_ID:
-        return int(term)
-    return None
+def term_kind(term: str) -> str:
+    """``"number"``, ``"sha256"``, ``"sha256_prefix"``, ``"url"`` or ``"text"``."""
+    if SHA256_TERM.match(term):  # before numbers: a hash can be all digits
+        return "sha256"
+    if as_id(term) is not None:
+        return "number"
+    if SHA256_PREFIX.match(term):
+        return "sha256_prefix"
+    if "/" in term:
+        return "url"
+    return "text"
 
 
 def sha256_prefix_range(term: str) -> Q:
@@ -103,34 +84,64 @@ def civitai_page_id(term: str, kind: str) -> int | None:
 
 
 def search_assets(queryset: QuerySet, search_term: str) -> QuerySet:
-    """Assets matching every word: in the URL, the Civitai URL, the generating prompt's
-    text, or exactly the sha256, the Civitai image id, the Civitai post id or the
-    civitai-records id (``legacy_id``, so ids in old notes still find the asset); a
-    sha256 prefix of 8 or more hex digits, a Civitai post URL or a Civitai image URL."""
-    from django.db.models import F
-
+    """Assets matching every word, each word routed by its shape (module docstring): a
+    number is the asset id, Civitai image id, Civitai post id or civitai-records id
+    (``legacy_id``, so ids in old notes still find the asset); a sha256 or a prefix of 8+
+    hex digits; a URL in the asset or Civitai URL, or a Civitai post/image page URL;
+    free text in the URLs or the generating prompt's text."""
     from tracking.models import Post, Prompt
 
     for term in search_terms(search_term):
-        prompts = Prompt.objects.filter(prompt_text__icontains=term).order_by().values("pk")
-        condition = (
-            Q(asset_url__icontains=term)
-            | Q(civitai_url__icontains=term)
-            | Q(InSubquery(F("input_prompt_id"), prompts))
-        )
-        if SHA256_TERM.match(term):
-            condition |= Q(sha256sum=term.lower())
-        elif SHA256_PREFIX.match(term):
-            condition |= sha256_prefix_range(term)
-        if (number := as_id(term)) is not None:
+        kind = term_kind(term)
+        if kind == "number":
+            number = as_id(term)
             posts = Post.objects.filter(civitai_id=number).order_by().values("pk")
-            condition |= (
-                Q(civitai_id=number) | Q(legacy_id=number) | Q(InSubquery(F("post_id"), posts))
+            condition = (
+                Q(pk=number)
+                | Q(civitai_id=number)
+                | Q(legacy_id=number)
+                | Q(InSubquery(F("post_id"), posts))
             )
-        if (post_id := civitai_page_id(term, "post")) is not None:
-            posts = Post.objects.filter(civitai_id=post_id).order_by().values("pk")
-            condition |= Q(InSubquery(F("post_id"), posts))
-        if (image_id := civitai_page_id(term, "image")) is not None:
-            condition |= Q(civitai_id=image_id)
+        elif kind == "sha256":
+            condition = Q(sha256sum=term.lower())
+        elif kind == "sha256_prefix":
+            condition = sha256_prefix_range(term)
+        elif kind == "url":
+            condition = Q(asset_url__icontains=term) | Q(civitai_url__icontains=term)
+            if (post_id := civitai_page_id(term, "post")) is not None:
+                posts = Post.objects.filter(civitai_id=post_id).order_by().values("pk")
+                condition |= Q(InSubquery(F("post_id"), posts))
+            if (image_id := civitai_page_id(term, "image")) is not None:
+                condition |= Q(civitai_id=image_id)
+        else:
+            prompts = Prompt.objects.filter(prompt_text__icontains=term).order_by().values("pk")
+            condition = (
+                Q(asset_url__icontains=term)
+                | Q(civitai_url__icontains=term)
+                | Q(InSubquery(F("input_prompt_id"), prompts))
+            )
+        queryset = queryset.filter(condition)
+    return queryset
+
+
+def search_posts(queryset: QuerySet, search_term: str) -> QuerySet:
+    """Posts matching every word, routed by shape: a number is the post id, the Civitai
+    post id or the civitai-records id; a URL is matched in the Civitai URL (a Civitai
+    post page URL also by its id); anything else in the URL, title or description."""
+    for term in search_terms(search_term):
+        kind = term_kind(term)
+        if kind == "number":
+            number = as_id(term)
+            condition = Q(pk=number) | Q(civitai_id=number) | Q(legacy_id=number)
+        elif kind == "url":
+            condition = Q(civitai_url__icontains=term)
+            if (post_id := civitai_page_id(term, "post")) is not None:
+                condition |= Q(civitai_id=post_id)
+        else:
+            condition = (
+                Q(civitai_url__icontains=term)
+                | Q(title__icontains=term)
+                | Q(description__icontains=term)
+            )
         queryset = queryset.filter(condition)
     return queryset

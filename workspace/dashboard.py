@@ -1,7 +1,8 @@
 """The dashboard on the admin index: what needs doing, each figure linked to its list.
 
-Every tile is one query whose cost does not grow with the tables (issue 14 item 1):
-counts go through indexes (``job_review_idx`` for the queue, the B-trees on
+Every figure is one query whose cost does not grow with the tables (issues 14 and 17):
+counts stop at ``COUNT_CAP`` and then say "more than 10000" (``civitrack.listing.capped_count``)
+and go through indexes (``job_review_idx`` for the queue, the B-trees on
 ``sha256sum``/``post_id`` for the ``IS NULL`` counts, ``post_status_created_idx``),
 latest times are ``MAX`` over indexed columns, and engagement growth reads only the
 last seven days of snapshots (``stats_captured_idx``). The number of queries is fixed
@@ -16,10 +17,12 @@ from urllib.parse import urlencode
 
 from django.apps import apps
 from django.conf import settings
-from django.db.models import Count, F, Max, Min, Q
+from django.db.models import F, Max, Min, Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from civitrack.listing import capped_count
 
 REVIEW_PERM = "orchestration.review_job"
 GROWTH_DAYS = 7
@@ -79,20 +82,24 @@ def review_tile(user, now: dt.datetime) -> Tile | None:
     )
     flagged = csam | Q(scan__is_blocked=True) | Q(scan__prompt_flagged=True)
     since = now - dt.timedelta(hours=24)
-    counts = Job.objects.aggregate(
-        total=Count("pk", filter=waiting),
-        csam=Count("pk", filter=waiting & csam),
-        blocked=Count("pk", filter=waiting & blocked),
-        prompt=Count("pk", filter=waiting & prompt),
-        lower=Count(
-            "pk",
-            filter=waiting
-            & Q(scan__csam_score_max__lt=threshold, scan__csam_score_unparsed=False)
-            & Q(scan__is_blocked=False, scan__prompt_flagged=False),
+    # One capped count per figure (issue 17): a single aggregate read every job and its
+    # scan, 0.6 s at 100k jobs; each count below reads at most COUNT_CAP + 1 rows, from
+    # job_review_idx, scan_risk_idx, the partial flag indexes or job_created_idx.
+    queued = Job.objects.filter(waiting)
+    counts = {
+        "total": capped_count(queued),
+        "csam": capped_count(queued.filter(csam)),
+        "blocked": capped_count(queued.filter(blocked)),
+        "prompt": capped_count(queued.filter(prompt)),
+        "lower": capped_count(
+            queued.filter(
+                Q(scan__csam_score_max__lt=threshold, scan__csam_score_unparsed=False)
+                & Q(scan__is_blocked=False, scan__prompt_flagged=False)
+            )
         ),
-        escalated=Count("pk", filter=waiting & Q(review_status=ReviewStatus.ESCALATED)),
-        flagged_24h=Count("pk", filter=flagged & Q(created_at__gte=since)),
-    )
+        "escalated": capped_count(queued.filter(review_status=ReviewStatus.ESCALATED)),
+        "flagged_24h": capped_count(Job.objects.filter(flagged, created_at__gte=since)),
+    }
     queue = "orchestration:review_queue"
     return Tile(
         key="review",
@@ -124,7 +131,7 @@ def records_tile(user) -> Tile | None:
 
     figures = []
     if _can_view(user, "tracking.post"):
-        pending = Post.objects.filter(status=Post.Status.PENDING).count()
+        pending = capped_count(Post.objects.filter(status=Post.Status.PENDING))
         figures.append(
             Figure(
                 _("posts pending"),
@@ -134,8 +141,8 @@ def records_tile(user) -> Tile | None:
         )
     if _can_view(user, "tracking.asset"):
         changelist = "admin:tracking_asset_changelist"
-        no_hash = Asset.objects.filter(sha256sum__isnull=True).count()
-        no_post = Asset.objects.filter(post__isnull=True).count()
+        no_hash = capped_count(Asset.objects.filter(sha256sum__isnull=True))
+        no_post = capped_count(Asset.objects.filter(post__isnull=True))
         figures.append(
             Figure(_("assets without sha256"), no_hash, _url(changelist, has_sha256="no"))
         )

@@ -137,3 +137,38 @@ def test_it_links_assets_without_posts_or_prompts_when_there_are_none():
     assert counts["assets"] == 10
     assert not Asset.objects.filter(post__isnull=False).exists()
     assert not Asset.objects.filter(input_prompt__isnull=False).exists()
+
+
+def _schema() -> set:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE connamespace = 'public'::regnamespace "
+            "UNION ALL SELECT tablename, indexname, indexdef FROM pg_indexes "
+            "WHERE schemaname = 'public'"
+        )
+        return set(cursor.fetchall())
+
+
+@pytest.mark.postgres
+def test_a_bulk_load_puts_back_every_index_and_constraint(monkeypatch, is_postgres):
+    """With every table counted as a large load, keys and indexes are dropped for the
+    COPY and rebuilt: the schema afterwards is the schema before, and still refuses."""
+    if not is_postgres:
+        pytest.skip("PostgreSQL only")
+    from django.db import IntegrityError, connection, transaction
+
+    monkeypatch.setattr(scale, "INDEX_REBUILD_ROWS", 1)
+    before = _schema()
+    counts = scale.seed_scale(**SMALL, workflows=20, seed=4)
+    assert counts["workflows"] == 20 and counts["scans"] == 20
+    assert _schema() == before
+    asset = Asset.objects.exclude(sha256sum=None).first()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Asset.objects.create(asset_url="https://x.example/a.png", sha256sum=asset.sha256sum)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the key is deferrable
+        Asset.objects.filter(pk=asset.pk).update(post_id=10**9)

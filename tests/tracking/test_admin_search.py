@@ -127,7 +127,9 @@ def test_it_has_the_trigram_indexes_on_postgresql(is_postgres):
     if not is_postgres:
         pytest.skip("PostgreSQL only")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE indexname LIKE '%_trgm'")
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE indexname LIKE 'tracking%_trgm'"
+        )
         rows = dict(cursor.fetchall())
     assert set(rows) == TRIGRAM_INDEXES
     assert all("gin_trgm_ops" in d and "upper(" in d for d in rows.values())
