@@ -179,8 +179,9 @@ mirrored Orchestration workflows with a step, job, blob and scan each; `created_
 spread over the last year, rising with the id. It refuses a database that already has
 prompts, assets or posts unless `--force` (then ids and hashes start above what
 exists). On PostgreSQL rows go in with COPY, foreign keys and (for large loads) unique
-keys and indexes are rebuilt once at the end, and it ends with `VACUUM (ANALYZE)`
-(docs/scale.md). Seeded rows have no django-simple-history entries.
+keys and indexes are rebuilt once at the end with a 1 GB `maintenance_work_mem` and
+parallel B-tree builds, the commit does not wait for the WAL flush, and it ends with
+`VACUUM (ANALYZE)` (docs/scale.md). Seeded rows have no django-simple-history entries.
 
 ### Search on indexes (PostgreSQL)
 
@@ -260,6 +261,14 @@ TCP connection per request), the token lookup is one indexed query (plus an UPDA
 simple-history row in one transaction, and the load generator itself shares the two
 cores with gunicorn and PostgreSQL, so these are floors for this machine, not limits of
 the code.
+
+### Streamed CSV export
+
+`bench_export.py` downloads the admin's `export.csv` of the first 10,000 and 100,000
+assets of the shared database (`BENCH_EXPORT_SIZES`), each in a fresh child process,
+and reports the child's peak RSS: a streamed export holds one chunk at a time, so the
+peak stays flat as the rows grow. Run alone with sizes as arguments it seeds the
+database named by `DATABASE_URL` itself and prints the table only.
 
 ### Admin pages at 10k / 100k / 1M rows
 
