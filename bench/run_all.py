@@ -148,7 +148,7 @@ def goals_of(result: dict) -> list[dict]:
 ABOUT = """
 ## How the benchmarks work
 
-    make bench                          # everything, then rewrites this page (15-20 min)
+    make bench                          # everything, then rewrites this page (12 min at load 1-5)
     .venv/bin/python bench/run_all.py admin        # a subset
     .venv/bin/python bench/run_all.py --render-only  # rewrite this page from the last results
     BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/mydb .venv/bin/python bench/bench_list_posts.py
