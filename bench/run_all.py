@@ -288,11 +288,15 @@ size. What made the pages grow and what changed is in docs/scale.md.
   `manage.py mcp` to its answer to `initialize` next to a process that only imports the
   MCP SDK, both also through Django's ordinary start-up (the before figures), and lists
   the lean CLI's largest imports (`-X importtime`). The lean paths are
-  `civitrack/lean.py` (docs/orchestration-cli.md, docs/recording-tools.md).
+  `civitrack/lean.py` (docs/orchestration-cli.md, docs/recording-tools.md): the MCP
+  server answers `initialize` once the SDK is imported and sets Django up in a worker
+  thread meanwhile; the CLI skips Django's command machinery, and its pydantic wire
+  models build their validators on first use (`defer_build`).
 - `sync_workflows` on PostgreSQL COPYs each table of a page into a temporary table and
-  upserts it with one `INSERT ... SELECT ... ON CONFLICT ... RETURNING`
-  (docs/orchestration-pages.md); `bench_sync.py` also runs the portable `bulk_create`
-  path (before) and checks both store the same mirrored document.
+  upserts it with one `INSERT ... SELECT ... ON CONFLICT ... RETURNING`, while a second
+  thread fetches the next page (docs/orchestration-pages.md); `bench_sync.py` also runs
+  the portable `bulk_create` path (before) and checks both store the same mirrored
+  document.
 - `find_asset` reads one `values()` row with the lineage aggregated (it was three
   queries through model instances); `bench_api_load.py` states the goals as shares of
   `/healthz` on the same gunicorn.
