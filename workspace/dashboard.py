@@ -84,7 +84,7 @@ def review_tile(user, now: dt.datetime) -> Tile | None:
     since = now - dt.timedelta(hours=24)
     # One capped count per figure (issue 17): a single aggregate read every job and its
     # scan, 0.6 s at 100k jobs; each count below reads at most COUNT_CAP + 1 rows, from
-    # job_review_idx, scan_risk_idx, the partial flag indexes or job_created_idx.
+    # job_review_idx, scan_risk_order_idx, the partial flag indexes or job_created_idx.
     queued = Job.objects.filter(waiting)
     counts = {
         "total": capped_count(queued),
