@@ -116,13 +116,8 @@ class Workflow(Mirrored):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["-created_at", "-id"], name="wf_created_idx"),
-            # The staff list's order (``-created_at`` NULLS LAST, ``-id``): a page is the
-            # first 25 entries of this index, not a sort of every workflow (issue 17).
-            models.Index(
-                F("created_at").desc(nulls_last=True),
-                F("id").desc(),
-                name="wf_created_nulls_last_idx",
-            ),
+            # The staff list's order (``-created_at`` NULLS LAST, ``-id``) is served by
+            # ``wf_created_nulls_last_idx``, created by migration orchestration 0006.
             models.Index(fields=["status", "-created_at"], name="wf_status_created_idx"),
         ]
 
@@ -464,15 +459,9 @@ class ScanResult(models.Model):
         verbose_name = _("scan result")
         verbose_name_plural = _("scan results")
         indexes = [
-            # The review queue's order (``JobQuerySet.riskiest_first``), NULLS LAST
-            # included: an index in PostgreSQL's default DESC order (NULLS FIRST) does
-            # not match it, and the queue sorted every scan per page (issue 17).
-            models.Index(
-                F("csam_score_max").desc(nulls_last=True),
-                F("is_blocked").desc(),
-                F("nsfw_rank").desc(),
-                name="scan_risk_order_idx",
-            ),
+            # The review queue's order (``JobQuerySet.riskiest_first``, NULLS LAST) is
+            # served by ``scan_risk_order_idx``, created per database by migration
+            # orchestration 0006 (SQLite has no NULLS LAST in an index; issue 17).
             # The dashboard counts each flag (a few per cent of the scans) from its own
             # small index rather than by reading every scan (issue 17).
             models.Index(fields=["job"], condition=Q(is_blocked=True), name="scan_blocked_idx"),

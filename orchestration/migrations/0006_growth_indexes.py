@@ -9,26 +9,44 @@ the job's own columns): 0.8 ms. ``scan_risk_idx`` served nothing else (the dashb
 ``wf_created_idx`` stays for the admin's ``Meta.ordering`` (NULLS FIRST).
 """
 
-from django.db import migrations, models
+from django.db import migrations
+
+# (name, table, columns on PostgreSQL). On SQLite NULLs sort first ascending and so last
+# descending: plain DESC is already the NULLS LAST order, and SQLite refuses NULLS LAST
+# in an index. Kept out of the models' Meta (like 0005's trigram indexes) so that the
+# model state never asks SQLite for an index it cannot build.
+ORDER_INDEXES = [
+    (
+        "scan_risk_order_idx",
+        "orchestration_scanresult",
+        '"csam_score_max" DESC NULLS LAST, "is_blocked" DESC, "nsfw_rank" DESC',
+    ),
+    ("wf_created_nulls_last_idx", "orchestration_workflow", '"created_at" DESC NULLS LAST, "id" DESC'),
+]
+
+
+def create_order_indexes(apps, schema_editor):
+    postgres = schema_editor.connection.vendor == "postgresql"
+    for name, table, columns in ORDER_INDEXES:
+        if not postgres:
+            columns = columns.replace(" NULLS LAST", "")
+        schema_editor.execute(f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table}" ({columns})')
+
+
+def drop_order_indexes(apps, schema_editor):
+    for name, _table, _columns in ORDER_INDEXES:
+        schema_editor.execute(f'DROP INDEX IF EXISTS "{name}"')
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orchestration', '0005_scale_indexes'),
+        ("orchestration", "0005_scale_indexes"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='scanresult',
-            name='scan_risk_idx',
+            model_name="scanresult",
+            name="scan_risk_idx",
         ),
-        migrations.AddIndex(
-            model_name='scanresult',
-            index=models.Index(models.OrderBy(models.F('csam_score_max'), descending=True, nulls_last=True), models.OrderBy(models.F('is_blocked'), descending=True), models.OrderBy(models.F('nsfw_rank'), descending=True), name='scan_risk_order_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='workflow',
-            index=models.Index(models.OrderBy(models.F('created_at'), descending=True, nulls_last=True), models.OrderBy(models.F('id'), descending=True), name='wf_created_nulls_last_idx'),
-        ),
+        migrations.RunPython(create_order_indexes, drop_order_indexes, elidable=False),
     ]
