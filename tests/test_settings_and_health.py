@@ -73,7 +73,8 @@ def _database_options(**overrides: str) -> str:
         "import civitrack.settings as s; d = s.DATABASES['default']; "
         "print(d['ENGINE'], sorted(d.get('OPTIONS', {}).items()))"
     )
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    skip = {"DJANGO_SETTINGS_MODULE", "DATABASE_PREPARED_STATEMENTS"}  # only as given
+    env = {k: v for k, v in os.environ.items() if k not in skip}
     env.update({"DEBUG": "true", **overrides})
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
