@@ -248,7 +248,7 @@ def test_the_row_checkbox_is_the_html_django_renders(seeded, language):
     admins = [a for a in admin.site._registry.values() if isinstance(a, ScaledAdminMixin)]
     assert admins
     odd = Workflow.objects.first()
-    odd.civitai_id = 'wf-<b>"&\'-1'
+    odd.civitai_id = "wf-<b>\"&'-1"
     with translation.override(language):
         for model_admin in admins:
             rows = list(model_admin.model._default_manager.all()[:3])
