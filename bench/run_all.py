@@ -148,7 +148,7 @@ def goals_of(result: dict) -> list[dict]:
 ABOUT = """
 ## How the benchmarks work
 
-    make bench                          # everything, then rewrites this page (15-20 min)
+    make bench                          # everything, then rewrites this page (12 min at load 1-5)
     .venv/bin/python bench/run_all.py admin        # a subset
     .venv/bin/python bench/run_all.py --render-only  # rewrite this page from the last results
     BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/mydb .venv/bin/python bench/bench_list_posts.py
@@ -179,8 +179,9 @@ mirrored Orchestration workflows with a step, job, blob and scan each; `created_
 spread over the last year, rising with the id. It refuses a database that already has
 prompts, assets or posts unless `--force` (then ids and hashes start above what
 exists). On PostgreSQL rows go in with COPY, foreign keys and (for large loads) unique
-keys and indexes are rebuilt once at the end, and it ends with `VACUUM (ANALYZE)`
-(docs/scale.md). Seeded rows have no django-simple-history entries.
+keys and indexes are rebuilt once at the end with a 1 GB `maintenance_work_mem` and
+parallel B-tree builds, the commit does not wait for the WAL flush, and it ends with
+`VACUUM (ANALYZE)` (docs/scale.md). Seeded rows have no django-simple-history entries.
 
 ### Search on indexes (PostgreSQL)
 
@@ -250,16 +251,27 @@ to the substring page grows with the number of matches; see docs/prompt-search.m
 
 ### The HTTP API under load
 
-`bench_api_load.py` starts gunicorn as the README deploys it (`--workers 2`, sync
-workers) with production settings on loopback, and drives `/healthz`, `create_asset`
-and `find_asset` in turn with 4 client threads. The ratio column says how many times
-fewer requests per second an endpoint serves than `/healthz` through the same stack.
-Where the time goes: sync workers close the connection after every response (a new
-TCP connection per request), the token lookup is one indexed query (plus an UPDATE of
-`last_used_at` at most once a minute), `create_asset` writes the asset and its
-simple-history row in one transaction, and the load generator itself shares the two
-cores with gunicorn and PostgreSQL, so these are floors for this machine, not limits of
-the code.
+`bench_api_load.py` starts gunicorn as the README deploys it (`--workers 2`, the rest
+from `gunicorn.conf.py`: gthread workers, keep-alive) with production settings on
+loopback and `DATABASE_PREPARED_STATEMENTS` on (gunicorn connects to PostgreSQL
+directly), and drives `/healthz`, `create_asset` and `find_asset` in turn with 4 client
+threads. The ratio column says how many times fewer requests per second an endpoint
+serves than `/healthz` through the same stack. Where the time goes: the token lookup
+is one indexed query (plus an UPDATE of `last_used_at` at most once a minute);
+`find_asset` runs one query compiled once per combination of keys
+(`civitrack.compiled`) that PostgreSQL keeps prepared, so it is neither rebuilt by the
+ORM nor planned again (planning its eight joins cost ~2 ms, ten times running it);
+`create_asset` inserts the asset (19 indexes) and its simple-history row in one
+transaction and waits for the commit; the load generator shares the two cores with
+gunicorn and PostgreSQL, so these are floors for this machine, not limits of the code.
+
+### Streamed CSV export
+
+`bench_export.py` downloads the admin's `export.csv` of the first 10,000 and 100,000
+assets of the shared database (`BENCH_EXPORT_SIZES`), each in a fresh child process,
+and reports the child's peak RSS: a streamed export holds one chunk at a time, so the
+peak stays flat as the rows grow. Run alone with sizes as arguments it seeds the
+database named by `DATABASE_URL` itself and prints the table only.
 
 ### Admin pages at 10k / 100k / 1M rows
 
@@ -279,14 +291,19 @@ size. What made the pages grow and what changed is in docs/scale.md.
   `manage.py mcp` to its answer to `initialize` next to a process that only imports the
   MCP SDK, both also through Django's ordinary start-up (the before figures), and lists
   the lean CLI's largest imports (`-X importtime`). The lean paths are
-  `civitrack/lean.py` (docs/orchestration-cli.md, docs/recording-tools.md).
+  `civitrack/lean.py` (docs/orchestration-cli.md, docs/recording-tools.md): the MCP
+  server answers `initialize` once the SDK is imported and sets Django up in a worker
+  thread meanwhile; the CLI skips Django's command machinery, and its pydantic wire
+  models build their validators on first use (`defer_build`).
 - `sync_workflows` on PostgreSQL COPYs each table of a page into a temporary table and
-  upserts it with one `INSERT ... SELECT ... ON CONFLICT ... RETURNING`
-  (docs/orchestration-pages.md); `bench_sync.py` also runs the portable `bulk_create`
-  path (before) and checks both store the same mirrored document.
+  upserts it with one `INSERT ... SELECT ... ON CONFLICT ... RETURNING`, while a second
+  thread fetches the next page (docs/orchestration-pages.md); `bench_sync.py` also runs
+  the portable `bulk_create` path (before) and checks both store the same mirrored
+  document.
 - `find_asset` reads one `values()` row with the lineage aggregated (it was three
-  queries through model instances); `bench_api_load.py` states the goals as shares of
-  `/healthz` on the same gunicorn.
+  queries through model instances), compiled once per combination of keys and prepared
+  on PostgreSQL with `DATABASE_PREPARED_STATEMENTS`; `bench_api_load.py` states the
+  goals as shares of `/healthz` on the same gunicorn.
 """
 
 

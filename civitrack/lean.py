@@ -11,13 +11,15 @@ here first (docs/benchmarks.md has the figures):
   ``gettext`` works), parses with the same ``orchestration.cli_args`` as the management
   command and prints and exits the way ``BaseCommand.run_from_argv`` does
   (``CommandError: <message>`` on stderr, the same exit statuses).
-- ``mcp`` needs the models, so it gets a full ``django.setup()`` except the admin's
-  autodiscovery (``SimpleAdminConfig``: the admin's models are still installed, its
-  ``admin.py`` modules are simply not imported - a stdio server renders no admin page).
+- ``mcp --user U`` starts the MCP server as soon as the SDK is imported, so that
+  ``initialize`` is answered at once, and sets Django up in a worker thread meanwhile:
+  a full ``django.setup()`` except the admin's autodiscovery (``SimpleAdminConfig``:
+  the admin's models are still installed, its ``admin.py`` modules are simply not
+  imported - a stdio server renders no admin page).
 
-Anything unusual - ``--help``, a command line argparse refuses, Django's own options (``--settings``, ``--traceback``,
-``-v``...), another settings module's ``INSTALLED_APPS`` without the admin - takes the
-ordinary path, so help text and every other command are exactly Django's.
+Anything unusual - ``--help``, a command line argparse refuses, Django's own options
+(``--settings``, ``--traceback``, ``-v``...) - takes the ordinary path, so help text and
+every other command are exactly Django's.
 """
 
 from __future__ import annotations
@@ -108,17 +110,74 @@ def write_line(text: str) -> None:
 
 
 def mcp(argv: list[str]) -> None:
-    """``manage.py mcp ...``: Django set up without the admin's autodiscovery, then the command."""
+    """``manage.py mcp --user U``: answer ``initialize`` first, set Django up meanwhile.
+
+    The agent waits for the answer to ``initialize`` on every start, and that answer
+    needs only the MCP SDK. So the SDK is imported first and the server starts; Django
+    (without the admin's autodiscovery), the tools and the ``--user`` check load in a
+    worker thread beside it (``tracking.tools.mcp.Pending``), and every request that
+    needs them waits for them. An unknown user still ends the process with Django's
+    ``CommandError: ...`` and exit status 1, whatever the client sent.
+    Any other command line goes the ordinary way (Django's parser and messages).
+    """
+    rest = argv[2:]
+    if len(rest) == 2 and rest[0] == "--user":
+        username = rest[1]
+    elif len(rest) == 1 and rest[0].startswith("--user="):
+        username = rest[0].removeprefix("--user=")
+    else:
+        _setup_without_admin_discovery()
+        from tracking.management.commands.mcp import Command
+
+        Command().run_from_argv(argv)
+        sys.exit(0)
+    if not username:
+        raise HandBack("--user needs a value")
+
+    import contextlib
+
+    import anyio
+
+    from tracking.tools.mcp import Pending, serve_stdio
+
+    def load():
+        _setup_without_admin_discovery()
+        from django.db import connections
+
+        import tracking.tools.registry  # noqa: F401 - the tools, before the first call
+        from tracking.users import active_user_named
+
+        try:
+            return active_user_named(username)
+        finally:
+            # Tool calls use their own worker thread's connection.
+            connections.close_all()
+
+    from django.core.management.base import CommandError
+
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            anyio.run(serve_stdio, Pending(load))
+    except* CommandError as group:
+        sys.stderr.write(f"CommandError: {_first_leaf(group)}\n")
+        sys.exit(1)
+    sys.exit(0)
+
+
+def _first_leaf(error: BaseException) -> BaseException:
+    """The first exception of a (nested) exception group: what the task group raised."""
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    return error
+
+
+def _setup_without_admin_discovery() -> None:
+    """``django.setup()`` with ``SimpleAdminConfig`` in place of the admin (see above)."""
     import django
     from django.conf import settings
 
     installed = list(settings.INSTALLED_APPS)
-    if FULL_ADMIN not in installed:
-        return
-    installed[installed.index(FULL_ADMIN)] = SIMPLE_ADMIN
-    settings.INSTALLED_APPS = installed
+    if FULL_ADMIN in installed:
+        installed[installed.index(FULL_ADMIN)] = SIMPLE_ADMIN
+        settings.INSTALLED_APPS = installed
     django.setup()
-    from tracking.management.commands.mcp import Command
-
-    Command().run_from_argv(argv)
-    sys.exit(0)

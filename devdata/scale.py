@@ -264,7 +264,13 @@ def _bulk_load(models_and_counts: list[tuple[type[models.Model], int]]):
     written = [m._meta.db_table for m, n in models_and_counts if n]
     large = [m._meta.db_table for m, n in models_and_counts if n >= INDEX_REBUILD_ROWS]
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+        # One sorted build per index in memory rather than spilled to disk; B-tree builds
+        # may use a parallel worker (GIN builds are serial before PostgreSQL 18). The
+        # load is one transaction that is re-run from scratch if it is lost, so its
+        # commit need not wait for the WAL flush.
+        cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")
+        cursor.execute("SET LOCAL max_parallel_maintenance_workers = 2")
+        cursor.execute("SET LOCAL synchronous_commit = off")
         # Checks still pending from earlier in the transaction are run now: ALTER TABLE
         # and CREATE INDEX refuse a table with pending trigger events.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")

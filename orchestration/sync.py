@@ -19,10 +19,12 @@ Media bytes are never fetched here.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -639,51 +641,84 @@ def sync_workflows(
 
     ``on_page(stats, n)`` is called after each stored page with the number of
     workflows it held (the command's progress bar). Stops at the last page, at a
-    repeated cursor, or after ``max_workflows``.
+    repeated cursor, or after ``max_workflows``. The next page is fetched while this
+    one is stored (``_prefetched_pages``).
     """
     client = client or get_client()
     scans_left = settings.ORCHESTRATION_SYNC_MAX_SCANS if max_scans is None else max_scans
     stats = SyncStats()
-    cursor: str | None = None
-    seen: set[str] = set()
-    while True:
-        take = page_size
-        if max_workflows is not None:
-            take = min(take, max_workflows - stats.workflows)
-            if take <= 0:
-                break
+    pages = _prefetched_pages(
+        client,
+        page_size=page_size,
+        max_workflows=max_workflows,
         # Mature blobs keep their URLs in the mirror (hideMatureContent=false): the pages
         # blur them until a reviewer's logged reveal, and withhold flagged ones entirely.
-        page = client.list_workflows(
-            cursor=cursor,
-            take=take,
-            tags=list(tags),
-            from_date=from_date,
-            to_date=to_date,
-            hide_mature_content=False,
-        )
-        items = page.items[:take]
-        with transaction.atomic():
-            page_stats = store_workflows(items)
-        stats.pages += 1
-        stats.workflows += page_stats.workflows
-        stats.steps += page_stats.steps
-        stats.jobs += page_stats.jobs
-        stats.blobs += page_stats.blobs
-        if scans_left > 0 and items:
-            pks = Workflow.objects.filter(civitai_id__in=[w.id for w in items]).values_list(
-                "pk", flat=True
-            )
-            before = stats.scans
-            fetch_scans(client, jobs_needing_scan(pks), limit=scans_left, stats=stats)
-            scans_left -= stats.scans - before
-        if on_page:
-            on_page(stats, len(items))
-        if not page.next or page.next in seen or not items:
-            break
-        seen.add(page.next)
-        cursor = page.next
+        filters={
+            "tags": list(tags),
+            "from_date": from_date,
+            "to_date": to_date,
+            "hide_mature_content": False,
+        },
+    )
+    with contextlib.closing(pages):
+        for items, wait_for_prefetch in pages:
+            with transaction.atomic():
+                page_stats = store_workflows(items)
+            stats.pages += 1
+            stats.workflows += page_stats.workflows
+            stats.steps += page_stats.steps
+            stats.jobs += page_stats.jobs
+            stats.blobs += page_stats.blobs
+            if scans_left > 0 and items:
+                pks = Workflow.objects.filter(civitai_id__in=[w.id for w in items]).values_list(
+                    "pk", flat=True
+                )
+                before = stats.scans
+                wait_for_prefetch()  # one request at a time on the client's session
+                fetch_scans(client, jobs_needing_scan(pks), limit=scans_left, stats=stats)
+                scans_left -= stats.scans - before
+            if on_page:
+                on_page(stats, len(items))
     return stats
+
+
+def _prefetched_pages(client, *, page_size: int, max_workflows: int | None, filters: dict):
+    """The workflow list's pages, each page's workflows fetched while the caller stores
+    the previous one.
+
+    Fetching a page (waiting for the API, parsing and checking its JSON) and storing
+    one (waiting for the database) each leave the interpreter free most of the time, so
+    one prefetching thread runs them side by side (docs/benchmarks.md, sync). Yields
+    ``(workflows, wait_for_prefetch)``; ``wait_for_prefetch()`` blocks until the fetch
+    in flight is done, for a caller about to use the client itself. Stops at the last
+    page, at a repeated cursor, at an empty page or after ``max_workflows``; an error
+    fetching a page is raised where that page would have been yielded, after the pages
+    before it were stored. Closing the generator waits for the fetch in flight.
+    """
+
+    def take_after(fetched: int) -> int:
+        return page_size if max_workflows is None else min(page_size, max_workflows - fetched)
+
+    def fetch(cursor: str | None, take: int):
+        return client.list_workflows(cursor=cursor, take=take, **filters)
+
+    seen: set[str] = set()
+    fetched = 0
+    take = take_after(fetched)
+    if take <= 0:
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-prefetch") as pool:
+        future = pool.submit(fetch, None, take)
+        while future is not None:
+            page = future.result()
+            items = page.items[:take]
+            fetched += len(items)
+            take = take_after(fetched)
+            future = None
+            if page.next and page.next not in seen and items and take > 0:
+                seen.add(page.next)
+                future = pool.submit(fetch, page.next, take)
+            yield items, (lambda pending=future: pending and pending.exception())
 
 
 def sync_workflow(workflow_id: str, *, client=None, scans: bool = True) -> Workflow:

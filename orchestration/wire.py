@@ -144,7 +144,10 @@ Obj = Annotated[dict[str, Any] | None, BeforeValidator(_object)]
 
 
 class WireModel(BaseModel):
+    # defer_build: a model's validator is built on its first use, not at import, so a
+    # command that reads one kind of answer doesn't pay for all nine (CLI start-up).
     model_config = ConfigDict(
+        defer_build=True,
         extra="allow",
         populate_by_name=True,
         alias_generator=AliasGenerator(validation_alias=_aliases),

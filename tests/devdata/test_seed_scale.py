@@ -172,3 +172,29 @@ def test_a_bulk_load_puts_back_every_index_and_constraint(monkeypatch, is_postgr
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the key is deferrable
         Asset.objects.filter(pk=asset.pk).update(post_id=10**9)
+
+
+@pytest.mark.postgres
+def test_the_load_runs_with_the_bulk_session_settings(monkeypatch, is_postgres):
+    """The COPY and the index builds run with a large maintenance_work_mem, parallel
+    B-tree builds and no flush at commit: without them a 1M load takes minutes longer."""
+    if not is_postgres:
+        pytest.skip("PostgreSQL only")
+    from django.db import connection
+
+    seen = []
+    real_bulk = scale._bulk
+
+    def recording_bulk(model, objs, *args, **kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT current_setting('maintenance_work_mem'), "
+                "current_setting('max_parallel_maintenance_workers'), "
+                "current_setting('synchronous_commit')"
+            )
+            seen.append(cursor.fetchone())
+        return real_bulk(model, objs, *args, **kwargs)
+
+    monkeypatch.setattr(scale, "_bulk", recording_bulk)
+    scale.seed_scale(**SMALL, seed=5)
+    assert seen and set(seen) == {("1GB", "2", "off")}

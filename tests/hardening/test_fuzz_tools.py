@@ -1,7 +1,7 @@
 """Property-based fuzzing of every recording tool through the HTTP adapter.
 
 For each tool in ``tracking.tools.registry.TOOLS`` hypothesis sends ``FUZZ_EXAMPLES`` (200 in
-a daily ``make test``; ``.ci/run`` sets ``HARDENING_FUZZ_EXAMPLES=2000``) generated requests to
+a daily ``make test``; ``.ci/run`` sets ``HARDENING_FUZZ_EXAMPLES=2000`` on PostgreSQL) generated requests to
 ``POST /api/v1/tools/<name>`` with a valid bearer token. The bodies mix values drawn
 from the tool's own JSON schema (plus the ids, hashes and URLs of a small seeded
 database and of the loopback fakes, so that finds, updates and imports hit real

@@ -100,6 +100,39 @@ def test_it_refuses_an_unknown_user_clearly():
     assert result.stdout == ""
 
 
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "test", "version": "1"},
+    },
+}
+TOOLS_LIST = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
+
+
+def test_an_unknown_user_still_ends_the_server_after_initialize_was_answered():
+    """The lean start answers ``initialize`` before the user is looked up; the look-up
+    failing must still end the process with the command's error, and list no tools."""
+    lines = [INITIALIZE, {"jsonrpc": "2.0", "method": "notifications/initialized"}, TOOLS_LIST]
+    result = subprocess.run(
+        [sys.executable, "manage.py", "mcp", "--user", "ghost"],
+        cwd=BASE_DIR,
+        env=child_env(),
+        input="".join(json.dumps(line) + "\n" for line in lines),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "CommandError: No user named 'ghost'; create it first" in result.stderr
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert all(answer.get("id") != 2 or "error" in answer for answer in answers)
+    assert not any("tools" in answer.get("result", {}) for answer in answers)
+
+
 def read_reply(proc, request_id, timeout: float = 60.0) -> dict:
     """The JSON-RPC message answering ``request_id``, or fail after ``timeout`` seconds."""
     import select

@@ -9,25 +9,29 @@ connections closed before and after, as Django does around a request.
 A successful call returns the tool's JSON object both as text and as structured
 content; a service error becomes a tool error (``isError: true``) whose text is the
 message.
+
+The acting user may still be being looked up when the server starts (``Pending``):
+``manage.py mcp`` answers ``initialize`` as soon as the SDK is imported and sets Django
+up, imports the tools and checks ``--user`` in a worker thread meanwhile, because an
+agent waits for that first answer on every start (docs/benchmarks.md, start-up). Every
+handler that needs Django or the user awaits the look-up first; a failed look-up ends
+the server with its error. So this module imports nothing of Django's at its top.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 import mcp_types as types
-from asgiref.sync import sync_to_async
-from django.db import close_old_connections, connections
 from mcp.server import Server
 from mcp.shared.exceptions import MCPError
 
 from tracking import guides
-from tracking.errors import ToolError
-from tracking.tools.registry import TOOLS, call_tool
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +50,46 @@ def recording_guide() -> str:
     return guides.text("recording")
 
 
+class Pending:
+    """The acting user, looked up by ``load`` in a worker thread while the server starts.
+
+    ``load`` sets Django up if it isn't, imports the tools and returns the user (or
+    raises, e.g. ``CommandError`` for an unknown ``--user``). ``start`` runs it once;
+    ``get`` waits for it and returns the user or re-raises its error.
+    """
+
+    def __init__(self, load: Callable[[], Any]):
+        self._load = load
+        self._done = anyio.Event()
+        self._user: Any = None
+        self._error: BaseException | None = None
+
+    async def start(self) -> None:
+        try:
+            self._user = await anyio.to_thread.run_sync(self._load)
+        except Exception as exc:
+            self._error = exc
+            raise
+        finally:
+            self._done.set()
+
+    async def get(self):
+        await self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._user
+
+
+async def _acting(user):
+    """The user itself, or the looked-up user of a ``Pending``."""
+    return await user.get() if isinstance(user, Pending) else user
+
+
 def _run_tool(name: str, user, arguments: dict[str, Any]) -> dict[str, Any]:
+    from django.db import close_old_connections
+
+    from tracking.tools.registry import call_tool
+
     close_old_connections()
     try:
         return call_tool(name, user=user, arguments=arguments)
@@ -55,7 +98,15 @@ def _run_tool(name: str, user, arguments: dict[str, Any]) -> dict[str, Any]:
 
 
 def _close_connections() -> None:
+    from django.db import connections
+
     connections.close_all()
+
+
+def _tools():
+    from tracking.tools.registry import TOOLS
+
+    return TOOLS
 
 
 def tool_result(result: dict[str, Any]) -> types.CallToolResult:
@@ -72,7 +123,10 @@ def tool_error(message: str) -> types.CallToolResult:
 
 
 def build_server(user) -> Server:
-    """An MCP server whose tool calls act as ``user`` (recorded as ``created_by``)."""
+    """An MCP server whose tool calls act as ``user`` (recorded as ``created_by``).
+
+    ``user`` is a user, or a ``Pending`` look-up of one (``serve_stdio`` starts it).
+    """
 
     @asynccontextmanager
     async def lifespan(_server: Server) -> AsyncIterator[dict[str, Any]]:
@@ -80,9 +134,14 @@ def build_server(user) -> Server:
             yield {}
         finally:
             # The worker thread's connection would otherwise outlive the session.
-            await sync_to_async(_close_connections, thread_sensitive=True)()
+            if not isinstance(user, Pending) or user._done.is_set():
+                from asgiref.sync import sync_to_async
+
+                await sync_to_async(_close_connections, thread_sensitive=True)()
 
     async def list_tools(ctx, params) -> types.ListToolsResult:
+        await _acting(user)
+        TOOLS = _tools()
         return types.ListToolsResult(
             tools=[
                 types.Tool(
@@ -99,10 +158,15 @@ def build_server(user) -> Server:
         )
 
     async def call(ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
+        from asgiref.sync import sync_to_async
+
+        from tracking.errors import ToolError
+
         arguments = params.arguments or {}
+        acting = await _acting(user)
         try:
             result = await sync_to_async(_run_tool, thread_sensitive=True)(
-                params.name, user, arguments
+                params.name, acting, arguments
             )
         except ToolError as exc:
             logger.info("Tool %r refused: %s", params.name, exc.message)
@@ -141,8 +205,9 @@ def build_server(user) -> Server:
         title="civitrack recording tools",
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
+        # Read by the SDK's HTTP transport only (header checks), never on stdio.
         get_tool_input_schema=lambda name: (
-            dict(TOOLS[name].input_schema) if name in TOOLS else None
+            dict(_tools()[name].input_schema) if name in _tools() else None
         ),
         on_list_tools=list_tools,
         on_call_tool=call,
@@ -219,13 +284,16 @@ def _has_lone_surrogate(value: Any) -> bool:
 async def serve_stdio(user) -> None:
     """Serve MCP on this process's stdin/stdout until the client disconnects.
 
+    ``user`` is the acting user or a ``Pending`` look-up, started here beside the
+    server; if the look-up fails, the server stops and its error is raised (after the
+    client has been told nothing but, possibly, the answer to ``initialize``).
+
     stdin is read through ``CheckedLines`` so a request the SDK cannot parse still
     gets an answer; those answers go out on the same write stream as the server's.
     """
     import sys
     from io import TextIOWrapper
 
-    import anyio
     from mcp.server.stdio import stdio_server
     from mcp.shared.message import SessionMessage
 
@@ -242,5 +310,9 @@ async def serve_stdio(user) -> None:
 
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(forward_replies)
+            if isinstance(user, Pending):
+                tasks.start_soon(user.start)  # an error here cancels the server and is raised
             await server.run(read_stream, write_stream, server.create_initialization_options())
+            if isinstance(user, Pending):
+                await user.get()  # end of input: still report an unknown --user
             tasks.cancel_scope.cancel()
