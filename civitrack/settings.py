@@ -156,6 +156,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
     )
+# PostgreSQL server-side prepared statements (off by default). On, psycopg sends
+# parameters separately from the SQL (Django's ``server_side_binding``) and prepares a
+# statement on a connection once it has run 5 times (psycopg's ``prepare_threshold``),
+# so PostgreSQL stops planning the API's joined lookups on every request (the planning
+# of find_asset's 8-join query costs more than running it; docs/scale.md). Off because
+# a pooler in transaction mode (PgBouncer before 1.21, or without
+# max_prepared_statements) hands a connection's prepared statements to the wrong
+# client; switch it on when the web processes connect to PostgreSQL directly or
+# through a pooler that tracks prepared statements.
+DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=False)
+if DATABASE_PREPARED_STATEMENTS and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"server_side_binding": True, "prepare_threshold": 5}
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

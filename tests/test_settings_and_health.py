@@ -66,3 +66,34 @@ def test_it_redirects_the_home_page_to_the_admin(client):
     response = client.get("/")
     assert response.status_code == 302
     assert response["Location"] == "/admin/"
+
+
+def _database_options(**overrides: str) -> str:
+    code = (
+        "import civitrack.settings as s; d = s.DATABASES['default']; "
+        "print(d['ENGINE'], sorted(d.get('OPTIONS', {}).items()))"
+    )
+    skip = {"DJANGO_SETTINGS_MODULE", "DATABASE_PREPARED_STATEMENTS"}  # only as given
+    env = {k: v for k, v in os.environ.items() if k not in skip}
+    env.update({"DEBUG": "true", **overrides})
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+PG_URL = "postgres://postgres@127.0.0.1:5432/civitrack_settings_only"
+
+
+def test_prepared_statements_are_off_unless_asked_for():
+    """Off by default (safe behind a transaction-mode pooler); on, only for PostgreSQL."""
+    default = _database_options(DATABASE_URL=PG_URL)
+    assert "postgresql" in default and "server_side_binding" not in default
+    assert "prepare_threshold" not in default
+    on = _database_options(DATABASE_URL=PG_URL, DATABASE_PREPARED_STATEMENTS="true")
+    assert "('prepare_threshold', 5)" in on and "('server_side_binding', True)" in on
+    sqlite = _database_options(
+        DATABASE_URL="sqlite:////tmp/civitrack-options.sqlite3", DATABASE_PREPARED_STATEMENTS="true"
+    )
+    assert "sqlite3" in sqlite and "server_side_binding" not in sqlite

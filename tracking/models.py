@@ -72,6 +72,24 @@ class TimeStamped(models.Model):
         abstract = True
 
 
+class RecordedHistory(HistoricalRecords):
+    """simple_history's ``HistoricalRecords`` without a query that cannot find anything.
+
+    The history row of a record just created ("+") copies the record's many-to-many
+    links (an asset's ``input_assets``), but a row inserted a moment ago has none: the
+    services add links after the save, and that change writes its own history row
+    ("~") with the links. simple_history still reads the link table for the "+" row,
+    one query on every ``create_asset`` (docs/benchmarks.md, HTTP API); here it is
+    skipped for the "+" row, and only for it. No code listens to the m2m history
+    signals that empty copy would send.
+    """
+
+    def create_historical_record_m2ms(self, history_instance, instance):
+        if history_instance.history_type == "+":
+            return
+        super().create_historical_record_m2ms(history_instance, instance)
+
+
 class Recorded(TimeStamped):
     """What every record the team writes carries: who recorded it, for whom, free-form
     metadata, and a history of every change.
@@ -100,7 +118,7 @@ class Recorded(TimeStamped):
         blank=True,
         help_text=_("Who the record was made for; defaults to the creator's username"),
     )
-    history = HistoricalRecords(inherit=True)
+    history = RecordedHistory(inherit=True)
 
     class Meta(TimeStamped.Meta):
         abstract = True

@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import OuterRef, QuerySet, StringAgg, Subquery, TextField, Value
 from django.db.models.functions import Cast
 
+from civitrack.compiled import CompiledValues
 from tracking.models import Asset, Post, Prompt
 
 
@@ -260,16 +261,25 @@ def _post_from_row(row: dict[str, Any], prefix: str, user_field: str) -> dict[st
     }
 
 
-def first_asset_with_links(assets: QuerySet[Asset]) -> dict[str, Any] | None:
-    """The first asset of ``assets`` (ordered) as ``asset_with_links`` gives it; one query.
-
-    ``find_asset`` is the API's most frequent read. Its instance path (four
-    ``select_related`` joins plus a prefetch of the lineage) cost two queries and most
-    of its time in building model instances and compiling SQL; this reads one
-    ``values()`` row with the lineage ids aggregated in the same query
-    (docs/benchmarks.md, HTTP API). Same document: tests/tracking/test_find_asset.py
-    compares it with ``asset_with_links``.
-    """
+def _first_asset_query(
+    pk: int | None = None,
+    sha256sum: str | None = None,
+    civitai_id: int | None = None,
+    civitai_url_id: int | None = None,
+    post_id: int | None = None,
+) -> QuerySet[Asset]:
+    """The lowest-id asset matching every key given, as one ``values()`` row (see below)."""
+    assets = Asset.objects.all()
+    if pk is not None:
+        assets = assets.filter(pk=pk)
+    if sha256sum is not None:
+        assets = assets.filter(sha256sum=sha256sum)
+    if civitai_id is not None:
+        assets = assets.filter(civitai_id=civitai_id)
+    if civitai_url_id is not None:  # both given: both must match, as two conditions
+        assets = assets.filter(civitai_id=civitai_url_id)
+    if post_id is not None:
+        assets = assets.filter(post_id=post_id)
     user_field = get_user_model().USERNAME_FIELD
     creator = f"created_by__{user_field}"
     related = [
@@ -278,14 +288,50 @@ def first_asset_with_links(assets: QuerySet[Asset]) -> dict[str, Any] | None:
         for column in (*_PROMPT_COLUMNS, creator)
     ]
     related += [f"post__{column}" for column in (*_POST_COLUMNS, creator)]
-    row = (
-        assets.annotate(lineage_ids=_lineage_ids())
-        .values(*_ASSET_COLUMNS, creator, *related, "lineage_ids")
-        .first()
+    return (
+        assets.order_by("id")
+        .annotate(lineage_ids=_lineage_ids())
+        .values(*_ASSET_COLUMNS, creator, *related, "lineage_ids")[:1]
     )
-    if row is None:
+
+
+_FIRST_ASSET = CompiledValues(
+    _first_asset_query,
+    {"pk": int, "sha256sum": str, "civitai_id": int, "civitai_url_id": int, "post_id": int},
+)
+
+
+def first_asset_with_links(
+    *,
+    pk: int | None = None,
+    sha256sum: str | None = None,
+    civitai_id: int | None = None,
+    civitai_url_id: int | None = None,
+    post_id: int | None = None,
+) -> dict[str, Any] | None:
+    """The lowest-id asset matching every key given, as ``asset_with_links`` gives it; one query.
+
+    ``find_asset`` is the API's most frequent read. Its instance path (four
+    ``select_related`` joins plus a prefetch of the lineage) cost two queries and most
+    of its time in building model instances and compiling SQL; this reads one
+    ``values()`` row with the lineage ids aggregated in the same query, and compiles
+    that query once per combination of keys (``civitrack.compiled``: building and
+    compiling it cost more than running it; docs/benchmarks.md, HTTP API). Same
+    document: tests/tracking/test_find_asset.py compares it with ``asset_with_links``.
+    """
+    found = _FIRST_ASSET.rows(
+        pk=pk,
+        sha256sum=sha256sum,
+        civitai_id=civitai_id,
+        civitai_url_id=civitai_url_id,
+        post_id=post_id,
+    )
+    if not found:
         return None
-    inputs = [int(pk) for pk in row["lineage_ids"].split(",")] if row["lineage_ids"] else []
+    row = found[0]
+    user_field = get_user_model().USERNAME_FIELD
+    links = row["lineage_ids"]
+    inputs = [int(link) for link in links.split(",")] if links else []
     return _asset_from_row(row, inputs, user_field) | {
         "post": _post_from_row(row, "post__", user_field)
     }

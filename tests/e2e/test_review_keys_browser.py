@@ -5,6 +5,7 @@ says to screen readers is read back from its aria-live region.
 """
 
 import pytest
+from playwright.sync_api import expect
 
 from devdata import orchestration_demo as demo
 from orchestration.models import Job, RevealLog, ReviewDecision
@@ -34,7 +35,7 @@ def test_a_reviewer_decides_with_keys_and_bulk_clears(live_server, browser_page,
     page.keyboard.press("?")
     dialog = page.get_by_role("dialog", name="Keyboard shortcuts")
     dialog.wait_for()
-    assert "Escape closes" in live.text_content()
+    expect(live).to_contain_text("Escape closes")  # waits: the region is written after the change
     page.screenshot(path=ARTIFACTS / "review-keys-dialog.png")
     page.keyboard.press("Escape")
     dialog.wait_for(state="hidden")
@@ -53,7 +54,7 @@ def test_a_reviewer_decides_with_keys_and_bulk_clears(live_server, browser_page,
     page.keyboard.press("v")
     note = page.locator("textarea[name=note]")
     assert note.evaluate("e => e === document.activeElement")
-    assert "type the note" in live.text_content()
+    expect(live).to_contain_text("type the note")  # waits: the region is written after the change
     page.keyboard.press("Control+Enter")  # empty note: refused on the page, nothing sent
     page.wait_for_function(
         "() => document.querySelector('#review-live').textContent.includes('A note is required')"
@@ -65,7 +66,9 @@ def test_a_reviewer_decides_with_keys_and_bulk_clears(live_server, browser_page,
     page.wait_for_function(
         "() => document.querySelector('#review-live').textContent.includes('Now job')"
     )
-    assert "Decision recorded" in live.text_content()
+    expect(live).to_contain_text(
+        "Decision recorded"
+    )  # waits: the region is written after the change
     assert Job.objects.get(civitai_id=demo.JOB_BLOCKED).claimed_by.username == "rita"
     mature = ReviewDecision.objects.get(job__civitai_id=demo.JOB_MATURE)
     assert mature.decision == "confirmed_violation" and mature.note == "e2e: a violation, typed"

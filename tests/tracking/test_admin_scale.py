@@ -238,3 +238,20 @@ def test_the_dashboard_says_more_than_the_cap(client, superuser, seeded, monkeyp
     no_post = Asset.objects.filter(post=None).count()
     assert no_post > 10
     assert "more than 10" in client.get("/admin/").content.decode()
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_row_checkbox_is_the_html_django_renders(seeded, language):
+    from django.contrib import admin
+    from django.utils import translation
+
+    admins = [a for a in admin.site._registry.values() if isinstance(a, ScaledAdminMixin)]
+    assert admins
+    odd = Workflow.objects.first()
+    odd.civitai_id = "wf-<b>\"&'-1"
+    with translation.override(language):
+        for model_admin in admins:
+            rows = list(model_admin.model._default_manager.all()[:3])
+            for obj in [*rows, odd] if model_admin.model is Workflow else rows:
+                ours = model_admin.action_checkbox(obj)
+                assert ours == admin.ModelAdmin.action_checkbox(model_admin, obj), model_admin

@@ -155,3 +155,28 @@ def test_choice_constraints_are_built_from_the_text_choices():
     assert conditions["post_status_valid"].children == [("status__in", PostStatus.values)]
     assert conditions["asset_type_valid"].children == [("asset_type__in", AssetType.values)]
     assert conditions["asset_source_valid"].children == [("asset_source__in", AssetSource.values)]
+
+
+def test_history_keeps_the_lineage_with_one_query_less_on_create(alice):
+    """A created record's "+" history row reads no links (it can have none); every later
+    row, the link change's own and an ordinary save's, copies them as before."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.tracking.recording_helpers import asset
+
+    links_table = Asset.input_assets.through._meta.db_table
+    with CaptureQueriesContext(connection) as plain_create:
+        asset(alice)
+    assert plain_create.captured_queries  # the create did run
+    assert not any(links_table in q["sql"] for q in plain_create.captured_queries)
+
+    parents = sorted(int(asset(alice)["asset_id"]) for _ in range(2))
+    made = asset(alice, input_asset_ids=[str(pk) for pk in parents])
+    record = Asset.objects.get(pk=made["asset_id"])
+    record.metadata = {"later": True}
+    record.save()
+    rows = list(record.history.order_by("history_id"))
+    links = [sorted(link.to_asset_id for link in row.input_assets.all()) for row in rows]
+    assert [row.history_type for row in rows] == ["+", "~", "~"]
+    assert links == [[], parents, parents]

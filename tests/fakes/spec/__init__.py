@@ -117,13 +117,27 @@ def _validator(name: str) -> Draft202012Validator:
     return Draft202012Validator({**_root(), "$ref": f"#/$defs/{name}"})
 
 
+# Verdicts by (component, the value as canonical JSON). jsonschema takes milliseconds a
+# workflow, and a benchmark or a re-sync serves the same pages again: an answer already
+# checked is not checked twice. Every answer is still checked once, as it was served.
+_VERDICTS: dict[tuple[str, str], list[str]] = {}
+_VERDICTS_MAX = 4096
+
+
 def schema_errors(name: str, value: Any) -> list[str]:
     """Why ``value`` does not fit component ``name`` (empty when it fits)."""
+    key = (name, json.dumps(value, sort_keys=True, default=str))
+    if (known := _VERDICTS.get(key)) is not None:
+        return list(known)
     validator = _validator(name)
-    return [
+    errors = [
         f"{'/'.join(str(p) for p in error.absolute_path) or '(top)'}: {error.message}"
         for error in sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
     ]
+    if len(_VERDICTS) >= _VERDICTS_MAX:
+        _VERDICTS.clear()
+    _VERDICTS[key] = errors
+    return list(errors)
 
 
 def _operation(route: str) -> dict[str, Any] | None:
