@@ -73,6 +73,11 @@ class Pending:
         finally:
             self._done.set()
 
+    @property
+    def done(self) -> bool:
+        """Whether the look-up has finished (either way)."""
+        return self._done.is_set()
+
     async def get(self):
         await self._done.wait()
         if self._error is not None:
@@ -134,7 +139,7 @@ def build_server(user) -> Server:
             yield {}
         finally:
             # The worker thread's connection would otherwise outlive the session.
-            if not isinstance(user, Pending) or user._done.is_set():
+            if not isinstance(user, Pending) or user.done:
                 from asgiref.sync import sync_to_async
 
                 await sync_to_async(_close_connections, thread_sensitive=True)()
