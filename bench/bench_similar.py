@@ -185,8 +185,8 @@ def measure() -> dict:
     for kk in OTHER_K:
         it = iter(queries(RUNS // 2, kk) * 2)
         others[kk] = common.p50(common.sample_ms(lambda kk=kk: near(kk), runs=RUNS // 2))
-    radius = k // perceptual.BANDS
-    probes = perceptual.BANDS * len(perceptual.within(0, radius))
+    # per band: within k // 4 bits, or one less (perceptual.band_radii)
+    probes = sum(len(perceptual.within(0, r)) for r in perceptual.band_radii(k) if r >= 0)
     return {
         "k": k,
         "exact_p50": common.p50(exact),
@@ -301,7 +301,12 @@ def main() -> None:
                     f"<= {GOAL_RATIO:g}x",
                     f"{ratio:.1f}x",
                     ratio <= GOAL_RATIO and pg["missed"] == 0,
-                    why="more band candidates than expected to verify",
+                    why=(
+                        f"near(k={k}) took {pg['near_p50']:.2f} ms for {pg['probes']} band "
+                        f"probes against {pg['exact_p50']:.2f} ms for one B-tree lookup; the "
+                        "exact lookup is mostly the ORM's fixed cost, so the ratio moves with "
+                        "the machine's load (7.5x to 13.3x before band_radii, same code)"
+                    ),
                 )
             ],
         },

@@ -332,9 +332,10 @@ class AssetQuerySet(models.QuerySet):
 
         Multi-index search (docs/near-duplicates.md): the 64 bits are stored as 4
         indexed 16-bit bands; a hash within k bits has at least one band within
-        k // 4 bits of the query's band (pigeonhole), so the candidates are the rows
-        whose band equals one of those few values (an index lookup each), and only
-        they are compared bit by bit. The table is never scanned.
+        a few bits of the query's band (pigeonhole, sharpened in
+        ``perceptual.band_radii``), so the candidates are the rows whose band equals
+        one of those few values (an index lookup each), and only they are compared
+        bit by bit. The table is never scanned.
         """
         if not 0 <= max_distance <= perceptual.MAX_DISTANCE:
             raise InvalidInput(
@@ -350,7 +351,7 @@ class AssetQuerySet(models.QuerySet):
 
 
 def _near_candidates_sql(connection, phash: int, max_distance: int) -> tuple[str, list]:
-    """The ids within ``max_distance`` of ``phash``: a UNION of one scan per band.
+    """The ids within ``max_distance`` of ``phash``: a UNION of one scan per probed band.
 
     Each scan reads the (band, phash, id) index only, and the distance is checked on
     index entries, so candidates that fail it never cost a table read (an OR of the
@@ -358,7 +359,6 @@ def _near_candidates_sql(connection, phash: int, max_distance: int) -> tuple[str
     1M assets). Written as SQL rather than four ORM querysets because compiling
     hundreds of IN parameters through the ORM cost more than the query itself.
     """
-    radius = max_distance // perceptual.BANDS
     table = connection.ops.quote_name(Asset._meta.db_table)
     column = connection.ops.quote_name("phash")
     pk = connection.ops.quote_name("id")
@@ -368,7 +368,10 @@ def _near_candidates_sql(connection, phash: int, max_distance: int) -> tuple[str
     else:
         distance = f"civitrack_hamming({column}, %s)"
     parts, params = [], []
-    for name, value in zip(PHASH_BANDS, perceptual.bands(phash), strict=True):
+    radii = perceptual.band_radii(max_distance)
+    for name, value, radius in zip(PHASH_BANDS, perceptual.bands(phash), radii, strict=True):
+        if radius < 0:  # this band need not be probed (band_radii)
+            continue
         probes = perceptual.within(value, radius)
         band = connection.ops.quote_name(name)
         if postgres:

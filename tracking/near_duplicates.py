@@ -3,16 +3,16 @@
 ``Asset.objects.near`` answers "what looks like this one asset"; the pairs page asks
 "which two assets anywhere look alike", a self-join. It uses the same multi-index
 scheme so it stays complete: two pHashes within ``k`` bits have one of their four
-16-bit bands within ``k // 4`` bits of each other (pigeonhole), so for each band the
-join probes ``b.band = a.band XOR mask`` for every mask of at most ``k // 4`` bits
-(each probe an index lookup on the band column), and only those candidates are
-compared bit by bit. Pairs are of the same media type, each reported once (lower
+16-bit bands within a few bits of each other (pigeonhole: ``perceptual.band_radii``
+gives each band's radius, ``k // 4`` or one less), so for each band the join probes
+``b.band = a.band XOR mask`` for every mask of at most that many bits (each probe an
+index lookup on the band column), and only those candidates are compared bit by bit. Pairs are of the same media type, each reported once (lower
 id first), and pairs with a ``NearDuplicateDecision`` are left out in the database.
 
 A page costs two queries whatever its size: the pairs (ids and distances, with
 ``LIMIT``/``OFFSET``) and the assets they name. The join's work grows with the
-number of hashed assets times the probes per band (1, 17, 137 or 697 for
-``k // 4`` = 0..3), so a small ``k`` is also the cheap one.
+number of hashed assets times the probes per band (1, 17, 137 or 697 for a radius
+of 0..3), so a small ``k`` is also the cheap one.
 """
 
 from __future__ import annotations
@@ -57,20 +57,27 @@ def pairs_sql(max_distance: int) -> str:
     """The pairs query (parameters: max distance, limit, offset); see the module docstring."""
     asset = connection.ops.quote_name(Asset._meta.db_table)
     decision = connection.ops.quote_name(NearDuplicateDecision._meta.db_table)
-    masks = perceptual.within(0, max_distance // perceptual.BANDS)
-    values = ", ".join(f"({m})" for m in masks)
+    # One mask list per radius in use (band_radii: at k = 8, band 0 within 2 bits and
+    # the others within 1; a band at -1 is not probed).
+    radii = perceptual.band_radii(max_distance)
+    masks = ", ".join(
+        f"masks{r}(m) AS (VALUES {', '.join(f'({m})' for m in perceptual.within(0, r))})"
+        for r in sorted({r for r in radii if r >= 0})
+    )
     # Only table and column names from the models and integers computed here go into the
     # text; the caller's values are parameters.
     probes = " UNION ".join(
-        f"SELECT a.id AS low_id, b.id AS high_id FROM {asset} a CROSS JOIN masks"  # noqa: S608
+        f"SELECT a.id AS low_id, b.id AS high_id FROM {asset} a"  # noqa: S608
+        f" CROSS JOIN masks{radius} masks"
         f" JOIN {asset} b ON b.{band} = {_xor_sql(f'a.{band}', 'masks.m')}"
         " AND b.id > a.id AND b.asset_type = a.asset_type"
         f" WHERE a.{band} IS NOT NULL"
-        for band in PHASH_BANDS
+        for band, radius in zip(PHASH_BANDS, radii, strict=True)
+        if radius >= 0
     )
     distance = _hamming_sql("a.phash", "b.phash")
     return (
-        f"WITH masks(m) AS (VALUES {values}), candidates AS ({probes})"  # noqa: S608
+        f"WITH {masks}, candidates AS ({probes})"  # noqa: S608
         f" SELECT c.low_id, c.high_id, {distance} AS distance FROM candidates c"
         f" JOIN {asset} a ON a.id = c.low_id JOIN {asset} b ON b.id = c.high_id"
         f" WHERE {distance} <= %s"

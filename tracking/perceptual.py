@@ -108,6 +108,25 @@ def bands(value: int) -> tuple[int, ...]:
     return tuple((bits >> (BAND_BITS * (BANDS - 1 - i))) & BAND_MASK for i in range(BANDS))
 
 
+def band_radii(max_distance: int, bands: int = BANDS) -> tuple[int, ...]:
+    """How many bits each band is probed within, so that every hash within
+    ``max_distance`` of the query is found; -1 for a band that is not probed.
+
+    Plain pigeonhole probes every band within ``k // bands``. It can be sharpened:
+    write ``k = bands * r + s`` with ``0 <= s < bands``. A hash whose first ``s + 1``
+    bands each differ in more than ``r`` bits and whose other bands each differ in
+    more than ``r - 1`` differs in at least ``(s + 1)(r + 1) + (bands - s - 1) r = k + 1``
+    bits, so it is not a match. Probing the first ``s + 1`` bands within ``r`` and the
+    others within ``r - 1`` therefore misses nothing, and probes far fewer values when
+    ``k`` is not one less than a multiple of ``bands``: at k = 8, 137 + 3 x 17 = 188
+    probes instead of 4 x 137 = 548 (the same rows are found; a third of the candidates
+    are read). The balanced split is the cheapest one: the probes grow faster than
+    linearly with the radius.
+    """
+    r, s = divmod(max_distance, bands)
+    return tuple(r if i <= s else r - 1 for i in range(bands))
+
+
 def within(value: int, radius: int, bits: int = BAND_BITS) -> list[int]:
     """Every ``bits``-bit value at most ``radius`` bits away from ``value``, ``value`` first.
 

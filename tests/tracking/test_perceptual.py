@@ -1,5 +1,6 @@
 """Perceptual hashes of real generated files, and the indexed near-duplicate query."""
 
+import itertools
 import random
 
 import pytest
@@ -36,6 +37,24 @@ def test_it_probes_every_value_within_the_radius():
     probes = perceptual.within(0, 2)
     assert len(probes) == len(set(probes)) == 1 + 16 + 120
     assert all(bin(p).count("1") <= 2 for p in probes)
+
+
+@pytest.mark.parametrize("k", range(perceptual.MAX_DISTANCE + 1))
+def test_the_band_radii_miss_no_hash_within_k(k):
+    radii = perceptual.band_radii(k)
+    # Every way k or fewer differing bits can fall into the four bands: one band must
+    # be within its probed radius.
+    for spread in itertools.product(range(k + 1), repeat=perceptual.BANDS):
+        if sum(spread) <= k:
+            assert any(d <= r for d, r in zip(spread, radii, strict=True)), (k, spread)
+    # and none is probed further than plain pigeonhole (k // 4) would.
+    assert max(radii) == k // perceptual.BANDS
+
+
+def test_the_band_radii_probe_a_third_as_many_values_at_the_default_distance():
+    probes = sum(len(perceptual.within(0, r)) for r in perceptual.band_radii(8) if r >= 0)
+    assert perceptual.band_radii(8) == (2, 1, 1, 1)
+    assert probes == 137 + 3 * 17 < 4 * 137
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -166,6 +185,19 @@ def test_near_finds_a_match_whose_every_band_differs():
     asset = _asset(1, spread)
     assert [(a.pk, a.distance) for a in Asset.objects.near(query, 8)] == [(asset.pk, 8)]
     assert list(Asset.objects.near(query, 7)) == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "spread", [(3, 3, 1, 1), (4, 2, 1, 1), (3, 2, 2, 1), (5, 1, 1, 1), (3, 3, 2, 0), (6, 1, 1, 0)]
+)
+def test_near_finds_a_match_whose_first_band_is_past_two_bits(spread):
+    # k = 8 probes band 0 within 2 bits and the others within 1 (band_radii): a match
+    # whose first band differs in 3 or more bits is found through another band.
+    query = 0x0123_4567_89AB_CDEF
+    bits = [16 * (3 - band) + i for band, count in enumerate(spread) for i in range(count)]
+    asset = _asset(1, _flip(query, bits))
+    assert [(a.pk, a.distance) for a in Asset.objects.near(query, 8)] == [(asset.pk, 8)]
 
 
 @pytest.mark.django_db
