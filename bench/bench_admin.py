@@ -15,10 +15,20 @@ rather than how it compares with one raw query. This script:
 3. at the largest size also requests the same list through a **stock** ``ModelAdmin``
    of the same model with the same ``list_display`` and nothing else (Django's
    paginator with its two counts, no ``list_select_related``, per-row counts by
-   ``annotate(Count())``) on a second admin site, times every search's SQL against a
-   hand-written query for the same rows, and runs ``EXPLAIN`` on the search queries
-   the admin page itself sent (captured), recording every index they read and any
-   sequential scan.
+   ``annotate(Count())``) on a second admin site, times every search's SQL against
+   hand-written SQL for what the page shows, and runs ``EXPLAIN`` on the search
+   queries the admin page itself sent (captured), recording every index they read
+   and any sequential scan.
+
+The hand-written reference of a search is its page of rows *and its count*: the
+page says how many rows match ("4691 results"), so any implementation of it has to
+count them. The count is written the cheapest way that still shows the same text,
+``SELECT count(*) FROM (SELECT 1 … WHERE … LIMIT 10001)`` (exact up to the cap, "more
+than 10000" past it), with the same WHERE as the page. Until December 2026 the
+reference was the page's rows alone while the admin's side summed its count and its
+page, which charged the admin for a number the reference never computed: Post search
+`lantern` came out at 3.9x (7.4 ms of its 10.2 were the count, 4,691 trigram matches
+rechecked on the heap, against 2.6 ms for the reference's 50 rows).
 
 Goals (issue 17): p50 at the largest size / p50 at the smallest ≤ 1.25; p50 / stock
 p50 ≤ 0.5; searches read indexes only and their SQL is ≤ 3x the hand-written query.
@@ -65,8 +75,10 @@ class Case:
     path: str
     # a stock ModelAdmin to compare with: (app_label.Model, list_display, extra attrs)
     stock: tuple[str, tuple, dict] | None = None
-    # a search: the hand-written SQL returning the same rows (page of 50/25)
+    # a search: the hand-written SQL returning the same rows (page of 50/25), and the
+    # hand-written capped count of the same rows (see the module docstring)
     raw_sql: str | None = None
+    raw_count_sql: str | None = None
     search: bool = False
 
 
@@ -85,11 +97,23 @@ WORKFLOW_RAW = """
 SELECT w.* FROM orchestration_workflow w WHERE {where}
 ORDER BY w.created_at DESC, w.id DESC LIMIT {limit}
 """
+# The page's count, capped as the page shows it: exact up to the cap, "more than" past it.
+COUNT_RAW = "SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {where} LIMIT {limit}) s"
 LIKE = "UPPER({col}::text) LIKE UPPER('%{term}%')"
 
 
 def like_any(term: str, *cols: str) -> str:
     return " OR ".join(LIKE.format(col=c, term=term) for c in cols)
+
+
+def hand_written(page: str, table: str, where: str, **extra) -> dict[str, str]:
+    """``Case`` arguments for a search: the page's rows and its capped count, by hand."""
+    from civitrack.listing import COUNT_CAP
+
+    return {
+        "raw_sql": page.format(where=where, **extra),
+        "raw_count_sql": COUNT_RAW.format(table=table, where=where, limit=COUNT_CAP + 1),
+    }
 
 
 def cases(sample: dict) -> list[Case]:
@@ -181,56 +205,65 @@ def cases(sample: dict) -> list[Case]:
         Case(
             "Asset search `lantern` (free text)",
             "/admin/tracking/asset/?q=lantern",
-            raw_sql=ASSET_RAW.format(
-                where=like_any("lantern", "a.asset_url", "a.civitai_url")
+            **hand_written(
+                ASSET_RAW,
+                "tracking_asset a",
+                like_any("lantern", "a.asset_url", "a.civitai_url")
                 + " OR a.input_prompt_id = ANY(ARRAY(SELECT id FROM tracking_prompt WHERE "
                 + LIKE.format(col="prompt_text", term="lantern")
-                + "))"
+                + "))",
             ),
             search=True,
         ),
         Case(
             f"Asset search by Civitai image id `{image_id}`",
             f"/admin/tracking/asset/?q={image_id}",
-            raw_sql=ASSET_RAW.format(where=f"a.civitai_id = {image_id}"),
+            **hand_written(ASSET_RAW, "tracking_asset a", f"a.civitai_id = {image_id}"),
             search=True,
         ),
         Case(
             f"Asset search by sha256 prefix `{sha[:12]}`",
             f"/admin/tracking/asset/?q={sha[:12]}",
-            raw_sql=ASSET_RAW.format(where=f"a.sha256sum LIKE '{sha[:12]}%'"),
+            **hand_written(ASSET_RAW, "tracking_asset a", f"a.sha256sum LIKE '{sha[:12]}%'"),
             search=True,
         ),
         Case(
             "Asset search by URL `cdn.civitrack.example/…`",
             f"/admin/tracking/asset/?q=cdn.civitrack.example/{sample['url_tail']}",
-            raw_sql=ASSET_RAW.format(
-                where=like_any(
+            **hand_written(
+                ASSET_RAW,
+                "tracking_asset a",
+                like_any(
                     f"cdn.civitrack.example/{sample['url_tail']}", "a.asset_url", "a.civitai_url"
-                )
+                ),
             ),
             search=True,
         ),
         Case(
             "Post search `lantern`",
             "/admin/tracking/post/?q=lantern",
-            raw_sql=POST_RAW.format(
-                where=like_any("lantern", "p.civitai_url", "p.title", "p.description")
+            **hand_written(
+                POST_RAW,
+                "tracking_post p",
+                like_any("lantern", "p.civitai_url", "p.title", "p.description"),
             ),
             search=True,
         ),
         Case(
             f"Post search by Civitai post id `{post_id}`",
             f"/admin/tracking/post/?q={post_id}",
-            raw_sql=POST_RAW.format(where=f"p.civitai_id = {post_id}"),
+            **hand_written(POST_RAW, "tracking_post p", f"p.civitai_id = {post_id}"),
             search=True,
         ),
         Case("Prompt search `lantern` (engineer fts)", "/admin/tracking/prompt/?q=lantern"),
         Case(
             f"Workflow admin search `{wf}`",
             f"/admin/orchestration/workflow/?q={wf}",
-            raw_sql=WORKFLOW_RAW.format(
-                where=like_any(wf, "w.civitai_id", "w.tag_index", "w.prompt"), limit=100
+            **hand_written(
+                WORKFLOW_RAW,
+                "orchestration_workflow w",
+                like_any(wf, "w.civitai_id", "w.tag_index", "w.prompt"),
+                limit=100,
             ),
             search=True,
         ),
@@ -242,8 +275,10 @@ def cases(sample: dict) -> list[Case]:
         Case(
             "Orchestration workflows search `lantern` (staff)",
             "/orchestration/?q=lantern",
-            raw_sql=WORKFLOW_RAW.format(
-                where=like_any("lantern", "w.civitai_id", "w.tag_index", "w.prompt")
+            **hand_written(
+                WORKFLOW_RAW,
+                "orchestration_workflow w",
+                like_any("lantern", "w.civitai_id", "w.tag_index", "w.prompt")
                 + " OR w.id = ANY(ARRAY(SELECT workflow_id FROM orchestration_step s WHERE "
                 + LIKE.format(col="s.prompt", term="lantern")
                 + "))",
@@ -559,7 +594,9 @@ def main() -> None:
                 )
             )
             if case.raw_sql:
-                raw = raw_ms(case.raw_sql, RUNS)
+                raw_page = raw_ms(case.raw_sql, RUNS)
+                raw_count = raw_ms(case.raw_count_sql, RUNS) if case.raw_count_sql else 0.0
+                raw = raw_page + raw_count
                 ratio = search_db / raw
                 goals.append(
                     common.goal(
@@ -568,8 +605,9 @@ def main() -> None:
                         f"{ratio:.1f}x ({search_db:.2f} / {raw:.2f} ms)",
                         ratio <= SEARCH_GOAL,
                         why=(
-                            "the admin runs the capped count as well as the page; the "
-                            "hand-written query returns the page only"
+                            f"the admin's {len(searched)} search queries take "
+                            f"{search_db:.2f} ms against {raw_page:.2f} ms for the "
+                            f"hand-written page and {raw_count:.2f} ms for its capped count"
                         ),
                     )
                 )
@@ -608,8 +646,9 @@ def main() -> None:
                 "Queries and DB ms from one request under CaptureQueriesContext. Stock: the "
                 "same model on a second AdminSite with a plain ModelAdmin with the same "
                 "list_display (per-row counts as annotate(Count())), nothing else. Search SQL: "
-                "the queries the admin page sent that carry the search, re-run raw, against one "
-                "hand-written query returning the same page; plans are EXPLAIN (ANALYZE, "
+                "the queries the admin page sent that carry the search, re-run raw, against "
+                "hand-written SQL for what the page shows (its rows, and its count capped at "
+                "10,001 as the page's is); plans are EXPLAIN (ANALYZE, "
                 "BUFFERS) of the admin's own queries at the largest size."
             ),
             "table": table,
