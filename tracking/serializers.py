@@ -157,6 +157,16 @@ def _prompt_from_row(row: dict[str, Any], prefix: str, user_field: str) -> dict[
 
 
 def _asset_from_row(row: dict[str, Any], inputs: list[int], user_field: str) -> dict[str, Any]:
+    return _plain_asset_from_row(row, inputs, user_field) | {
+        "input_prompt": _prompt_from_row(row, "input_prompt__", user_field),
+        "output_prompt": _prompt_from_row(row, "output_prompt__", user_field),
+    }
+
+
+def _plain_asset_from_row(
+    row: dict[str, Any], inputs: list[int], user_field: str
+) -> dict[str, Any]:
+    """The Asset shape (``asset_dict``) from a ``values()`` row."""
     return {
         "asset_id": str(row["id"]),
         "asset_url": row["asset_url"],
@@ -174,8 +184,6 @@ def _asset_from_row(row: dict[str, Any], inputs: list[int], user_field: str) -> 
         "on_behalf_of": row["on_behalf_of"],
         "created_at": iso(row["created_at"]),
         "updated_at": iso(row["updated_at"]),
-        "input_prompt": _prompt_from_row(row, "input_prompt__", user_field),
-        "output_prompt": _prompt_from_row(row, "output_prompt__", user_field),
     }
 
 
@@ -197,15 +205,43 @@ def asset_dicts(assets: QuerySet[Asset]) -> list[dict[str, Any]]:
     """Asset shapes of ``assets`` in one query: the creator joined, the lineage aggregated.
 
     A prefetch of ``input_assets`` would be a second query, and only when some asset
-    has inputs: the count would depend on the data.
+    has inputs: the count would depend on the data. Built from ``values()`` rows, as
+    ``posts_with_details`` is, rather than model instances: instantiating the assets and
+    their creators was the largest single cost of a ``search_prompts`` page
+    (docs/prompt-search.md, "Cost"); the shapes are the same as ``asset_dict``'s
+    (tests/tracking/test_search_prompts.py compares them).
     """
-    rows = assets.select_related("created_by").annotate(lineage_ids=_lineage_ids())
+    user_field = get_user_model().USERNAME_FIELD
+    rows = assets.annotate(lineage_ids=_lineage_ids()).values(
+        *_ASSET_COLUMNS, f"created_by__{user_field}", "lineage_ids"
+    )
     return [
-        asset_dict(
-            a, input_asset_ids=[int(pk) for pk in a.lineage_ids.split(",")] if a.lineage_ids else []
+        _plain_asset_from_row(
+            row,
+            [int(pk) for pk in row["lineage_ids"].split(",")] if row["lineage_ids"] else [],
+            user_field,
         )
-        for a in rows
+        for row in rows
     ]
+
+
+def prompt_hits(prompts: QuerySet[Prompt]) -> dict[int, dict[str, Any]]:
+    """The Prompt shape with ``rank`` and ``snippet`` of each prompt of a search
+    (``Prompt.objects.search``), by id, from ``values()`` rows in one query."""
+    from tracking.prompt_search import snippet_html
+
+    user_field = get_user_model().USERNAME_FIELD
+    rows = prompts.values(
+        *_PROMPT_COLUMNS, f"created_by__{user_field}", "search_rank", "search_headline"
+    )
+    return {
+        row["id"]: _prompt_from_row(row, "", user_field)
+        | {
+            "rank": float(row["search_rank"] or 0.0),
+            "snippet": snippet_html(row["search_headline"]),
+        }
+        for row in rows
+    }
 
 
 def posts_with_details(page: QuerySet[Post]) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Window
 
 from tracking import civitai_import, file_facts, guides, hashing, inputs, media_types, perceptual
 from tracking.civitai_urls import check_page_url, parse_image_ref
@@ -32,6 +33,7 @@ from tracking.serializers import (
     post_dict,
     posts_with_details,
     prompt_dict,
+    prompt_hits,
 )
 
 logger = logging.getLogger(__name__)
@@ -594,38 +596,51 @@ def search_prompts(*, user, params: inputs.SearchPromptsInput) -> dict[str, Any]
     """Prompts ranked by full-text search (``Prompt.objects.search``), each with its
     highlighted ``snippet`` (HTML) and the assets it generated; writes nothing.
 
-    Four queries whatever the page size: the count, the page's ids in rank order, the
-    page's prompts with rank and snippet, and their assets with lineage. The snippets
-    are computed for the page only, not for every match.
+    Three queries whatever the page size: the page's ids in rank order with the number
+    of matches beside them (a window count over the same scan, so the matches are read
+    once: ranking has to read each of them anyway), the page's prompts with rank and
+    snippet (computed for the page only, not for every match), and their assets with
+    lineage, both as ``values()`` rows. A page past the end finds no ids and counts the
+    matches instead (two queries); no match at all is one query.
     """
     page_size = inputs.DEFAULT_LIMIT if params.limit is None else params.limit
     start = params.offset or 0
     found = Prompt.objects.search(params.query)
-    total = found.count()
     hits: list[dict[str, Any]] = []
-    if start < total:  # as in list_civitai_posts: a huge OFFSET would overflow
-        ids = list(found.values_list("pk", flat=True)[start : start + page_size])
-        prompts = Prompt.objects.filter(pk__in=ids).select_related("created_by")
-        page = {p.pk: p for p in prompts.search(params.query)}
-        generated: dict[int, list[dict[str, Any]]] = {pk: [] for pk in ids}
-        for shaped in asset_dicts(Asset.objects.filter(input_prompt_id__in=ids).order_by("id")):
-            generated[int(shaped["input_prompt_id"])].append(shaped)
-        hits = [
-            prompt_dict(page[pk])
-            | {
-                "rank": float(page[pk].search_rank or 0.0),
-                "snippet": page[pk].search_snippet,
-                "assets": generated[pk],
-            }
-            for pk in ids
-            if pk in page  # deleted between the two queries
+    if start > _MAX_OFFSET:  # as in list_civitai_posts: a huge OFFSET would overflow
+        return _search_answer(params, [], found.count(), page_size, start)
+    ranked = list(
+        found.annotate(matches=Window(Count("pk"))).values_list("pk", "matches")[
+            start : start + page_size
         ]
+    )
+    if not ranked:
+        total = found.count() if start else 0
+        return _search_answer(params, [], total, page_size, start)
+    ids = [pk for pk, _matches in ranked]
+    page = prompt_hits(Prompt.objects.filter(pk__in=ids).search(params.query))
+    generated: dict[int, list[dict[str, Any]]] = {pk: [] for pk in ids}
+    for shaped in asset_dicts(Asset.objects.filter(input_prompt_id__in=ids).order_by("id")):
+        generated[int(shaped["input_prompt_id"])].append(shaped)
+    hits = [
+        page[pk] | {"assets": generated[pk]}
+        for pk in ids
+        if pk in page  # deleted between the two queries
+    ]
+    return _search_answer(params, hits, ranked[0][1], page_size, start)
+
+
+# PostgreSQL's OFFSET is a bigint; no table holds more rows than that.
+_MAX_OFFSET = 2**63 - 1
+
+
+def _search_answer(params, hits, total: int, limit: int, offset: int) -> dict[str, Any]:
     return {
         "query": params.query,
         "prompts": hits,
         "total": total,
-        "limit": page_size,
-        "offset": start,
+        "limit": limit,
+        "offset": offset,
     }
 
 

@@ -14,7 +14,8 @@ from mcp import Client
 from tests.conftest import table_counts
 from tests.tracking.recording_helpers import SEARCH_FILLER, asset, prompt
 from tracking.errors import InvalidInput
-from tracking.models import ApiToken
+from tracking.models import ApiToken, Asset, Prompt
+from tracking.serializers import asset_dict, prompt_dict
 from tracking.shapes import SearchPromptsResult
 from tracking.tools.mcp import build_server
 from tracking.tools.registry import TOOLS, call_tool
@@ -90,8 +91,41 @@ def test_it_costs_the_same_queries_whatever_the_page_size(alice):
         assert len(result["prompts"]) == limit
         assert bool(result["prompts"][-1]["assets"]) == (limit > 1)
         counts.append(len(ctx.captured_queries))
-    # count, ids, prompts with rank and snippet, assets with their lineage
-    assert counts == [4, 4, 4]
+    # ids in rank order with the match count, prompts with rank and snippet, assets with
+    # their lineage
+    assert counts == [3, 3, 3]
+
+
+@pytest.mark.django_db
+def test_a_page_past_the_end_counts_instead_of_fetching(alice):
+    corpus(alice)
+    with CaptureQueriesContext(connection) as ctx:
+        past = search(alice, query="lantern", offset=5)
+    assert past["prompts"] == [] and past["total"] == 2
+    assert len(ctx.captured_queries) == 2  # the empty page, then the count
+    with CaptureQueriesContext(connection) as ctx:
+        assert search(alice, query="zebra")["total"] == 0
+    assert len(ctx.captured_queries) == 1
+
+
+@pytest.mark.django_db
+def test_its_shapes_are_the_records_own(alice):
+    # The page is built from values() rows; it must say what prompt_dict and asset_dict
+    # say of the same records, lineage sorted as there.
+    _lantern, both, _fox, made = corpus(alice)
+    asset(
+        alice,
+        input_prompt_id=both["prompt_id"],
+        input_asset_ids=[made[2]["asset_id"], made[0]["asset_id"]],
+    )
+    for hit in search(alice, query="lantern or fox")["prompts"]:
+        record = Prompt.objects.select_related("created_by").get(pk=hit["prompt_id"])
+        assert {k: v for k, v in hit.items() if k not in ("rank", "snippet", "assets")} == (
+            prompt_dict(record)
+        )
+        assets = Asset.objects.filter(input_prompt_id=record.pk).order_by("id")
+        assert hit["assets"] == [asset_dict(a) for a in assets]
+        assert json.dumps(hit["assets"]) == json.dumps([asset_dict(a) for a in assets])
 
 
 @pytest.mark.django_db
