@@ -606,9 +606,8 @@ def search_prompts(*, user, params: inputs.SearchPromptsInput) -> dict[str, Any]
     page_size = inputs.DEFAULT_LIMIT if params.limit is None else params.limit
     start = params.offset or 0
     found = Prompt.objects.search(params.query)
-    hits: list[dict[str, Any]] = []
     if start > _MAX_OFFSET:  # as in list_civitai_posts: a huge OFFSET would overflow
-        return _search_answer(params, [], found.count(), page_size, start)
+        return _search_answer(params, [], total=found.count(), limit=page_size, offset=start)
     ranked = list(
         found.annotate(matches=Window(Count("pk"))).values_list("pk", "matches")[
             start : start + page_size
@@ -616,7 +615,7 @@ def search_prompts(*, user, params: inputs.SearchPromptsInput) -> dict[str, Any]
     )
     if not ranked:
         total = found.count() if start else 0
-        return _search_answer(params, [], total, page_size, start)
+        return _search_answer(params, [], total=total, limit=page_size, offset=start)
     ids = [pk for pk, _matches in ranked]
     page = prompt_hits(Prompt.objects.filter(pk__in=ids).search(params.query))
     generated: dict[int, list[dict[str, Any]]] = {pk: [] for pk in ids}
@@ -627,14 +626,21 @@ def search_prompts(*, user, params: inputs.SearchPromptsInput) -> dict[str, Any]
         for pk in ids
         if pk in page  # deleted between the two queries
     ]
-    return _search_answer(params, hits, ranked[0][1], page_size, start)
+    return _search_answer(params, hits, total=ranked[0][1], limit=page_size, offset=start)
 
 
 # PostgreSQL's OFFSET is a bigint; no table holds more rows than that.
 _MAX_OFFSET = 2**63 - 1
 
 
-def _search_answer(params, hits, total: int, limit: int, offset: int) -> dict[str, Any]:
+def _search_answer(
+    params: inputs.SearchPromptsInput,
+    hits: list[dict[str, Any]],
+    *,
+    total: int,
+    limit: int,
+    offset: int,
+) -> dict[str, Any]:
     return {
         "query": params.query,
         "prompts": hits,
