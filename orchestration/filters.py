@@ -97,7 +97,7 @@ class WorkflowFilter(django_filters.FilterSet):
     def filter_flagged(self, queryset, name, value):
         if value is None:
             return queryset
-        return queryset.filter(has_flagged_job=value)
+        return queryset.having_flagged_job(value)
 
 
 class ReviewQueueFilter(django_filters.FilterSet):

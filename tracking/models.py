@@ -676,8 +676,21 @@ class AssetStatsSnapshot(models.Model):
         get_latest_by = "captured_at"
         indexes = [
             models.Index(fields=["asset", "-captured_at"], name="stats_asset_captured_idx"),
-            # the dashboard's "growth this week" and "last stats sync" read by time alone
-            models.Index(fields=["-captured_at"], name="stats_captured_idx"),
+            # The dashboard's "growth this week" and "last stats sync" read by time alone.
+            # The reaction counts and the asset are in the index too, so the week's
+            # snapshots are an index-only scan (issue 17): at 1M assets, 10,000 rows
+            # of a week were 10,000 heap visits.
+            models.Index(
+                fields=[
+                    "-captured_at",
+                    "asset",
+                    "like_count",
+                    "heart_count",
+                    "laugh_count",
+                    "cry_count",
+                ],
+                name="stats_captured_reactions_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -228,9 +228,9 @@ def test_every_search_reads_indexes_only(client, superuser, seeded, is_postgres,
 
 
 def test_the_dashboard_says_more_than_the_cap(client, superuser, seeded, monkeypatch):
-    import civitrack.listing
+    import workspace.dashboard
 
-    monkeypatch.setattr(civitrack.listing, "COUNT_CAP", 10)
+    monkeypatch.setattr(workspace.dashboard, "TILE_COUNT_CAP", 10)
     client.force_login(superuser)
     tiles = {t.key: t for t in client.get("/admin/").context["tiles"]}
     queued = {f.label: f.value for f in tiles["review"].figures}["needing a decision"]
