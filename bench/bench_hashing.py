@@ -13,7 +13,9 @@ times the hash call itself and reports it, so interpreter and Django start-up ar
 shown separately rather than counted against the hashing. Best of 3 runs each.
 The server streams the file with ``sendfile`` from a thread of this process, so it
 is not the bottleneck (and its memory is not counted). Prints a Markdown table and
-writes ``bench/results/hashing.json``.
+writes ``bench/results/hashing.json`` through ``common.write_result``, in the shape
+every benchmark's result has (``status``, ``figures``, ``goals``...), so run_all lists
+the two ratios among the goals; the raw samples stay in it under ``results``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import common  # noqa: E402
+
+NAME = "hashing"
+FILE_GOAL = 1.10
+URL_GOAL = 1.25
 
 SIZE = 512 * 1024 * 1024
 TIME = "/usr/bin/time"  # GNU time (Debian package "time")
@@ -146,22 +155,6 @@ def main() -> None:
 
     file_ratio = results["hash_file"]["seconds"] / results["openssl_file"]["seconds"]
     url_ratio = results["hash_url"]["seconds"] / results["curl_openssl_url"]["seconds"]
-    summary = {
-        "size_bytes": SIZE,
-        "runs": RUNS,
-        "file_ratio": round(file_ratio, 3),
-        "file_goal": 1.10,
-        "url_ratio": round(url_ratio, 3),
-        "url_goal": 1.25,
-        "python_startup_only_peak_rss_kib": baseline_rss,
-        "python_startup_only_wall_seconds": round(baseline["wall_seconds"], 3),
-        "bench_seconds": round(time.perf_counter() - started, 1),
-        "results": results,
-    }
-    out_dir = ROOT / "bench" / "results"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "hashing.json").write_text(json.dumps(summary, indent=2) + "\n")
-
     mib = SIZE / 1024 / 1024
 
     def row(name: str, what: str, ratio: str = "") -> str:
@@ -172,21 +165,72 @@ def main() -> None:
             f" {r['peak_rss_kib'] / 1024:.1f} | {ratio} |"
         )
 
-    print(f"sha256 of a {mib:.0f} MiB file, best of {RUNS} (digests agree: {digests['hash_file']})")
-    print()
-    print("| method | seconds | MiB/s | start-up s | peak RSS MiB | ratio (goal) |")
-    print("|---|---:|---:|---:|---:|---|")
-    print(row("hash_file", "`hash_file` (Python child)", f"{file_ratio:.2f} (<= 1.10)"))
-    print(row("openssl_file", "`openssl dgst -sha256 FILE`"))
-    print(row("hash_url", "`hash_url` loopback (Python child)", f"{url_ratio:.2f} (<= 1.25)"))
-    print(row("curl_openssl_url", "`curl -s URL \\| openssl dgst -sha256`"))
-    print()
-    print(
-        "seconds: the hash call timed inside the Python child; whole process for the tools."
-        " start-up: interpreter + Django set-up of the Python child."
-        f" A Python child that only starts up peaks at {baseline_rss / 1024:.1f} MiB RSS,"
-        " so hashing itself adds the difference."
-        f" Written to {out_dir / 'hashing.json'} ({summary['bench_seconds']} s in all)."
+    table = "\n".join(
+        [
+            "| method | seconds | MiB/s | start-up s | peak RSS MiB | ratio (goal) |",
+            "|---|---:|---:|---:|---:|---|",
+            row(
+                "hash_file", "`hash_file` (Python child)", f"{file_ratio:.2f} (<= {FILE_GOAL:.2f})"
+            ),
+            row("openssl_file", "`openssl dgst -sha256 FILE`"),
+            row(
+                "hash_url",
+                "`hash_url` loopback (Python child)",
+                f"{url_ratio:.2f} (<= {URL_GOAL:.2f})",
+            ),
+            row("curl_openssl_url", "`curl -s URL \\| openssl dgst -sha256`"),
+        ]
+    )
+    bench_seconds = round(time.perf_counter() - started, 1)
+    common.write_result(
+        NAME,
+        {
+            "title": "hashing",
+            "how": (
+                f"sha256 of a {mib:.0f} MiB file, best of {RUNS} (digests agree: "
+                f"{digests['hash_file']}). seconds: the hash call timed inside the Python "
+                "child; whole process for the tools. start-up: interpreter + Django set-up "
+                "of the Python child. A Python child that only starts up peaks at "
+                f"{baseline_rss / 1024:.1f} MiB RSS, so hashing itself adds the difference."
+            ),
+            "figures": [
+                {"what": "file size", "value": f"{mib:.0f}", "unit": "MiB"},
+                {
+                    "what": "start-up only: peak RSS",
+                    "value": f"{baseline_rss / 1024:.1f}",
+                    "unit": "MiB",
+                },
+                {"what": "benchmark time", "value": f"{bench_seconds}", "unit": "s"},
+            ],
+            "goals": [
+                common.goal(
+                    "`hash_file` time / `openssl dgst -sha256 FILE`",
+                    f"≤ {FILE_GOAL:.2f}",
+                    f"{file_ratio:.2f}",
+                    file_ratio <= FILE_GOAL,
+                    why="hashing a local file is slower than openssl's own loop",
+                ),
+                common.goal(
+                    "`hash_url` time / `curl -s URL \\| openssl dgst -sha256`",
+                    f"≤ {URL_GOAL:.2f}",
+                    f"{url_ratio:.2f}",
+                    url_ratio <= URL_GOAL,
+                    why="hashing a download is slower than curl piped to openssl",
+                ),
+            ],
+            "details": table,
+            # The raw figures, as this script wrote them before it used write_result.
+            "size_bytes": SIZE,
+            "runs": RUNS,
+            "file_ratio": round(file_ratio, 3),
+            "file_goal": FILE_GOAL,
+            "url_ratio": round(url_ratio, 3),
+            "url_goal": URL_GOAL,
+            "python_startup_only_peak_rss_kib": baseline_rss,
+            "python_startup_only_wall_seconds": round(baseline["wall_seconds"], 3),
+            "bench_seconds": bench_seconds,
+            "results": results,
+        },
     )
 
 

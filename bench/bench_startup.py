@@ -184,7 +184,10 @@ def run(url: str) -> None:
                 "same endpoint; *ordinary* is the same command through Django's full start-up "
                 "(`--no-color` sends it there). MCP: spawn of `manage.py mcp --user U` to the "
                 "answer to `initialize` read from its stdout; *SDK floor* is a process that "
-                "only runs `import mcp.server.lowlevel`."
+                "only runs `import mcp.server.lowlevel`. PYTHONDONTWRITEBYTECODE was "
+                f"{'set' if os.environ.get('PYTHONDONTWRITEBYTECODE') else 'not set'}: when set, "
+                "the project's modules are compiled from source in every child (the "
+                "site-packages ones have their bytecode from pip)."
             ),
             "figures": [
                 {
@@ -240,7 +243,13 @@ def run(url: str) -> None:
                         f"{ratio / CLI_GOAL:.2f}x over: besides `requests` (which the peer pays "
                         "too) the command imports Django's settings and translation layers "
                         "(asgiref, asyncio) and pydantic with the wire models that check every "
-                        "answer; see the import table"
+                        "answer; see the import table. Counted in instructions (callgrind, "
+                        "December), pydantic's import, the nine wire models and the first "
+                        "validator build are about a third of the command (470M of 1,400M, the "
+                        "bare request 560M), Django's settings and translations about 130M, and "
+                        "compiling the project's own modules about 180M whenever "
+                        "PYTHONDONTWRITEBYTECODE is set (see how measured); the goal needs the "
+                        "answer checked without pydantic on this path"
                     ),
                 ),
                 common.goal(

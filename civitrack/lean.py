@@ -6,11 +6,13 @@ inputs), then ``django.core.management`` with its system checks, URL and templat
 layers. For two commands that is most of their run time, so ``manage.py`` hands them
 here first (docs/benchmarks.md has the figures):
 
-- ``orchestration`` talks to a remote API and never touches the database. It gets the
-  settings, logging and translations only (an empty app registry, so
-  ``gettext`` works), parses with the same ``orchestration.cli_args`` as the management
-  command and prints and exits the way ``BaseCommand.run_from_argv`` does
-  (``CommandError: <message>`` on stderr, the same exit statuses).
+- ``orchestration`` talks to a remote API. It gets the settings, logging and
+  translations only (an empty app registry, so ``gettext`` works), parses with the
+  same ``orchestration.cli_args`` as the management command and prints and exits the
+  way ``BaseCommand.run_from_argv`` does (``CommandError: <message>`` on stderr, the
+  same exit statuses). The one run that reads the database, ``blob --download``
+  without ``--job`` (the mirror names the blob's job), goes the ordinary way
+  (``cli_args.needs_database``).
 - ``mcp --user U`` starts the MCP server as soon as the SDK is imported, so that
   ``initialize`` is answered at once, and sets Django up in a worker thread meanwhile:
   a full ``django.setup()`` except the admin's autodiscovery (``SimpleAdminConfig``:
@@ -71,7 +73,8 @@ def orchestration(argv: list[str]) -> int:
     """``manage.py orchestration ...`` with settings, logging and translations only.
 
     A command line argparse refuses goes back to Django, whose usage message names its
-    own options too: the same words and exit status 2 either way.
+    own options too: the same words and exit status 2 either way. So does a run that
+    reads the mirror: the models cannot load into the empty registry.
     """
     import argparse
     import logging.config
@@ -92,6 +95,8 @@ def orchestration(argv: list[str]) -> int:
     parser = Parser(prog=f"{os.path.basename(argv[0])} {argv[1]}")
     cli_args.add_arguments(parser, _=str)
     options = vars(parser.parse_args(argv[2:]))
+    if cli_args.needs_database(options):
+        raise HandBack("reads the mirror")  # models, the database: Django's own start-up
     logging.config.dictConfig(settings.LOGGING)
     apps.populate([])  # translations refuse to load before the registry is ready
     language = "en" if options.get("as_json") else language_from_environment(os.environ)

@@ -5,6 +5,10 @@ here is plain functions and one ``OrchestrationCLI`` class that tests can drive
 directly. Output is line-oriented text for people, or JSON with ``--json``. Every
 line written passes through a filter that removes the configured token, as a last
 line of defence behind the client's own redaction.
+
+``orchestration.downloads`` (with tqdm, tempfile, mimetypes) is imported inside the
+commands that use it, not here: ``test``, the lists and the detail commands start
+without it (the start-up figures are in docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -23,16 +27,12 @@ from django.utils.translation import gettext as _
 from civitrack.http import NotFound, UpstreamError
 from civitrack.logging import replace_secrets
 from orchestration.client import OrchestrationClient
-from orchestration.downloads import (
-    DownloadOutcome,
-    download_blob,
-    fetch_refusal,
-    job_gone_reason,
-    job_scans,
-)
 from orchestration.errors import InvalidArgument, OrchestrationRefusal
 from orchestration.scan import SCAN_KEYS, ScanResult, is_csam_flagged
 from orchestration.types import Blob, Job, Step, Workflow, WorkflowPage
+
+if TYPE_CHECKING:
+    from orchestration.downloads import DownloadOutcome
 
 DEFAULT_DOWNLOAD_DIR = "civitai-downloads"
 DATE_HELP = "YYYY-MM-DD or ISO 8601 date-time; no zone means UTC"
@@ -494,6 +494,8 @@ class OrchestrationCLI:
         nsfw_level: str | None = None,
         as_json: bool = False,
     ) -> Result:
+        from orchestration.downloads import DownloadOutcome, fetch_refusal, job_scans
+
         wf = self.client.get_workflow(workflow_id)
         blobs = wf.blobs
         scans = job_scans(self.client, blobs)
@@ -556,6 +558,8 @@ class OrchestrationCLI:
         and the user is told what to pass: a CSAM-flagged blob must never be fetched
         just because nobody said which job made it.
         """
+        from orchestration.downloads import job_gone_reason
+
         if download and not job_id:
             found = self._job_of_blob(blob_id, workflow_id)
             if isinstance(found, Result):
@@ -604,6 +608,7 @@ class OrchestrationCLI:
 
     def _job_of_blob(self, blob_id: str, workflow_id: str | None) -> str | Result:
         """The job id behind ``blob_id`` (mirror first, then ``--workflow``), or a refusal."""
+        from orchestration.downloads import fetch_refusal, job_scans
         from orchestration.models import Blob as MirroredBlob  # the CLI runs in Django
 
         mirrored = MirroredBlob.objects.filter(civitai_id=blob_id).select_related("job").first()
@@ -639,6 +644,8 @@ class OrchestrationCLI:
         nsfw_level: str | None,
         workflow_id: str | None = None,
     ) -> DownloadOutcome:
+        from orchestration.downloads import DownloadOutcome, download_blob
+
         try:
             return download_blob(
                 self.client,

@@ -181,6 +181,17 @@ def add_arguments(parser: argparse.ArgumentParser, _: Translate = gettext) -> No
     blob.add_argument("--json", dest="as_json", action="store_true")
 
 
+def needs_database(options: dict) -> bool:
+    """Whether this run reads the mirror, so it cannot run on the lean start-up.
+
+    ``blob --download`` without ``--job`` looks the blob's job up among the mirrored
+    blobs (``OrchestrationCLI._job_of_blob``), which needs the models and the database;
+    ``civitrack/lean.py`` hands such a run to Django's ordinary start-up. Every other
+    run only talks to the API.
+    """
+    return options["command"] == "blob" and options["download"] and not options["job_id"]
+
+
 def dispatch(cli: OrchestrationCLI, command: str, o: dict) -> Result:
     if command == "test":
         return cli.test()

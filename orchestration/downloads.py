@@ -26,8 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from tqdm import tqdm
-
 from civitrack.http import NotFound, UpstreamError, iter_at_min_rate
 from orchestration.client import OrchestrationClient
 from orchestration.errors import UnsafeTarget
@@ -132,6 +130,10 @@ def download_blob(
 
 
 def _stream_to(response, path: Path, length: int | None, progress, blob_id: str):
+    # Imported here: only a download draws a bar, and tqdm costs every other command
+    # (``results`` without ``--download`` imports this module too) a few ms at start-up.
+    from tqdm import tqdm
+
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     written = 0
     try:
