@@ -134,15 +134,21 @@ def _temp_table(model, suffix: str = "") -> str:
     return connection.ops.quote_name(f"{_TEMP_PREFIX}{model._meta.db_table}{suffix}")
 
 
-def _prepare_temp_tables(tables: Sequence[tuple[Any, str]]) -> None:
+def _prepare_temp_tables(tables: Sequence[tuple[Any, str]], *, durable: bool = True) -> None:
     """Create (once per session) and empty the temporary tables; one query.
 
     ``tables`` are (model, suffix) pairs: a temp table per model, with the model's
     columns, and a second one for jobs known only from a blob (inserted with ``DO
-    NOTHING``). ``ON COMMIT DELETE ROWS`` empties them at every commit; the TRUNCATE
-    covers a caller that stores several pages in one transaction (tests, a demo).
+    NOTHING``). ``ON COMMIT DELETE ROWS`` empties them at every commit; the DELETE
+    covers a caller that stores several pages in one transaction (tests, a demo). It
+    is a DELETE, not a TRUNCATE: on a table that is almost always empty it costs
+    nothing, where a TRUNCATE gives the temp table a new file and catalog rows on
+    every page (about 1.5 ms of the server's time per page, docs/scale.md).
+
+    ``durable=False`` also sets ``synchronous_commit = off`` for this transaction
+    (``store_workflows``).
     """
-    statements = []
+    statements = ["SET LOCAL synchronous_commit = off"] if not durable else []
     for model, suffix in tables:
         table = model._meta.db_table
         temp = _temp_table(model, suffix)
@@ -151,7 +157,7 @@ def _prepare_temp_tables(tables: Sequence[tuple[Any, str]]) -> None:
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {temp} ON COMMIT DELETE ROWS AS "  # noqa: S608 - names from the models
             f"SELECT {columns} FROM {connection.ops.quote_name(table)} WITH NO DATA"
         )
-        statements.append(f"TRUNCATE {temp}")
+        statements.append(f"DELETE FROM {temp}")  # noqa: S608 - a name from the models
     with connection.cursor() as cursor:
         cursor.execute("; ".join(statements))
 
@@ -280,11 +286,22 @@ BLOB_UPDATES = (
 
 
 def store_workflows(
-    workflows: Sequence[api.Workflow], *, now: dt.datetime | None = None
+    workflows: Sequence[api.Workflow], *, now: dt.datetime | None = None, durable: bool = True
 ) -> SyncStats:
     """Upsert workflows with their steps, jobs and blobs; returns counts. Call inside a transaction.
 
     A fixed number of queries per call whatever the number of workflows.
+
+    ``durable=False`` (``sync_workflows``, whose transaction holds one page and nothing
+    else) lets PostgreSQL commit that transaction without waiting for its WAL to reach
+    the disk (``SET LOCAL synchronous_commit = off``): the page is committed and seen
+    by everyone at once, and only a crash of the database server itself within
+    ``wal_writer_delay`` (3 x 200 ms) can lose it. The WAL is one sequence, so any
+    later durable commit (the task run's progress, the run marked done) flushes the
+    page with it: nothing that says a page was stored can outlive the page, and the
+    next sync stores it again. On this shared machine waiting for the flush took
+    5-30 ms per page (docs/scale.md). Leave the default for a transaction that also
+    writes data we own (review decisions): ``SET LOCAL`` covers the whole transaction.
     """
     now = now or timezone.now()
     stats = SyncStats()
@@ -294,7 +311,9 @@ def store_workflows(
     if not workflows:
         return stats
     if _use_copy():
-        _prepare_temp_tables([(Workflow, ""), (Step, ""), (Job, ""), (Job, "_stub"), (Blob, "")])
+        _prepare_temp_tables(
+            [(Workflow, ""), (Step, ""), (Job, ""), (Job, "_stub"), (Blob, "")], durable=durable
+        )
     wf_pk = {
         key[0]: pk
         for key, pk in _upsert(
@@ -663,7 +682,7 @@ def sync_workflows(
     with contextlib.closing(pages):
         for items, wait_for_prefetch in pages:
             with transaction.atomic():
-                page_stats = store_workflows(items)
+                page_stats = store_workflows(items, durable=False)
             stats.pages += 1
             stats.workflows += page_stats.workflows
             stats.steps += page_stats.steps
