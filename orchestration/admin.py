@@ -229,6 +229,8 @@ class ReviewDecisionAdmin(ScaledAdminMixin, ExportMixin, admin.ModelAdmin):
 
 @admin.register(RevealLog)
 class RevealLogAdmin(ScaledAdminMixin, admin.ModelAdmin):
+    # The export admins' template extends this one; here it is the whole template.
+    change_list_template = "admin/scaled_change_list.html"
     list_display = ("blob", "user", "revealed_at")
     list_filter = ("revealed_at",)
     list_select_related = ("blob", "user")
