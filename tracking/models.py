@@ -18,6 +18,7 @@ from django.db.models import F, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.manager import HistoryDescriptor
 from simple_history.models import HistoricalRecords
 
 from civitrack.compiled import CompiledValues
@@ -89,6 +90,33 @@ class RecordedHistory(HistoricalRecords):
         if history_instance.history_type == "+":
             return
         super().create_historical_record_m2ms(history_instance, instance)
+
+    def finalize(self, sender, **kwargs):
+        super().finalize(sender, **kwargs)
+        descriptor = sender.__dict__.get(self.manager_name)
+        if type(descriptor) is HistoryDescriptor:
+            setattr(sender, self.manager_name, _HistoryManagerDescriptor(descriptor))
+
+
+class _HistoryManagerDescriptor(HistoryDescriptor):
+    """``record.history`` with its manager class built once, not on every access.
+
+    simple_history's descriptor calls ``HistoryManager.from_queryset(...)`` each time
+    the attribute is read: a new class, its methods copied over with ``inspect``. Every
+    save reads it once to write the history row, which made it a tenth of a
+    ``create_asset`` request's Python (docs/benchmarks.md, HTTP API). The class is the
+    same every time, so it is made once here; each access still gets its own manager
+    bound to the instance, as before.
+    """
+
+    def __init__(self, original: HistoryDescriptor):
+        super().__init__(
+            original.model, manager=original.manager_class, queryset=original.queryset_class
+        )
+        self._manager = original.manager_class.from_queryset(original.queryset_class)
+
+    def __get__(self, instance, owner):
+        return self._manager(self.model, instance)
 
 
 class Recorded(TimeStamped):
