@@ -211,4 +211,3 @@ def test_a_create_writes_the_asset_and_its_history_without_a_savepoint_of_its_ow
         services.create_asset(user=alice, sha256sum=SHA_A, **BASE)
     verbs = [q["sql"].split()[0].upper() for q in queries.captured_queries]
     assert verbs == ["SAVEPOINT", "INSERT", "INSERT", "RELEASE"]
-
