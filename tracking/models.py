@@ -84,7 +84,30 @@ class RecordedHistory(HistoricalRecords):
     one query on every ``create_asset`` (docs/benchmarks.md, HTTP API); here it is
     skipped for the "+" row, and only for it. No code listens to the m2m history
     signals that empty copy would send.
+
+    History tables are read by record id (the admin's history pages, ``record.history``)
+    and written on every save; simple_history indexes every foreign key and every
+    unique field of the record in them too, though nothing looks history up by those.
+    ``HISTORY_UNINDEXED`` names the columns whose history indexes are left out: each
+    was one more index to update in every create's transaction (migration 0011).
+    The record id, ``history_date`` and ``history_user`` (a deleted user's rows are set
+    to NULL through it) keep theirs.
     """
+
+    HISTORY_UNINDEXED = (
+        "created_at",
+        "created_by",
+        "legacy_id",
+        "civitai_id",
+        "sha256sum",
+        "post",
+        "input_prompt",
+        "output_prompt",
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("no_db_index", list(self.HISTORY_UNINDEXED))
+        super().__init__(*args, **kwargs)
 
     def create_historical_record_m2ms(self, history_instance, instance):
         if history_instance.history_type == "+":
@@ -415,6 +438,22 @@ class Asset(Recorded):
     Type = AssetType
     Source = AssetSource
 
+    # Recorded's two columns without their single-column indexes: every create wrote
+    # them and no query needs them. A B-tree serves its leading column, so
+    # ``asset_created_idx`` (created_at DESC, id DESC) serves every created_at range,
+    # sort and date filter, and ``asset_creator_created_idx`` (created_by_id, created_at
+    # DESC) every created_by filter and the ``SET NULL`` a deleted user's assets get
+    # (migration 0011; docs/scale.md).
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assets",
+        verbose_name=_("created by"),
+        db_index=False,
+    )
     asset_url = models.CharField(
         _("asset url"),
         max_length=2000,
