@@ -257,12 +257,13 @@ loopback and `DATABASE_PREPARED_STATEMENTS` on (gunicorn connects to PostgreSQL
 directly), and drives `/healthz`, `create_asset` and `find_asset` in turn with 4 client
 threads. The ratio column says how many times fewer requests per second an endpoint
 serves than `/healthz` through the same stack. Where the time goes: the token lookup
-is one indexed query (plus an UPDATE of `last_used_at` at most once a minute);
+is one indexed query compiled once (`civitrack.compiled`, the token and its user built
+with `from_db`; plus an UPDATE of `last_used_at` at most once a minute);
 `find_asset` runs one query compiled once per combination of keys
-(`civitrack.compiled`) that PostgreSQL keeps prepared, so it is neither rebuilt by the
+that PostgreSQL keeps prepared, so it is neither rebuilt by the
 ORM nor planned again (planning its eight joins cost ~2 ms, ten times running it);
-`create_asset` inserts the asset (19 indexes) and its simple-history row in one
-transaction and waits for the commit; the load generator shares the two cores with
+`create_asset` inserts the asset (17 indexes) and its simple-history row (4) in one
+transaction without a savepoint and waits for the commit; the load generator shares the two cores with
 gunicorn and PostgreSQL, so these are floors for this machine, not limits of the code.
 
 ### Streamed CSV export

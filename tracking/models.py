@@ -18,8 +18,10 @@ from django.db.models import F, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.manager import HistoryDescriptor
 from simple_history.models import HistoricalRecords
 
+from civitrack.compiled import CompiledValues
 from tracking import perceptual, prompt_search
 from tracking.civitai_urls import check_page_url
 from tracking.errors import InvalidInput
@@ -82,12 +84,62 @@ class RecordedHistory(HistoricalRecords):
     one query on every ``create_asset`` (docs/benchmarks.md, HTTP API); here it is
     skipped for the "+" row, and only for it. No code listens to the m2m history
     signals that empty copy would send.
+
+    History tables are read by record id (the admin's history pages, ``record.history``)
+    and written on every save; simple_history indexes every foreign key and every
+    unique field of the record in them too, though nothing looks history up by those.
+    ``HISTORY_UNINDEXED`` names the columns whose history indexes are left out: each
+    was one more index to update in every create's transaction (migration 0012).
+    The record id, ``history_date`` and ``history_user`` (a deleted user's rows are set
+    to NULL through it) keep theirs.
     """
+
+    HISTORY_UNINDEXED = (
+        "created_at",
+        "created_by",
+        "legacy_id",
+        "civitai_id",
+        "sha256sum",
+        "post",
+        "input_prompt",
+        "output_prompt",
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("no_db_index", list(self.HISTORY_UNINDEXED))
+        super().__init__(*args, **kwargs)
 
     def create_historical_record_m2ms(self, history_instance, instance):
         if history_instance.history_type == "+":
             return
         super().create_historical_record_m2ms(history_instance, instance)
+
+    def finalize(self, sender, **kwargs):
+        super().finalize(sender, **kwargs)
+        descriptor = sender.__dict__.get(self.manager_name)
+        if type(descriptor) is HistoryDescriptor:
+            setattr(sender, self.manager_name, _HistoryManagerDescriptor(descriptor))
+
+
+class _HistoryManagerDescriptor(HistoryDescriptor):
+    """``record.history`` with its manager class built once, not on every access.
+
+    simple_history's descriptor calls ``HistoryManager.from_queryset(...)`` each time
+    the attribute is read: a new class, its methods copied over with ``inspect``. Every
+    save reads it once to write the history row, which made it a tenth of a
+    ``create_asset`` request's Python (docs/benchmarks.md, HTTP API). The class is the
+    same every time, so it is made once here; each access still gets its own manager
+    bound to the instance, as before.
+    """
+
+    def __init__(self, original: HistoryDescriptor):
+        super().__init__(
+            original.model, manager=original.manager_class, queryset=original.queryset_class
+        )
+        self._manager = original.manager_class.from_queryset(original.queryset_class)
+
+    def __get__(self, instance, owner):
+        return self._manager(self.model, instance)
 
 
 class Recorded(TimeStamped):
@@ -389,6 +441,22 @@ class Asset(Recorded):
     Type = AssetType
     Source = AssetSource
 
+    # Recorded's two columns without their single-column indexes: every create wrote
+    # them and no query needs them. A B-tree serves its leading column, so
+    # ``asset_created_idx`` (created_at DESC, id DESC) serves every created_at range,
+    # sort and date filter, and ``asset_creator_created_idx`` (created_by_id, created_at
+    # DESC) every created_by filter and the ``SET NULL`` a deleted user's assets get
+    # (migration 0012; docs/scale.md).
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assets",
+        verbose_name=_("created by"),
+        db_index=False,
+    )
     asset_url = models.CharField(
         _("asset url"),
         max_length=2000,
@@ -755,12 +823,20 @@ class ApiToken(models.Model):
 
     @classmethod
     def authenticate(cls, raw: str) -> ApiToken | None:
-        """The active token matching ``raw``, or None. Records when it was last used."""
+        """The active token matching ``raw``, or None. Records when it was last used.
+
+        Every API request asks this first, so the query (the token joined to its user,
+        ``select_related`` as a ``values()`` row) is compiled once by
+        ``civitrack.compiled`` instead of being built by the ORM each time (that cost
+        more than the query; docs/benchmarks.md, HTTP API). The two instances are made
+        from the row the way the ORM makes them (``Model.from_db``), so the token and
+        its ``user`` are the same objects ``select_related("user")`` gives.
+        """
         if not raw or len(raw) > 200:
             return None
-        token = (
-            cls.objects.active().select_related("user").filter(token_hash=_hash_token(raw)).first()
-        )
+        db = cls.objects.db
+        rows = _ACTIVE_TOKEN.rows(using=db, token_hash=_hash_token(raw))
+        token = _token_from_row(db, rows[0]) if rows else None
         if token is not None:
             now = timezone.now()
             if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
@@ -771,3 +847,35 @@ class ApiToken(models.Model):
         if self.revoked_at is None:
             self.revoked_at = timezone.now()
             self.save(update_fields=["revoked_at"])
+
+
+def _token_columns() -> tuple[list[str], list[str]]:
+    """The token's and its user's concrete columns (attnames), in ``from_db`` order."""
+    user_model = ApiToken.user.field.related_model
+    return (
+        [f.attname for f in ApiToken._meta.concrete_fields],
+        [f.attname for f in user_model._meta.concrete_fields],
+    )
+
+
+def _active_token_query(token_hash: str):
+    token_columns, user_columns = _token_columns()
+    return (
+        ApiToken.objects.active()
+        .filter(token_hash=token_hash)
+        .order_by()  # token_hash is unique: at most one row, no sort needed
+        .values(*token_columns, *(f"user__{c}" for c in user_columns))
+    )
+
+
+_ACTIVE_TOKEN = CompiledValues(_active_token_query, {"token_hash": str})
+
+
+def _token_from_row(db: str, row: dict) -> ApiToken:
+    """The token and its cached ``user`` as ``select_related("user")`` builds them."""
+    token_columns, user_columns = _token_columns()
+    token = ApiToken.from_db(db, token_columns, [row[c] for c in token_columns])
+    user_model = ApiToken.user.field.related_model
+    user = user_model.from_db(db, user_columns, [row[f"user__{c}"] for c in user_columns])
+    ApiToken.user.field.set_cached_value(token, user)
+    return token

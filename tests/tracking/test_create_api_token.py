@@ -4,6 +4,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from tracking.models import ApiToken
 
@@ -45,3 +46,31 @@ def test_it_refuses_an_inactive_user(alice):
     with pytest.raises(CommandError, match="inactive"):
         run("alice")
     assert not ApiToken.objects.exists()
+
+
+def _fields(instance):
+    return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
+
+
+def test_it_authenticates_to_the_token_and_user_select_related_gives(
+    alice, django_assert_num_queries
+):
+    token, raw = ApiToken.issue(alice, "ci")
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())  # no UPDATE below
+    expected = ApiToken.objects.select_related("user").get(pk=token.pk)
+    with django_assert_num_queries(1):  # the compiled token query, user joined
+        found = ApiToken.authenticate(raw)
+        assert _fields(found) == _fields(expected)
+        assert _fields(found.user) == _fields(expected.user)
+        assert not found._state.adding and found.user._state.db == expected.user._state.db
+
+
+def test_it_refuses_revoked_tokens_and_inactive_users(alice):
+    token, raw = ApiToken.issue(alice)
+    token.revoke()
+    assert ApiToken.authenticate(raw) is None
+    _, other = ApiToken.issue(alice)
+    alice.is_active = False
+    alice.save()
+    assert ApiToken.authenticate(other) is None
+    assert ApiToken.authenticate(other + "x") is None

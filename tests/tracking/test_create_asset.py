@@ -200,3 +200,14 @@ def test_it_refuses_a_missing_input_asset_and_writes_nothing(alice):
         )
     assert exc.value.message == "Record not found: input_asset_ids 999"
     assert table_counts() == before
+
+
+def test_a_create_writes_the_asset_and_its_history_without_a_savepoint_of_its_own(
+    alice, django_assert_num_queries
+):
+    # The test's transaction turns the service's atomic() into the one savepoint seen
+    # here; outside a transaction it is BEGIN ... COMMIT around the two INSERTs.
+    with django_assert_num_queries(4) as queries:
+        services.create_asset(user=alice, sha256sum=SHA_A, **BASE)
+    verbs = [q["sql"].split()[0].upper() for q in queries.captured_queries]
+    assert verbs == ["SAVEPOINT", "INSERT", "INSERT", "RELEASE"]

@@ -180,3 +180,12 @@ def test_history_keeps_the_lineage_with_one_query_less_on_create(alice):
     links = [sorted(link.to_asset_id for link in row.input_assets.all()) for row in rows]
     assert [row.history_type for row in rows] == ["+", "~", "~"]
     assert links == [[], parents, parents]
+
+
+def test_each_history_access_gets_its_own_manager_of_one_class(alice):
+    first = Prompt.objects.create(prompt_text="one", created_by=alice)
+    second = Prompt.objects.create(prompt_text="two", created_by=alice)
+    assert type(first.history) is type(second.history)  # built once, not per access
+    assert first.history.instance == first and second.history.instance == second
+    assert [h.prompt_text for h in first.history.all()] == ["one"]
+    assert Prompt.history.count() == 2 and Prompt.history.instance is None

@@ -88,7 +88,17 @@ def _json_depth(value: Any) -> int:
 def _read_json_body(request: HttpRequest) -> tuple[Any, JsonResponse | None]:
     """Read at most ``API_MAX_BODY_BYTES`` and decode it; a failure comes back as a response."""
     limit = settings.API_MAX_BODY_BYTES
-    too_large = error(413, "payload_too_large", f"Request body is larger than {limit} bytes")
+
+    # The failure answers are built only when needed: two JsonResponses per request were
+    # a measurable share of a fast tool call (docs/benchmarks.md, HTTP API).
+    def too_large() -> JsonResponse:
+        return error(413, "payload_too_large", f"Request body is larger than {limit} bytes")
+
+    def too_deep() -> JsonResponse:
+        return error(
+            400, "invalid_json", f"Request body is nested more than {MAX_JSON_DEPTH} levels deep"
+        )
+
     if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
         # WSGI hands Django a chunked body as an empty stream (no CONTENT_LENGTH), which
         # would read as "{}" and fail as a missing parameter: say what is wrong instead.
@@ -103,19 +113,16 @@ def _read_json_body(request: HttpRequest) -> tuple[Any, JsonResponse | None]:
     except ValueError:
         return None, error(400, "invalid_request", "Invalid Content-Length header")
     if declared > limit:
-        return None, too_large
+        return None, too_large()
     body = request.read(limit + 1)
     if len(body) > limit:
-        return None, too_large
+        return None, too_large()
     if not body.strip():
         return {}, None
-    too_deep = error(
-        400, "invalid_json", f"Request body is nested more than {MAX_JSON_DEPTH} levels deep"
-    )
     try:
         value = json.loads(body, parse_constant=_refuse_constant)
     except RecursionError:  # the decoder ran out of stack: far deeper than any tool needs
-        return None, too_deep
+        return None, too_deep()
     except (UnicodeDecodeError, ValueError) as exc:
         detail = (
             f" ({exc.msg} at position {exc.pos})" if isinstance(exc, json.JSONDecodeError) else ""
@@ -123,7 +130,7 @@ def _read_json_body(request: HttpRequest) -> tuple[Any, JsonResponse | None]:
         return None, error(400, "invalid_json", f"Request body is not valid JSON{detail}")
     if _json_depth(value) > MAX_JSON_DEPTH:
         # Decoded, but encoding it again (metadata, the response) could hit the limit.
-        return None, too_deep
+        return None, too_deep()
     return value, None
 
 
