@@ -206,3 +206,13 @@ def test_the_growth_tile_reads_the_week_from_the_index_alone(db, superuser):
     assert "stats_captured_reactions_idx" in plan, plan
     # The asset is looked up only in the subquery (after the LIMIT in the tile's query).
     assert "Join" not in plan.split("SubPlan")[0], plan
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL plans")
+def test_the_snapshot_list_order_is_the_index_order(db):
+    # One sync's snapshots share a captured_at: with the time alone in the index the
+    # changelist sorted the whole newest group by id to show a page (docs/scale.md).
+    more_rows(3)
+    plan = plan_of(AssetStatsSnapshot.objects.all()[:100])
+    assert "stats_captured_reactions_idx" in plan, plan
+    assert "Sort" not in plan, plan
