@@ -13,11 +13,12 @@ import secrets
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
-from django.db import connections, models, transaction
-from django.db.models import F, Q
+from django.db import connections, models, router, transaction
+from django.db.models import F, Q, signals
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history import signals as history_signals
 from simple_history.manager import HistoryDescriptor
 from simple_history.models import HistoricalRecords
 
@@ -109,6 +110,16 @@ class RecordedHistory(HistoricalRecords):
         kwargs.setdefault("no_db_index", list(self.HISTORY_UNINDEXED))
         super().__init__(*args, **kwargs)
 
+    def creation_values(self, instance, using: str) -> dict[str, object]:
+        """The history-only columns of ``instance``'s "+" row, as ``create_historical_record``
+        sets them (``Asset.insert_new`` writes that row in the asset's own statement)."""
+        return {
+            "history_date": getattr(instance, "_history_date", timezone.now()),
+            "history_change_reason": self.get_change_reason_for_object(instance, "+", using),
+            "history_type": "+",
+            "history_user": self.get_history_user(instance),
+        }
+
     def create_historical_record_m2ms(self, history_instance, instance):
         if history_instance.history_type == "+":
             return
@@ -116,6 +127,8 @@ class RecordedHistory(HistoricalRecords):
 
     def finalize(self, sender, **kwargs):
         super().finalize(sender, **kwargs)
+        if self.cls is not None and issubclass(sender, self.cls) and not sender._meta.abstract:
+            sender._recorded_history = self  # for Asset.insert_new
         descriptor = sender.__dict__.get(self.manager_name)
         if type(descriptor) is HistoryDescriptor:
             setattr(sender, self.manager_name, _HistoryManagerDescriptor(descriptor))
@@ -596,12 +609,92 @@ class Asset(Recorded):
         return f"Asset #{self.pk} ({self.asset_type})"
 
     def save(self, *args, **kwargs):
+        self._normalise()
+        super().save(*args, **kwargs)
+
+    def _normalise(self) -> None:
         if self.sha256sum:
             self.sha256sum = self.sha256sum.lower()
         for name, value in self.perceptual_values(self.phash).items():
             if name in PHASH_BANDS:
                 setattr(self, name, value)
-        super().save(*args, **kwargs)
+
+    def _save_atomically(self, using: str) -> None:
+        """``save()``, in a transaction of its own unless the caller has one open."""
+        if connections[using].in_atomic_block:
+            self.save(using=using)
+        else:
+            with transaction.atomic(using=using):
+                self.save(using=using)
+
+    def inserts_in_one_statement(self, using: str | None = None) -> bool:
+        """Whether ``insert_new`` writes this asset and its history in one statement."""
+        return self._one_statement_history(using) is not None
+
+    def _one_statement_history(self, using: str | None):
+        """simple_history's ``RecordedHistory`` when ``insert_new`` may bypass ``save()``."""
+        using = using or router.db_for_write(Asset, instance=self)
+        records = getattr(type(self), "_recorded_history", None)
+        if (
+            connections[using].vendor != "postgresql"
+            or type(self) is not Asset
+            or records is None
+            or self.pk is not None
+            or not self._state.adding
+            or not getattr(settings, "SIMPLE_HISTORY_ENABLED", True)
+            or hasattr(self, "skip_history_when_saving")
+            or not _only_history_listens(records)
+        ):
+            return None
+        return records
+
+    def insert_new(self, using: str | None = None) -> None:
+        """Save this new asset and its "+" history row; on PostgreSQL in one statement.
+
+        ``save()`` costs two INSERTs, each built by the ORM (the history row by
+        simple_history from the saved instance), and a transaction around them: four
+        round trips, a fifth of a ``create_asset`` request's time under load
+        (docs/scale.md, "What one create_asset writes"). On PostgreSQL the two rows
+        are written by one ``WITH new AS (INSERT ... RETURNING *) INSERT INTO history
+        SELECT ... FROM new``: the history row copies the inserted row's own columns,
+        and its four history columns are what simple_history would have set (date,
+        change reason, "+", user). One statement is atomic by itself, so a caller
+        outside a transaction needs no BEGIN/COMMIT. The values are prepared as the
+        ORM prepares an INSERT's (``pre_save``, ``get_db_prep_save``), so the stored
+        rows are the ones ``save()`` writes; tests compare them.
+
+        Anything ``save()`` would do beyond that falls back to ``save()`` (in a
+        transaction of its own when the caller has none): another database, an id
+        already set, history switched off, or any receiver of the model's save signals
+        or of simple_history's record signals besides simple_history's own (none today:
+        a receiver would expect ``save()``).
+        """
+        using = using or router.db_for_write(Asset, instance=self)
+        connection = connections[using]
+        records = self._one_statement_history(using)
+        if records is None:
+            self._save_atomically(using)
+            return
+        self._normalise()
+        self._prepare_related_fields_for_save(operation_name="save")
+        history = Asset.history.model
+        sql, fields, history_fields = _insert_with_history_sql(connection, records)
+        values = [f.pre_save(self, True) for f in fields]
+        if any(hasattr(v, "resolve_expression") for v in values):
+            self._save_atomically(using)  # an expression: the ORM compiles it
+            return
+        extra = records.creation_values(self, using)
+        extra["history_user"] = getattr(extra["history_user"], "pk", extra["history_user"])
+        params = [f.get_db_prep_save(v, connection) for f, v in zip(fields, values, strict=True)]
+        params += [
+            history._meta.get_field(name).get_db_prep_save(extra[name], connection)
+            for name in history_fields
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            (self.pk,) = cursor.fetchone()
+        self._state.adding = False
+        self._state.db = using
 
     @staticmethod
     def perceptual_values(
@@ -639,6 +732,51 @@ class Asset(Recorded):
         """
         if self.pk is not None and any(getattr(a, "pk", a) == self.pk for a in inputs):
             raise InvalidInput(SELF_INPUT_MESSAGE)
+
+
+_HISTORY_COLUMNS = ("history_date", "history_change_reason", "history_type", "history_user")
+_insert_sql_cache: dict[tuple[str, int], tuple[str, list, tuple[str, ...]]] = {}
+
+
+def _only_history_listens(records) -> bool:
+    """True when simple_history's ``post_save`` is the only receiver ``insert_new`` skips."""
+    history = Asset.history.model
+    if (
+        signals.pre_save.has_listeners(Asset)
+        or history_signals.pre_create_historical_record.has_listeners(history)
+        or history_signals.post_create_historical_record.has_listeners(history)
+    ):
+        return False
+    sync, asynchronous = signals.post_save._live_receivers(Asset)
+    return not asynchronous and len(sync) == 1 and sync[0] == records.post_save
+
+
+def _insert_with_history_sql(connection, records) -> tuple[str, list, tuple[str, ...]]:
+    """``Asset.insert_new``'s statement for ``connection``: (SQL, the asset fields whose
+    values it takes in order, then the history columns' names). Built once per alias."""
+    key = (connection.alias, id(records))
+    try:
+        return _insert_sql_cache[key]
+    except KeyError:
+        pass
+    qn = connection.ops.quote_name
+    fields = [f for f in Asset._meta.concrete_fields if f is not Asset._meta.auto_field]
+    history = Asset.history.model
+    copied = [f.column for f in records.fields_included(Asset)]
+    extra = [history._meta.get_field(name).column for name in _HISTORY_COLUMNS]
+    columns = ", ".join(qn(f.column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    sql = (
+        f"WITH {qn('new')} AS (INSERT INTO {qn(Asset._meta.db_table)} ({columns}) "  # noqa: S608
+        f"VALUES ({placeholders}) RETURNING *) "
+        f"INSERT INTO {qn(history._meta.db_table)} ({', '.join(qn(c) for c in copied + extra)}) "
+        f"SELECT {', '.join(f'{qn("new")}.{qn(c)}' for c in copied)}, "
+        f"{', '.join(['%s'] * len(extra))} FROM {qn('new')} "
+        f"RETURNING {qn(history._meta.get_field(Asset._meta.pk.attname).column)}"
+    )
+    built = (sql, fields, _HISTORY_COLUMNS)
+    _insert_sql_cache[key] = built
+    return built
 
 
 class NearDuplicateVerdict(models.TextChoices):

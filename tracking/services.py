@@ -286,45 +286,56 @@ def _record_asset(user, params: inputs.CreateAssetInput, sha: str | None, facts)
 
 
 def _write_asset(user, params: inputs.CreateAssetInput, sha: str | None, facts, inputs_ids):
-    """``_record_asset``'s transaction: the asset, the prompt read from its file, links."""
+    """``_record_asset``'s writes: the asset, the prompt read from its file, links.
+
+    The reads come first (each its own statement; under READ COMMITTED a transaction
+    around them would see no more than they do), then the writes. When the asset is
+    the only write and ``insert_new`` writes it and its history in one statement, that
+    statement is the transaction: no BEGIN/COMMIT round trips. A caller's open
+    transaction gets a savepoint, as before, so a unique clash leaves it usable.
+    """
+    if sha is None:
+        pk = Asset.objects.filter(asset_url=params.asset_url).values_list("pk", flat=True).first()
+        if pk is not None:
+            raise Duplicate(f"An asset with this asset_url already exists (asset_id {pk})")
+    asset = Asset(
+        asset_url=params.asset_url,
+        asset_type=params.asset_type,
+        asset_source=params.asset_source,
+        sha256sum=sha,
+        civitai_id=params.civitai_id,
+        civitai_url=params.civitai_url,
+        input_prompt=_get_or_none(Prompt, "input_prompt_id", params.input_prompt_id),
+        output_prompt=_get_or_none(Prompt, "output_prompt_id", params.output_prompt_id),
+        post=_get_or_none(Post, "post_id", params.post_id),
+        metadata=dict(params.metadata or {}),
+    )
+    found = facts.extra.get("generation") if facts is not None else None
+    if found is not None:
+        asset.metadata.setdefault("generation", found)
+    created_prompt = None
+    if params.input_prompt_id is None:
+        created_prompt = _prompt_from_file(found, user, params.on_behalf_of)
+    if facts is not None:
+        asset.set_perceptual(facts)
+    asset.attribute_to(user, params.on_behalf_of)
+    linked = _existing_assets(inputs_ids)
+    # Near-duplicates warn, they do not refuse (a variation is a new work).
+    similar = similar_assets(asset.phash, asset_type=asset.asset_type)
+    _attribute(asset, user)
+    if (
+        created_prompt is None
+        and not linked
+        and not transaction.get_connection().in_atomic_block
+        and asset.inserts_in_one_statement()
+    ):
+        asset.insert_new()
+        return asset, created_prompt, similar
     with transaction.atomic():
-        if sha is None:
-            pk = (
-                Asset.objects.filter(asset_url=params.asset_url)
-                .values_list("pk", flat=True)
-                .first()
-            )
-            if pk is not None:
-                raise Duplicate(f"An asset with this asset_url already exists (asset_id {pk})")
-        asset = Asset(
-            asset_url=params.asset_url,
-            asset_type=params.asset_type,
-            asset_source=params.asset_source,
-            sha256sum=sha,
-            civitai_id=params.civitai_id,
-            civitai_url=params.civitai_url,
-            input_prompt=_get_or_none(Prompt, "input_prompt_id", params.input_prompt_id),
-            output_prompt=_get_or_none(Prompt, "output_prompt_id", params.output_prompt_id),
-            post=_get_or_none(Post, "post_id", params.post_id),
-            metadata=dict(params.metadata or {}),
-        )
-        found = facts.extra.get("generation") if facts is not None else None
-        if found is not None:
-            asset.metadata.setdefault("generation", found)
-        created_prompt = None
-        if params.input_prompt_id is None:
-            created_prompt = _prompt_from_file(found, user, params.on_behalf_of)
-        if facts is not None:
-            asset.set_perceptual(facts)
-        asset.attribute_to(user, params.on_behalf_of)
-        linked = _existing_assets(inputs_ids)
-        # Near-duplicates warn, they do not refuse (a variation is a new work).
-        similar = similar_assets(asset.phash, asset_type=asset.asset_type)
         if created_prompt is not None:
             created_prompt.save()
             asset.input_prompt = created_prompt
-        _attribute(asset, user)
-        asset.save()
+        asset.insert_new()
         if linked:
             asset.input_assets.set(linked)
     return asset, created_prompt, similar
