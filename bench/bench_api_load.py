@@ -27,7 +27,10 @@ under different loads, and the same code gave 53 % / 83 % in one whole run and
 35 % / 58 % in the next. A round compares endpoints a few seconds apart, under
 nearly the same load; rotating the order keeps any one endpoint from always running
 first or last in a round; the median drops a round a load spike hit. The total time
-per endpoint stays ``SECONDS`` (15 s), as before.
+per endpoint stays ``SECONDS`` (15 s), as before. Requests/s counts the answers that
+arrived within the phase's window; waiting for the last requests in flight and counting
+them would add a tail with fewer requests in flight, longer for the slower endpoints,
+which a short phase would feel.
 
 Every answer is checked (status and body); any other answer or exception counts as an
 error. gunicorn is stopped at the end whatever happens.
@@ -57,7 +60,7 @@ WORKERS = 2
 CLIENTS = int(os.environ.get("BENCH_API_CLIENTS", "4"))
 SECONDS = float(os.environ.get("BENCH_API_SECONDS", "15"))
 MAX_REQUESTS = int(os.environ.get("BENCH_API_MAX_REQUESTS", "20000"))
-ROUNDS = max(1, int(os.environ.get("BENCH_API_ROUNDS", "5")))
+ROUNDS = max(1, int(os.environ.get("BENCH_API_ROUNDS", "10")))
 WARMUP_SECONDS = 1.0  # per endpoint, untimed: first requests compile and prepare queries
 USERNAME = "bench-api"
 CREATE_GOAL = 0.50  # issue #17: create_asset at least half the requests/s of /healthz
@@ -138,6 +141,7 @@ class Load:
         self.label, self.send = label, send
         self.seconds, self.cap = seconds, cap
         self.latencies: list[float] = []
+        self.finished: list[float] = []
         self.errors: list[str] = []
         self.lock = threading.Lock()
         self.sent = 0
@@ -162,12 +166,13 @@ class Load:
                 problem = self.send(session, n)
             except requests.RequestException as exc:
                 problem = f"{type(exc).__name__}: {exc}"
-            elapsed = (time.perf_counter() - started) * 1000
+            finished = time.perf_counter()
             with self.lock:
                 if problem:
                     self.errors.append(problem)
                 else:
-                    self.latencies.append(elapsed)
+                    self.latencies.append((finished - started) * 1000)
+                    self.finished.append(finished)
         session.close()
 
     def run(self) -> dict:
@@ -178,13 +183,18 @@ class Load:
             t.start()
         for t in threads:
             t.join()
-        wall = time.perf_counter() - started
+        # Throughput over a fixed window: the answers that arrived before the deadline
+        # (or all of them, when the cap ended the phase first). Counting the stragglers
+        # too and waiting for them would add a tail with fewer than CLIENTS requests in
+        # flight, longer for the slower endpoints, and so bias the shares against them.
+        end = min(time.perf_counter(), deadline)
+        window = end - started
         return {
             "label": self.label,
             "latencies": self.latencies,
             "errors": self.errors,
-            "wall_s": wall,
-            "rps": len(self.latencies) / wall,
+            "wall_s": window,
+            "rps": sum(1 for f in self.finished if f <= end) / window,
         }
 
 
@@ -193,6 +203,7 @@ def summary(label: str, phases: list[dict]) -> dict:
     ok = [ms for p in phases for ms in p["latencies"]]
     errors = [e for p in phases for e in p["errors"]]
     wall = sum(p["wall_s"] for p in phases)
+    in_window = sum(p["rps"] * p["wall_s"] for p in phases)
     return {
         "label": label,
         "requests": len(ok) + len(errors),
@@ -200,7 +211,7 @@ def summary(label: str, phases: list[dict]) -> dict:
         "errors": len(errors),
         "first_errors": sorted(set(errors))[:3],
         "wall_s": wall,
-        "rps": len(ok) / wall,
+        "rps": in_window / wall,
         "p50": common.p50(ok) if ok else None,
         "p99": sorted(ok)[min(len(ok) - 1, round(0.99 * (len(ok) - 1)))] if ok else None,
     }
@@ -432,7 +443,8 @@ def main() -> None:
                 f"untimed warm-up of each, interleaved: {ROUNDS} rounds of "
                 f"{SECONDS / ROUNDS:g} s per endpoint, the order rotated each round. "
                 "Latency is the client's wall time per request; "
-                "requests/s counts successful answers over the phases' wall time; a share "
+                "requests/s counts the successful answers that arrived within each phase's "
+                "window (its seconds, or until the request cap); a share "
                 "is the median over the rounds of the endpoint's requests/s over /healthz's "
                 "in the same round (the table's ratio column is over the totals). Every "
                 "answer's status and body are checked. The client, gunicorn and PostgreSQL "
