@@ -477,11 +477,13 @@ class Asset(Recorded):
     )
     asset_type = models.CharField(_("asset type"), max_length=8, choices=Type.choices)
     asset_source = models.CharField(_("asset source"), max_length=16, choices=Source.choices)
-    sha256sum = models.CharField(
+    # Unique by the constraint below, not ``unique=True``: on PostgreSQL that also makes
+    # a second ``varchar_pattern_ops`` index for LIKE, which nothing reads (the prefix
+    # search is a range on the unique index, tracking/search.py) and every create wrote.
+    sha256sum = models.CharField(  # noqa: DJ001 (null: not hashed; NULLs never clash)
         max_length=64,
         null=True,
         blank=True,
-        unique=True,
         validators=[sha256_validator],
         verbose_name=_("sha256"),
     )
@@ -577,6 +579,8 @@ class Asset(Recorded):
             ),
         ]
         constraints = [
+            # The name PostgreSQL gave the field's UNIQUE before (plans name this index).
+            models.UniqueConstraint(fields=["sha256sum"], name="tracking_asset_sha256sum_key"),
             models.CheckConstraint(
                 condition=Q(asset_type__in=AssetType.values), name="asset_type_valid"
             ),

@@ -48,11 +48,13 @@ class DuplicateLinkForm(forms.ModelForm):
         return qs.order_by("pk").first()
 
     def unique_field_names(self) -> list[str]:
-        return [
-            f.name
-            for f in self.instance._meta.fields
-            if f.unique and not f.primary_key and f.name in self.fields
-        ]
+        """Fields unique by ``unique=True`` or by a one-field ``UniqueConstraint``
+        (``Asset.sha256sum``: Django's constraint check then skips the field, which
+        already has this form's error)."""
+        opts = self.instance._meta
+        names = [f.name for f in opts.fields if f.unique and not f.primary_key]
+        names += [c.fields[0] for c in opts.total_unique_constraints if len(c.fields) == 1]
+        return [name for name in dict.fromkeys(names) if name in self.fields]
 
     def validate_unique(self):
         exclude = set(self._get_validation_exclusions())
