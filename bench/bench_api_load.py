@@ -358,13 +358,14 @@ def main() -> None:
             why=(
                 f"{CREATE_GOAL - create_share:.0%} short: beyond what /healthz pays (the "
                 "middleware, the connection's health check and one query), a create validates "
-                "its input, looks up the token (one compiled query) and in one transaction "
-                "(BEGIN, two INSERTs, COMMIT: four more round trips) inserts the asset (17 "
-                "indexes) and its history row (4), then waits for the commit to reach the WAL; "
-                "Django still builds the two model instances and INSERTs each time (about "
-                "half of the request's Python). Each round trip is a hop between processes, "
-                "and client, gunicorn and PostgreSQL share the two cores with whatever else "
-                "runs: under load the share moves by 10 points or more from run to run"
+                "its input, looks up the token (one compiled query) and writes the asset (16 "
+                "indexes) and its history row (4) in one statement, a data-modifying CTE that "
+                "is its own transaction (Asset.insert_new: no BEGIN/COMMIT, no ORM INSERTs), "
+                "then waits for the commit to reach the WAL (it was BEGIN, two ORM INSERTs "
+                "and COMMIT, with 17 indexes). The rest is Python: pydantic validation, the "
+                "Asset instance and the answer's JSON. Client, gunicorn and "
+                "PostgreSQL share the two cores with whatever else runs; the per-round "
+                "shares (figures) show how much the load moved within the run"
             ),
         ),
         common.goal(

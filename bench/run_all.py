@@ -254,16 +254,23 @@ to the substring page grows with the number of matches; see docs/prompt-search.m
 `bench_api_load.py` starts gunicorn as the README deploys it (`--workers 2`, the rest
 from `gunicorn.conf.py`: gthread workers, keep-alive) with production settings on
 loopback and `DATABASE_PREPARED_STATEMENTS` on (gunicorn connects to PostgreSQL
-directly), and drives `/healthz`, `create_asset` and `find_asset` in turn with 4 client
-threads. The ratio column says how many times fewer requests per second an endpoint
-serves than `/healthz` through the same stack. Where the time goes: the token lookup
+directly), and drives `/healthz`, `create_asset` and `find_asset` with 4 client
+threads in interleaved rounds (10 of 1.5 s per endpoint, the order rotated): the goals
+are the median of the per-round shares, so each endpoint is compared with `/healthz`
+under the same load from the rest of the machine (run one after the other, the shares
+moved by 10-20 points from run to run with the same code). The ratio column says how
+many times fewer requests per second an endpoint serves than `/healthz` through the
+same stack, over all rounds. Where the time goes: the token lookup
 is one indexed query compiled once (`civitrack.compiled`, the token and its user built
 with `from_db`; plus an UPDATE of `last_used_at` at most once a minute);
 `find_asset` runs one query compiled once per combination of keys
 that PostgreSQL keeps prepared, so it is neither rebuilt by the
 ORM nor planned again (planning its eight joins cost ~2 ms, ten times running it);
-`create_asset` inserts the asset (17 indexes) and its simple-history row (4) in one
-transaction without a savepoint and waits for the commit; the load generator shares the two cores with
+`create_asset` on PostgreSQL writes the asset (16 indexes) and its simple-history row
+(4) in one statement (`Asset.insert_new`: `WITH new AS (INSERT ... RETURNING *) INSERT
+INTO history SELECT ... FROM new`), which is its own transaction, and waits for the
+commit: three round trips with the health check and the token, against /healthz's two;
+the load generator shares the two cores with
 gunicorn and PostgreSQL, so these are floors for this machine, not limits of the code.
 
 ### Streamed CSV export
