@@ -40,7 +40,7 @@ _BIGINT_MAX = 2**63 - 1
 
 
 class _Compiled:
-    __slots__ = ("compiler", "names", "params", "sql")
+    __slots__ = ("compiler", "composite", "converters", "fields", "names", "params", "sql")
 
     def __init__(self, queryset: QuerySet, markers: dict[str, Any]):
         query = queryset.query
@@ -58,14 +58,26 @@ class _Compiled:
             if query.selected
             else [*query.extra_select, *query.values_select, *query.annotation_select]
         )
+        # What ``results_iter`` works out on every call (the select's converters: ~40
+        # fields asked for theirs, a few per cent of a find_asset request's Python),
+        # worked out once: they depend on the compiled select only.
+        compiler = self.compiler
+        self.fields = [s[0] for s in compiler.select[0 : compiler.col_count]]
+        self.converters = compiler.get_converters(self.fields)
+        self.composite = compiler.has_composite_fields(self.fields)
 
     def rows(self, using: str, values: dict[str, Any]) -> list[dict[str, Any]]:
         params = [values[name] if name is not None else p for name, p in self.params]
         with connections[using].cursor() as cursor:
             cursor.execute(self.sql, params)
             fetched = cursor.fetchall()
+        rows = fetched
+        if self.converters:
+            rows = self.compiler.apply_converters(rows, self.converters)
+        if self.composite:
+            rows = self.compiler.composite_fields_to_tuples(rows, self.fields)
         names = self.names
-        return [dict(zip(names, row, strict=True)) for row in self.compiler.results_iter([fetched])]
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
 
 class CompiledValues:
