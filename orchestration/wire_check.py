@@ -1,0 +1,128 @@
+"""Checks each Orchestration answer against its wire model, without importing pydantic.
+
+The models are declared once, in ``orchestration.wire`` (pydantic). What checks a
+value is pydantic-core's ``SchemaValidator``, built from the core schema pydantic makes
+of each model. Making that schema means importing pydantic, its field machinery and
+the model classes: about a third of a CLI command's instructions, paid again by every
+``manage.py orchestration ...`` (docs/benchmarks.md, start-up). So the schema is
+written down once, by pydantic, in ``wire_schema.json`` (``python -m
+orchestration.wire`` after changing a model; a test fails while the file differs
+from what pydantic makes now), and here it is read and given to pydantic-core
+directly: the same validator, the same rules and messages, with only
+``pydantic_core`` imported.
+
+The values are plain objects of the classes below (one per model, same name): the
+fields as attributes, unnamed keys in ``__pydantic_extra__`` as pydantic keeps them.
+A model's validator is built when first used, so a command pays only for the answers
+it reads.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic_core import SchemaValidator, ValidationError
+
+from orchestration import wire_values
+from orchestration.errors import UnexpectedShape
+from orchestration.wire_values import WorkflowCost
+
+SCHEMA_FILE = Path(__file__).with_name("wire_schema.json")
+
+
+class Checked:
+    """An answer that fitted its wire model (``validate``); ``Model()`` has every default."""
+
+    # Where pydantic-core puts what is not a field, as on a pydantic model (slots).
+    __slots__ = (
+        "__dict__",
+        "__pydantic_extra__",
+        "__pydantic_fields_set__",
+        "__pydantic_private__",
+    )
+
+    def __init__(self, **data: Any) -> None:
+        checked = _validator(type(self).__name__).validate_python(data)
+        self.__dict__.update(checked.__dict__)
+        self.__pydantic_extra__ = checked.__pydantic_extra__
+        self.__pydantic_fields_set__ = checked.__pydantic_fields_set__
+        self.__pydantic_private__ = None
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items())
+        return f"{type(self).__name__}({fields})"
+
+
+class WireBlob(Checked):
+    pass
+
+
+class WireStepJob(Checked):
+    pass
+
+
+class WireStep(Checked):
+    pass
+
+
+class WireWorkflow(WorkflowCost, Checked):
+    pass
+
+
+class WireJobResult(Checked):
+    pass
+
+
+class WireJobEvent(Checked):
+    pass
+
+
+class WireJobDefinition(Checked):
+    pass
+
+
+class WireJob(Checked):
+    pass
+
+
+_schemas: dict[str, Any] = {}
+_validators: dict[str, SchemaValidator] = {}
+
+
+def _validator(name: str) -> SchemaValidator:
+    """The validator of model ``name``, built on first use."""
+    validator = _validators.get(name)
+    if validator is None:
+        if not _schemas:
+            _schemas.update(json.loads(SCHEMA_FILE.read_text(encoding="utf-8")))
+        validator = _validators[name] = SchemaValidator(_resolve(_schemas[name]))
+    return validator
+
+
+def _resolve(value: Any) -> Any:
+    """The JSON schema with its ``$class`` and ``$function`` markers replaced by objects."""
+    if isinstance(value, dict):
+        if len(value) == 1:
+            if "$class" in value:
+                return globals()[value["$class"]]
+            if "$function" in value:
+                return getattr(wire_values, value["$function"])
+        return {key: _resolve(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_resolve(item) for item in value]
+    return value
+
+
+def validate[M: Checked](model: type[M], data: Any, what: str) -> M:
+    """``data`` as ``model``, or ``UnexpectedShape`` naming the first field that does not fit."""
+    if not isinstance(data, dict):
+        raise UnexpectedShape(f"{what} must be a JSON object, got {type(data).__name__}")
+    try:
+        return _validator(model.__name__).validate_python(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"]) or "(top)"
+        message = error["msg"].removeprefix("Value error, ")
+        raise UnexpectedShape(f"{what}: {where}: {message}") from None
