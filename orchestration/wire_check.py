@@ -8,8 +8,8 @@ the model classes: about a third of a CLI command's instructions, paid again by 
 written down once, by pydantic, in ``wire_schema.json`` (``python -m
 orchestration.wire`` after changing a model; a test fails while the file differs
 from what pydantic makes now), and here it is read and given to pydantic-core
-directly: the same validator, the same rules and messages, with only
-``pydantic_core`` imported.
+directly: the same validator, the same rules and messages, with only pydantic-core's
+compiled module imported (``_core``).
 
 The values are plain objects of the classes below (one per model, same name): the
 fields as attributes, unnamed keys in ``__pydantic_extra__`` as pydantic keeps them.
@@ -20,16 +20,59 @@ it reads.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
-
-from pydantic_core import SchemaValidator, ValidationError
 
 from orchestration import wire_values
 from orchestration.errors import UnexpectedShape
 from orchestration.wire_values import WorkflowCost
 
 SCHEMA_FILE = Path(__file__).with_name("wire_schema.json")
+CORE = "pydantic_core._pydantic_core"
+
+
+def _core():
+    """pydantic-core's compiled module, imported without the package's ``core_schema``.
+
+    ``pydantic_core/__init__.py`` re-exports the compiled module (``SchemaValidator``,
+    ``ValidationError``...) and imports ``core_schema``, the TypedDicts and helpers that
+    build schemas by hand: about 100M instructions, an eighth of a CLI command, for
+    nothing a ready schema needs. So the compiled module is loaded from the package's
+    folder under its own name, where the package itself looks for it: importing
+    ``pydantic_core`` later (pydantic does) finds it in ``sys.modules`` and re-exports
+    this very module, so there is one ``ValidationError`` class in the process. If the
+    package is already imported, or the module is not where it should be, the package
+    is imported as usual.
+    """
+    if CORE in sys.modules or "pydantic_core" in sys.modules:
+        import pydantic_core._pydantic_core
+
+        return pydantic_core._pydantic_core
+    import importlib.machinery
+    import importlib.util
+
+    package = importlib.util.find_spec("pydantic_core")  # found, not imported
+    where = package.submodule_search_locations if package else None
+    found = importlib.machinery.PathFinder.find_spec("_pydantic_core", where) if where else None
+    if found is None or not isinstance(found.loader, importlib.machinery.ExtensionFileLoader):
+        import pydantic_core._pydantic_core
+
+        return pydantic_core._pydantic_core
+    spec = importlib.util.spec_from_file_location(CORE, found.origin)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[CORE] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[CORE]
+        raise
+    return module
+
+
+_pydantic_core = _core()
+SchemaValidator = _pydantic_core.SchemaValidator
+ValidationError = _pydantic_core.ValidationError
 
 
 class Checked:
@@ -122,7 +165,7 @@ def validate[M: Checked](model: type[M], data: Any, what: str) -> M:
     try:
         return _validator(model.__name__).validate_python(data)
     except ValidationError as exc:
-        error = exc.errors()[0]
+        error = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in error["loc"]) or "(top)"
         message = error["msg"].removeprefix("Value error, ")
         raise UnexpectedShape(f"{what}: {where}: {message}") from None

@@ -6,6 +6,9 @@ the same fields, the same kept extras, the same first error.
 """
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -100,3 +103,32 @@ def test_a_workflow_keeps_its_cost_total_and_unnamed_keys():
         wire_check.WireWorkflow, {"id": "w", "cost": {"total": "4"}, "newKey": 1}, "workflow"
     )
     assert (got.cost_total, got.__pydantic_extra__) == (4.0, {"newKey": 1})
+
+
+LOADED_ALONE = """
+import sys
+from orchestration import wire_check
+page = wire_check.validate(wire_check.WireWorkflow, {"id": "w", "steps": []}, "workflow")
+assert page.id == "w"
+try:
+    wire_check.validate(wire_check.WireWorkflow, {"id": "w", "steps": "x"}, "workflow")
+except wire_check.UnexpectedShape as exc:
+    print(exc)
+loaded = sorted(name for name in sys.modules if name.startswith("pydantic"))
+assert loaded == ["pydantic_core._pydantic_core"], loaded
+import pydantic
+import pydantic_core
+assert pydantic_core.ValidationError is wire_check.ValidationError
+assert pydantic.ValidationError is wire_check.ValidationError
+"""
+
+
+def test_alone_it_loads_only_the_compiled_module_and_pydantic_later_shares_it():
+    proc = subprocess.run(
+        [sys.executable, "-c", LOADED_ALONE],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "workflow: steps: Input should be a valid list\n"
