@@ -45,7 +45,9 @@ def _core():
     package is already imported, or the module is not where it should be, the package
     is imported as usual.
     """
-    if CORE in sys.modules or "pydantic_core" in sys.modules:
+    if CORE in sys.modules:
+        return sys.modules[CORE]
+    if "pydantic_core" in sys.modules:
         import pydantic_core._pydantic_core
 
         return pydantic_core._pydantic_core
