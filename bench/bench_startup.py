@@ -260,13 +260,18 @@ def run(url: str) -> None:
                     why=(
                         f"{ratio / CLI_GOAL:.2f}x over: besides `requests` (which the peer pays "
                         "too) the command imports Django's settings and translation layers "
-                        "(asgiref, asyncio) and pydantic with the wire models that check every "
-                        "answer; see the import table. Counted in instructions (callgrind, "
-                        "December), pydantic's import, the nine wire models and the first "
-                        "validator build are about a third of the command (470M of 1,400M, the "
-                        "bare request 560M) and Django's settings and translations about 130M "
-                        "(the project's bytecode is compiled beforehand, see how measured); the "
-                        "goal needs the answer checked without pydantic on this path"
+                        "(django.conf pulls asgiref and asyncio) and its own modules (a dozen "
+                        "dataclasses). Counted in instructions (callgrind, December, the "
+                        "project's bytecode compiled beforehand): the command about 800M "
+                        "against the bare request's 560M (1.43x; 1,226M before the answers "
+                        "were checked without importing pydantic, orchestration/wire_check.py): "
+                        "Django's settings about 83M (asyncio 54M of it), its translations, "
+                        "app registry and logging set-up 35M, argparse and logging.config "
+                        "29M, the project's modules about 65M (a dozen dataclasses near 35M), "
+                        "reading the schema, building the one validator and the run itself "
+                        "about 30M. Wall time is "
+                        "less kind than instructions (page faults, file look-ups), and on "
+                        "this shared machine the ratio moves by 0.2 or more from run to run"
                     ),
                 ),
                 common.goal(

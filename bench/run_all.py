@@ -301,8 +301,10 @@ size. What made the pages grow and what changed is in docs/scale.md.
   the lean CLI's largest imports (`-X importtime`). The lean paths are
   `civitrack/lean.py` (docs/orchestration-cli.md, docs/recording-tools.md): the MCP
   server answers `initialize` once the SDK is imported and sets Django up in a worker
-  thread meanwhile; the CLI skips Django's command machinery, and its pydantic wire
-  models build their validators on first use (`defer_build`).
+  thread meanwhile; the CLI skips Django's command machinery and checks every answer
+  with pydantic-core's compiled validator fed the core schema pydantic wrote of the
+  wire models (`orchestration/wire_schema.json`, `orchestration/wire_check.py`), so it
+  imports neither pydantic nor pydantic_core's pure-Python schema module.
 - `sync_workflows` on PostgreSQL COPYs each table of a page into a temporary table and
   upserts it with one `INSERT ... SELECT ... ON CONFLICT ... RETURNING`, while a second
   thread fetches the next page (docs/orchestration-pages.md); `bench_sync.py` also runs

@@ -8,9 +8,10 @@ is inconsistent (civitai-api.md §1): enum casing (the v1 manager API writes
 become aware UTC datetimes (a value without a zone is UTC), ``jobs`` may be absent,
 v1 ``result`` may be an object or a list. It is strict only where trusting a wrong
 shape would be worse than failing. The JSON is checked by the pydantic models of
-``orchestration.wire`` (camelCase and PascalCase names, unknown fields allowed):
-``from_api`` raises ``orchestration.errors.UnexpectedShape`` for an answer that does
-not fit, which the client reports as ``BadResponse``.
+``orchestration.wire`` (camelCase and PascalCase names, unknown fields allowed),
+through their generated validators in ``orchestration.wire_check`` (no pydantic
+import at start-up): ``from_api`` raises ``orchestration.errors.UnexpectedShape`` for
+an answer that does not fit, which the client reports as ``BadResponse``.
 
 Blobs are found by shape, not by output key (see ``extract_output_blobs``): step types
 come and go (3D, training, audio…) and a key list always lags behind them.
@@ -23,10 +24,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from orchestration import wire
+from orchestration import wire_check as wire
 from orchestration.errors import UnexpectedShape
 from orchestration.scan import ScanResult  # lives beside its rule; importable from here too
-from orchestration.wire import parse_timestamp  # noqa: F401 - part of this module's API
+from orchestration.wire_values import parse_timestamp  # noqa: F401 - part of this module's API
 
 TERMINAL_STATUSES = frozenset({"succeeded", "failed", "expired", "canceled"})
 FAILED_STATUSES = frozenset({"failed", "expired", "canceled"})

@@ -7,14 +7,22 @@ domain objects keep the whole object in ``raw``), and is lenient only where the 
 is known to be inconsistent: numbers sent as strings, enum casing, a timestamp
 without a zone (UTC), a v1 ``result`` that is one object or a list. A value of the
 wrong JSON kind (an object where text belongs, a string where the steps list
-belongs) does not fit: ``validate`` raises ``UnexpectedShape`` naming the first such
-field, and the client answers ``BadResponse``. Free-form objects (a step's ``input``,
-``metadata``, the event ``context``) are only checked to be objects.
+belongs) does not fit: ``orchestration.wire_check.validate`` raises ``UnexpectedShape``
+naming the first such field, and the client answers ``BadResponse``. Free-form objects
+(a step's ``input``, ``metadata``, the event ``context``) are only checked to be objects.
+
+The value rules are functions of ``orchestration.wire_values``. What checks an answer
+at run time is pydantic-core with the core schema pydantic makes of these models,
+written to ``wire_schema.json`` by ``python -m orchestration.wire`` (run it after
+changing a model; a test compares the file with the models): a CLI command then checks
+every answer without importing pydantic (``orchestration.wire_check``).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import (
@@ -24,114 +32,29 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    ValidationError,
 )
 from pydantic.alias_generators import to_camel
 
-from orchestration.errors import UnexpectedShape
+from orchestration.wire_values import (
+    WorkflowCost,
+    _cost,
+    _enum,
+    _flag,
+    _int,
+    _number,
+    _object,
+    _one_or_many,
+    _text,
+    _time,
+    parse_timestamp,
+)
+
+__all__ = ["SCHEMA_FILE", "core_schemas", "parse_timestamp", "write_core_schemas"]
 
 
 def _aliases(name: str) -> AliasChoices:
     camel = to_camel(name)
     return AliasChoices(camel, camel[:1].upper() + camel[1:])
-
-
-def _kind(value: Any) -> str:
-    return {dict: "an object", list: "a list"}.get(type(value), type(value).__name__)
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value or None
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int | float):
-        return str(value)
-    raise ValueError(f"expected text, got {_kind(value)}")
-
-
-def _enum(value: Any) -> str | None:
-    """An enum value (``"Succeeded"``, ``"UNDER_REVIEW"``) in lowercase."""
-    text = _text(value)
-    return text.lower() if text else None
-
-
-def _number(value: Any) -> float | int | None:
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return value
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
-    raise ValueError(f"expected a number, got {_kind(value)}")
-
-
-def _int(value: Any) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value) if value.is_integer() else None
-    if isinstance(value, str):
-        return int(value) if value.strip().lstrip("-").isdigit() else None
-    raise ValueError(f"expected a whole number, got {_kind(value)}")
-
-
-def _flag(value: Any) -> bool | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        return {"true": True, "false": False}.get(value.lower())
-    if isinstance(value, int | float):
-        return bool(value)
-    raise ValueError(f"expected true or false, got {_kind(value)}")
-
-
-def parse_timestamp(value: Any) -> datetime | None:
-    """ISO 8601 → aware datetime; no zone means UTC; unreadable values become ``None``.
-
-    Handles ``Z``, offsets, and .NET's seven fractional digits.
-    """
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed
-
-
-def _time(value: Any) -> datetime | None:
-    if isinstance(value, dict | list):
-        raise ValueError(f"expected a date-time, got {_kind(value)}")
-    return parse_timestamp(value)
-
-
-def _object(value: Any) -> dict[str, Any] | None:
-    if value is None or isinstance(value, dict):
-        return value
-    raise ValueError(f"expected an object, got {_kind(value)}")
-
-
-def _one_or_many(value: Any) -> list[Any]:
-    """v1 ``result``: one object or a list of them (both seen in the wild)."""
-    if value is None:
-        return []
-    if isinstance(value, dict):
-        return [value]
-    if isinstance(value, list):
-        return value
-    raise ValueError(f"expected an object or a list, got {_kind(value)}")
 
 
 Text = Annotated[str | None, BeforeValidator(_text)]
@@ -144,8 +67,8 @@ Obj = Annotated[dict[str, Any] | None, BeforeValidator(_object)]
 
 
 class WireModel(BaseModel):
-    # defer_build: a model's validator is built on its first use, not at import, so a
-    # command that reads one kind of answer doesn't pay for all nine (CLI start-up).
+    # defer_build: a model's validator is built on its first use, not at import
+    # (core_schemas() and the tests build them; answers go through wire_check).
     model_config = ConfigDict(
         defer_build=True,
         extra="allow",
@@ -192,7 +115,7 @@ class WireStep(WireModel):
     warnings: list[dict[str, Any]] | None = None
 
 
-class WireWorkflow(WireModel):
+class WireWorkflow(WorkflowCost, WireModel):
     id: Text = None
     status: Enum = None
     created_at: Time = None
@@ -200,15 +123,9 @@ class WireWorkflow(WireModel):
     completed_at: Time = None
     tags: list[str] | None = None
     metadata: Obj = None
-    cost: Annotated[Any, BeforeValidator(lambda v: v if isinstance(v, dict) else _number(v))] = None
+    cost: Annotated[Any, BeforeValidator(_cost)] = None
     nsfw_level: Enum = None
     steps: list[WireStep] | None = None
-
-    @property
-    def cost_total(self) -> float | int | None:
-        if isinstance(self.cost, dict):
-            return _number(self.cost.get("total", self.cost.get("Total")))
-        return self.cost
 
 
 class WireJobResult(WireModel):
@@ -255,14 +172,73 @@ class WireJob(WireModel):
     job_type: Text = None
 
 
-def validate[M: WireModel](model: type[M], data: Any, what: str) -> M:
-    """``data`` as ``model``, or ``UnexpectedShape`` naming the first field that does not fit."""
-    if not isinstance(data, dict):
-        raise UnexpectedShape(f"{what} must be a JSON object, got {type(data).__name__}")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(p) for p in error["loc"]) or "(top)"
-        message = error["msg"].removeprefix("Value error, ")
-        raise UnexpectedShape(f"{what}: {where}: {message}") from None
+MODELS: tuple[type[WireModel], ...] = (
+    WireBlob,
+    WireStepJob,
+    WireStep,
+    WireWorkflow,
+    WireJobResult,
+    WireJobEvent,
+    WireJobDefinition,
+    WireJob,
+)
+SCHEMA_FILE = Path(__file__).with_name("wire_schema.json")
+# What a core schema holds for pydantic itself (JSON schema hooks, serialisation), not
+# for validation: left out of the generated file.
+_NOT_FOR_VALIDATION = frozenset({"metadata", "serialization"})
+
+
+def core_schemas() -> dict[str, Any]:
+    """Each model's pydantic-core validation schema as JSON, for ``orchestration.wire_check``.
+
+    pydantic builds the schema from the declarations above; this only writes it down:
+    a validator function as ``{"$function": name}`` (it must live in
+    ``orchestration.wire_values``), a model class as ``{"$class": name}`` (its pydantic-free
+    twin in ``orchestration.wire_check``), and each ``ref`` without the ``:<id>`` pydantic
+    appends, so the file is the same from run to run.
+    """
+    schemas = {}
+    for model in MODELS:
+        model.model_rebuild(force=True)
+        schemas[model.__name__] = _as_json(model.__pydantic_core_schema__)
+    return schemas
+
+
+def _as_json(value: Any, *, names: bool = False) -> Any:
+    """``value`` in JSON terms; ``names``: a dict keyed by field names, not a schema."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if names:
+                out[key] = _as_json(item)
+                continue
+            if key in _NOT_FOR_VALIDATION:
+                continue
+            if key in {"ref", "schema_ref"} and isinstance(item, str):
+                item = item.rsplit(":", 1)[0]
+            out[key] = _as_json(item, names=key == "fields")
+        return out
+    if isinstance(value, list | tuple):
+        return [_as_json(item) for item in value]
+    if isinstance(value, type) and issubclass(value, WireModel):
+        return {"$class": value.__name__}
+    if callable(value):
+        if getattr(value, "__module__", None) != "orchestration.wire_values":
+            raise TypeError(f"{value!r}: wire validators must live in orchestration.wire_values")
+        return {"$function": value.__name__}
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    raise TypeError(f"{value!r} cannot be written to {SCHEMA_FILE.name}")
+
+
+def write_core_schemas() -> None:
+    """Write ``wire_schema.json`` again (after changing a model above)."""
+    text = json.dumps(core_schemas(), indent=1, sort_keys=True, ensure_ascii=False)
+    SCHEMA_FILE.write_text(text + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    # Imported by name, so each ``ref`` reads orchestration.wire.<Model>, not __main__.
+    from orchestration import wire
+
+    wire.write_core_schemas()

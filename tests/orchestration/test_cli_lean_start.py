@@ -142,5 +142,10 @@ def test_it_skips_the_management_machinery_and_the_admin(fake_orchestration):
     modules = imported(lean.stderr)
     assert "orchestration.client" in modules  # the measurement works
     assert not {"django.core.management.base", "django.db.models", "django.contrib.admin"} & modules
+    # Answers are checked by pydantic-core's compiled module with the schema written
+    # from the models (orchestration.wire_check): neither pydantic nor the pure-Python
+    # part of pydantic_core is imported.
+    assert "orchestration.wire_check" in modules
+    assert not {"pydantic", "pydantic_core", "orchestration.wire"} & modules
     ordinary = manage(fake_orchestration, "--no-color", "test", importtime=True)
     assert "django.core.management.base" in imported(ordinary.stderr)
