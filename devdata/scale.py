@@ -33,10 +33,12 @@ What it builds, and why it looks the way it does:
 - lineage rows (an asset made from one or two earlier assets) and engagement
   snapshots for some posted assets;
 - mirrored Orchestration workflows (``workflows``), each with a step, a job, a blob and
-  a scan as the sync stores them: mostly low CSAM scores, 1% over the threshold, 2%
-  blocked, 3% flagged prompts, every NSFW level, 20% of the jobs already cleared, the
-  rest waiting in the review queue; one blob in ten has the sha256 of a seeded asset
-  (the trace from asset to workflow);
+  a scan as the sync stores them: mostly low CSAM scores, 1% over the threshold, 3%
+  blocked, 3% flagged prompts, every NSFW level; a fifth of the unflagged jobs already
+  cleared (what the bulk clear may take), the rest and every flagged job waiting in the
+  review queue, so that even 1,000 workflows queue a page of blocked jobs and a page of
+  flagged prompts; one blob in ten has the sha256 of a seeded asset (the trace from
+  asset to workflow);
 - ``created_at`` spread over the last year, rising with the id as in real life, so
   "newest first" pages and date filters behave as they would in production.
 
@@ -627,11 +629,16 @@ def _generate_mirror(rng, now, n, seed, asset_digests) -> list[tuple[str, Rows]]
         steps.add(st, now, wf, "0", 0, step_type, status, text)
         roll = rng.random()
         score = threshold + (1 - threshold) * rng.random() if roll < 0.01 else rng.random() / 10
-        blocked = "csam_scan" if 0.01 <= roll < 0.03 else ""
-        flagged = 0.03 <= roll < 0.06
+        blocked = "csam_scan" if 0.01 <= roll < 0.04 else ""
+        flagged = 0.04 <= roll < 0.07
+        # Only a job the bulk clear may take (review_flow.bulk_clear_candidates: under the
+        # threshold, not blocked, not prompt-flagged) is already cleared; every flagged
+        # job waits for a reviewer. The draw is made for every job, so the rest of the
+        # data is the same whatever the mix.
+        cleared = rng.random() < 0.2 and roll >= 0.07
         jobs.add(
             jb, now, f"scale-{seed}-job-{jb}", wf, st, status, step_type, 1.0, created_at, done,
-            "cleared" if rng.random() < 0.2 else "pending",
+            "cleared" if cleared else "pending",
         )  # fmt: skip
         sha = (
             rng.choice(asset_digests)

@@ -35,6 +35,32 @@ def test_the_review_queue_page_reads_the_risk_index_in_order():
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL plans")
+def test_the_blocked_only_page_reads_only_the_blocked_scans_in_order():
+    # orchestration 0008: not the whole risk index, whose top holds every scan over the
+    # CSAM threshold, skipped one by one to find the blocked ones.
+    from orchestration.models import ScanResult
+
+    # Scores as the sync stores them (four decimals, few ties): one scan in 30 over the
+    # threshold, one in ten blocked.
+    jobs = Job.objects.bulk_create(Job(civitai_id=f"job-{i}") for i in range(3000))
+    ScanResult.objects.bulk_create(
+        ScanResult(
+            job=job,
+            csam_score_max=0.6 + i / 10_000 if i % 30 == 0 else i / 10_000,
+            is_blocked=i % 10 == 3,
+            nsfw_rank=i % 5,
+        )
+        for i, job in enumerate(jobs)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE orchestration_job, orchestration_scanresult")
+    page = Job.objects.needing_review().for_list().riskiest_first()
+    plan = plan_of(page.filter(scan__is_blocked=True)[:25])
+    assert "scan_blocked_risk_idx" in plan, plan
+    assert "Incremental Sort" in plan or "Sort Key" not in plan, plan
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL plans")
 def test_the_workflows_page_reads_the_created_index_without_a_sort():
     order = F("created_at").desc(nulls_last=True)
     plan = plan_of(Workflow.objects.with_flags().order_by(order, "-id")[:25])
@@ -48,6 +74,7 @@ def test_the_order_indexes_exist_on_every_database():
         workflow = connection.introspection.get_constraints(cursor, "orchestration_workflow")
     assert scan["scan_risk_order_idx"]["columns"] == ["csam_score_max", "is_blocked", "nsfw_rank"]
     assert "scan_risk_idx" not in scan
+    assert scan["scan_blocked_risk_idx"]["columns"] == ["csam_score_max", "nsfw_rank"]
     assert workflow["wf_created_nulls_last_idx"]["columns"] == ["created_at", "id"]
 
 
