@@ -65,10 +65,37 @@ def legacy_id_field() -> models.BigIntegerField:
     )
 
 
-class TimeStamped(models.Model):
-    created_at = models.DateTimeField(
-        _("created at"), default=timezone.now, editable=False, db_index=True
+def created_at_field(*, db_index: bool = True) -> models.DateTimeField:
+    """When the record was made: set once, on creation.
+
+    One declaration for ``TimeStamped`` and for the models that keep the column
+    without its single-column index (``Asset``: a composite index leads with it).
+    """
+    return models.DateTimeField(
+        _("created at"), default=timezone.now, editable=False, db_index=db_index
     )
+
+
+def created_by_field(*, db_index: bool = True) -> models.ForeignKey:
+    """The account that recorded the record (see ``Recorded``); cleared if it is deleted.
+
+    ``related_name`` is per model (``user.assets``, ``user.posts``...). ``db_index=False``
+    keeps the foreign key without its single-column index, for a model whose composite
+    index leads with the column (``Asset``).
+    """
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="%(class)ss",
+        verbose_name=_("created by"),
+        db_index=db_index,
+    )
+
+
+class TimeStamped(models.Model):
+    created_at = created_at_field()
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
@@ -168,14 +195,7 @@ class Recorded(TimeStamped):
 
     metadata = models.JSONField(_("metadata"), default=dict, blank=True)
     legacy_id = legacy_id_field()
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="%(class)ss",
-        verbose_name=_("created by"),
-    )
+    created_by = created_by_field()
     on_behalf_of = models.CharField(  # noqa: DJ001 (null: records older than the field)
         _("on behalf of"),
         max_length=ON_BEHALF_OF_MAX_LENGTH,
@@ -460,16 +480,8 @@ class Asset(Recorded):
     # sort and date filter, and ``asset_creator_created_idx`` (created_by_id, created_at
     # DESC) every created_by filter and the ``SET NULL`` a deleted user's assets get
     # (migration 0012; docs/scale.md).
-    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="assets",
-        verbose_name=_("created by"),
-        db_index=False,
-    )
+    created_at = created_at_field(db_index=False)
+    created_by = created_by_field(db_index=False)
     asset_url = models.CharField(
         _("asset url"),
         max_length=2000,
