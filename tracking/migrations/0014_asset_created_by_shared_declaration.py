@@ -13,7 +13,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tracking", "0012_drop_unused_create_indexes"),
+        ("tracking", "0013_sha256sum_unique_without_like_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
