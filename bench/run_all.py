@@ -220,8 +220,10 @@ managers and queryset clones per object, not in the queries: 3.5-4x the one-quer
 floor. It now reads `values()` rows (`tracking/serializers.py: posts_with_details`):
 the posts with their creator, then their assets joined to both prompts and the three
 creators, with each asset's lineage ids aggregated in the same query (`StringAgg`
-over the link table, a correlated subquery, sorted in Python) — 3 queries instead of
-4, whatever the page size. The output is the same document: the benchmark compares the
+over the link table, a correlated subquery, sorted in Python). The total comes with
+the page (`matching_count`: an uncorrelated `COUNT(*)` subquery, counted once per
+statement) and the asset query is compiled once per page size (`civitrack.compiled`)
+— 2 queries instead of 4, whatever the page size. The output is the same document: the benchmark compares the
 service with the previous code path and with the reference query whole, and
 `tests/tracking/test_list_civitai_posts.py` compares every nested post and asset with
 the single-record shapes (`find_asset`, the list without details).

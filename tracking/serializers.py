@@ -16,7 +16,16 @@ from types import SimpleNamespace
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import OuterRef, QuerySet, StringAgg, Subquery, TextField, Value
+from django.db.models import (
+    BigIntegerField,
+    Func,
+    OuterRef,
+    QuerySet,
+    StringAgg,
+    Subquery,
+    TextField,
+    Value,
+)
 from django.db.models.functions import Cast
 
 from civitrack.compiled import CompiledValues
@@ -276,6 +285,37 @@ _ASSETS_OF_POSTS = CompiledValues(
 )
 
 
+def matching_count(posts: QuerySet[Post]) -> Subquery:
+    """How many posts ``posts`` (filtered, unsliced) holds, as a scalar subquery.
+
+    Annotated on a page of the same posts (``posts_page``), it sends the total with the
+    page: one round trip instead of a ``count()`` before the page. Uncorrelated, so the
+    database counts once per statement, not once per row, and page and total come from
+    the same snapshot. ``COUNT(*)`` is written as a plain function so the ORM adds no
+    GROUP BY (an aggregate would group the subquery by the post's columns).
+    """
+    count = Func(template="COUNT(*)", output_field=BigIntegerField())
+    return Subquery(posts.order_by().annotate(matching=count).values("matching"))
+
+
+def posts_page(
+    page: QuerySet[Post], *, include_details: bool
+) -> tuple[list[dict[str, Any]], int | None]:
+    """The posts of ``page`` (ordered, sliced, annotated with ``total``, see
+    ``matching_count``) as Post shapes, with ``assets`` if ``include_details``, and that
+    total: one query, two with details. The total is None for an empty page (no row
+    carried it); the caller counts then."""
+    user_field = get_user_model().USERNAME_FIELD
+    rows = list(page.values(*_POST_COLUMNS, f"created_by__{user_field}", "total"))
+    if not rows:
+        return [], None
+    if include_details:
+        posts = _posts_with_assets(rows, user_field)
+    else:
+        posts = [_post_from_row(row, "", user_field) for row in rows]
+    return posts, rows[0]["total"]
+
+
 def posts_with_details(page: QuerySet[Post]) -> list[dict[str, Any]]:
     """The posts of ``page`` (ordered, sliced) as Post shapes with ``assets``; two queries.
 
@@ -283,10 +323,12 @@ def posts_with_details(page: QuerySet[Post]) -> list[dict[str, Any]]:
     creators, with their lineage ids aggregated per row.
     """
     user_field = get_user_model().USERNAME_FIELD
-    creator = f"created_by__{user_field}"
-    posts = list(page.values(*_POST_COLUMNS, creator))
-    if not posts:
-        return []
+    rows = list(page.values(*_POST_COLUMNS, f"created_by__{user_field}"))
+    return _posts_with_assets(rows, user_field) if rows else []
+
+
+def _posts_with_assets(posts: list[dict[str, Any]], user_field: str) -> list[dict[str, Any]]:
+    """Post shapes with ``assets`` from the posts' ``values()`` rows; one query."""
     post_ids = {f"post{i}": p["id"] for i, p in enumerate(posts)}
     if len(posts) <= _DETAILS_MAX_POSTS:
         assets = _ASSETS_OF_POSTS.rows(**post_ids)
@@ -296,10 +338,12 @@ def posts_with_details(page: QuerySet[Post]) -> list[dict[str, Any]]:
     for row in assets:
         inputs = [int(pk) for pk in row["lineage_ids"].split(",")] if row["lineage_ids"] else []
         by_post[row["post_id"]].append(_asset_from_row(row, inputs, user_field))
-    return [
-        _post_from_row(row, "", user_field) | {"assets": by_post.get(row["id"], [])}
-        for row in posts
-    ]
+    details = []
+    for row in posts:
+        data = _post_from_row(row, "", user_field)
+        data["assets"] = by_post.get(row["id"], [])
+        details.append(data)
+    return details
 
 
 def _post_from_row(row: dict[str, Any], prefix: str, user_field: str) -> dict[str, Any] | None:

@@ -30,13 +30,16 @@ from tracking.serializers import (
     asset_dict,
     asset_dicts,
     first_asset_with_links,
+    matching_count,
     post_dict,
-    posts_with_details,
+    posts_page,
     prompt_dict,
     prompt_hits,
 )
 
 logger = logging.getLogger(__name__)
+
+_BIGINT_MAX = 2**63 - 1
 
 
 def takes(model: type[inputs.ToolInput]):
@@ -466,7 +469,8 @@ def list_civitai_posts(*, user, params: inputs.ListCivitaiPostsInput) -> dict[st
     ``start_time``/``end_time`` bound ``created_at`` inclusively. ``created_by`` is a
     username and ``on_behalf_of`` a name, both matched without regard to case (agents
     of the original server send them as they were typed); an unknown one matches
-    nothing. The query count is fixed (2, or 3 with details) whatever the page size.
+    nothing. The query count is fixed whatever the page size: one (the page carries the
+    total, ``matching_count``), two with details; an empty page counts separately.
     """
     page_size = inputs.DEFAULT_LIMIT if params.limit is None else params.limit
     start = params.offset or 0
@@ -486,17 +490,17 @@ def list_civitai_posts(*, user, params: inputs.ListCivitaiPostsInput) -> dict[st
     if params.end_time:
         qs = qs.filter(created_at__lte=params.end_time)
 
-    total = qs.count()
-    if start >= total:
-        # An offset past the end matches nothing: answer without sending it to the
-        # database, where a huge one overflows the 64-bit OFFSET (a 500 on both backends).
-        posts = []
+    if start + page_size > _BIGINT_MAX:
+        # An offset past any table: answer without sending it to the database, where
+        # it overflows the 64-bit OFFSET (a 500 on both backends).
+        posts, total = [], None
     else:
-        page = qs.order_by("-created_at", "-id")[start : start + page_size]
-        if params.include_details:
-            posts = posts_with_details(page)
-        else:
-            posts = [post_dict(p) for p in page.select_related("created_by")]
+        page = qs.annotate(total=matching_count(qs)).order_by("-created_at", "-id")
+        posts, total = posts_page(
+            page[start : start + page_size], include_details=bool(params.include_details)
+        )
+    if total is None:
+        total = qs.count()
     return {
         "posts": posts,
         "total": total,

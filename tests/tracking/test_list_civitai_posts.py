@@ -208,7 +208,7 @@ def _post_with_assets(user, n: int) -> None:
 @pytest.mark.parametrize("count", [1, 100])
 def test_it_costs_a_fixed_number_of_queries_with_details(alice, django_assert_num_queries, count):
     _post_with_assets(alice, count)
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(2):  # the page with its total, then the assets
         result = services.list_civitai_posts(user=alice, include_details=True, limit=100)
     assert len(result["posts"]) == count
     assert all(len(p["assets"]) == 2 for p in result["posts"])
@@ -220,7 +220,24 @@ def test_it_costs_a_fixed_number_of_queries_without_details(
     alice, django_assert_num_queries, count
 ):
     make_posts(alice, count)
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):  # the page carries the total
         result = services.list_civitai_posts(user=alice, limit=100)
     assert len(result["posts"]) == count
     assert {p["created_by"] for p in result["posts"]} == {"alice"}
+
+
+@pytest.mark.parametrize("include_details", [False, True])
+def test_it_counts_separately_when_the_page_is_empty(
+    alice, django_assert_num_queries, include_details
+):
+    make_posts(alice, 3)
+    with django_assert_num_queries(2):  # no row carries the total: the page, then a count
+        result = services.list_civitai_posts(user=alice, offset=3, include_details=include_details)
+    assert result["posts"] == [] and result["total"] == 3
+
+
+def test_it_counts_every_match_not_only_the_page(alice, staff):
+    make_posts(alice, 5)
+    make_posts(staff, 2, start_id=2000)
+    result = services.list_civitai_posts(user=alice, created_by="ALICE", limit=2, offset=1)
+    assert len(result["posts"]) == 2 and result["total"] == 5
