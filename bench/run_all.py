@@ -217,7 +217,7 @@ keeps the extension. The admin searches were changed so those indexes are usable
 prompts, their users) with `select_related`/`prefetch_related` and serialised them with
 `post_dict`. cProfile showed two thirds of its time in model `__init__`, prefetch
 managers and queryset clones per object, not in the queries: 3.5-4x the one-query
-floor. It now reads `values()` rows (`tracking/serializers.py: posts_with_details`):
+floor. It now reads `values()` rows (`tracking/serializers.py: posts_page`):
 the posts with their creator, then their assets joined to both prompts and the three
 creators, with each asset's lineage ids aggregated in the same query (`StringAgg`
 over the link table, a correlated subquery, sorted in Python). The total comes with

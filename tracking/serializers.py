@@ -3,7 +3,7 @@
 All keys are always present; absent values are ``None``. Ids travel as strings of
 digits and timestamps as ISO 8601 with zone. The ``*_dict`` functions read only what
 the caller loaded: pass querysets built with ``select_related`` to keep listings at a
-fixed number of queries. ``posts_with_details`` builds the same shapes from plain rows
+fixed number of queries. ``posts_page`` builds the same shapes from plain rows
 for the big listing.
 """
 
@@ -217,7 +217,7 @@ def asset_dicts(assets: QuerySet[Asset]) -> list[dict[str, Any]]:
 
     A prefetch of ``input_assets`` would be a second query, and only when some asset
     has inputs: the count would depend on the data. Built from ``values()`` rows, as
-    ``posts_with_details`` is, rather than model instances: instantiating the assets and
+    ``posts_page`` is, rather than model instances: instantiating the assets and
     their creators was the largest single cost of a ``search_prompts`` page
     (docs/prompt-search.md, "Cost"); the shapes are the same as ``asset_dict``'s
     (tests/tracking/test_search_prompts.py compares them).
@@ -261,7 +261,7 @@ _DETAILS_MAX_POSTS = 100
 
 def _assets_of_posts_query(**post_ids: int) -> QuerySet[Asset]:
     """The assets of the given posts joined to both prompts and the three creators, with
-    their lineage ids aggregated per row (``posts_with_details``)."""
+    their lineage ids aggregated per row (``posts_page``)."""
     user_field = get_user_model().USERNAME_FIELD
     creator = f"created_by__{user_field}"
     prompt_columns = [
@@ -314,17 +314,6 @@ def posts_page(
     else:
         posts = [_post_from_row(row, "", user_field) for row in rows]
     return posts, rows[0]["total"]
-
-
-def posts_with_details(page: QuerySet[Post]) -> list[dict[str, Any]]:
-    """The posts of ``page`` (ordered, sliced) as Post shapes with ``assets``; two queries.
-
-    Posts with their creator, then their assets joined to both prompts and the three
-    creators, with their lineage ids aggregated per row.
-    """
-    user_field = get_user_model().USERNAME_FIELD
-    rows = list(page.values(*_POST_COLUMNS, f"created_by__{user_field}"))
-    return _posts_with_assets(rows, user_field) if rows else []
 
 
 def _posts_with_assets(posts: list[dict[str, Any]], user_field: str) -> list[dict[str, Any]]:
