@@ -548,10 +548,18 @@ def _store_page_rows(
             columns += [*table.keys, "_n"]
             with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
                 copy.write(text.encode())
-        for sql, table, every_row in _page_statements():
-            if table is not None and not counts[table]:
-                continue
-            cursor.execute(sql, [now] if "%s" in sql else None)
+        # The upserts go in one round trip (a multi-statement query: no parameters, so
+        # synced_at is written as a literal of the datetime), each result checked.
+        statements = [
+            (sql, table, every_row)
+            for sql, table, every_row in _page_statements()
+            if table is None or counts[table]
+        ]
+        synced_at = f"'{now.isoformat()}'::timestamptz"
+        cursor.execute("; ".join(sql.replace("%s", synced_at) for sql, _, _ in statements))
+        for n, (_, table, every_row) in enumerate(statements):
+            if n:
+                cursor.nextset()
             if every_row and cursor.rowcount != counts[table]:
                 # An inner join found no stored row for a key: never drop rows silently.
                 raise RuntimeError(
