@@ -245,8 +245,9 @@ def _copy_bool(value: bool) -> str:
     return "t" if value else "f"
 
 
-def _copy_number(value: int | float) -> str:
-    return repr(value)
+def _copy_other(value: Any) -> str:
+    # Numbers (str of a float is its shortest round-trip form), and anything else escaped.
+    return _copy_str(str(value))
 
 
 def _copy_formatter(field) -> Callable[[Any], str]:
@@ -259,7 +260,7 @@ def _copy_formatter(field) -> Callable[[Any], str]:
         return _copy_bool
     if kind in ("CharField", "TextField"):
         return _copy_str
-    return _copy_number
+    return _copy_other
 
 
 @dataclass(frozen=True)
