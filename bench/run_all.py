@@ -308,8 +308,9 @@ size. What made the pages grow and what changed is in docs/scale.md.
   wire models (`orchestration/wire_schema.json`, `orchestration/wire_check.py`), so it
   imports neither pydantic nor pydantic_core's pure-Python schema module.
 - `sync_workflows` on PostgreSQL COPYs each table of a page into a temporary table and
-  upserts it with one `INSERT ... SELECT ... ON CONFLICT ... RETURNING`, while a second
-  thread fetches the next page (docs/orchestration-pages.md); `bench_sync.py` also runs
+  upserts it with one `INSERT ... SELECT ... ON CONFLICT` that joins the rows stored a
+  statement earlier for their keys, while a second thread fetches the next page and
+  builds its COPY text (docs/orchestration-pages.md, docs/scale.md); `bench_sync.py` also runs
   the portable `bulk_create` path (before) and checks both store the same mirrored
   document. The fake's schema check (`tests/fakes/spec`) remembers its verdict on an
   answer it has already checked, so the second walk of the same pages (the fetch-only

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -99,13 +100,11 @@ def get_client():
 # A page of 100 workflows is about 400 rows in four tables. Building model instances for
 # them and letting ``bulk_create`` prepare every value field by field, then selecting
 # the primary keys back, cost five times the fetching itself (docs/benchmarks.md,
-# sync). Rows are plain dicts of column values here; on PostgreSQL each table's rows go
-# through COPY into a temporary table and one ``INSERT ... SELECT ... ON CONFLICT ...
-# RETURNING`` per table upserts them and hands back the primary keys. Elsewhere (SQLite)
-# ``bulk_create`` with ``update_conflicts`` does the same and sets the primary keys it
-# got back from ``RETURNING`` (SQLite 3.35+); keys it could not learn are selected.
-
-_TEMP_PREFIX = "_sync_"
+# sync). On PostgreSQL each table's rows go through COPY into a temporary table and one
+# ``INSERT ... SELECT ... ON CONFLICT`` per table upserts them (the page store below).
+# Elsewhere (SQLite) rows are plain dicts of column values, and ``bulk_create`` with
+# ``update_conflicts`` upserts them and sets the primary keys it got back from
+# ``RETURNING`` (SQLite 3.35+); keys it could not learn are selected.
 
 
 @functools.cache
@@ -130,88 +129,12 @@ def _use_copy() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _temp_table(model, suffix: str = "") -> str:
-    return connection.ops.quote_name(f"{_TEMP_PREFIX}{model._meta.db_table}{suffix}")
-
-
-def _prepare_temp_tables(tables: Sequence[tuple[Any, str]], *, durable: bool = True) -> None:
-    """Create (once per session) and empty the temporary tables; one query.
-
-    ``tables`` are (model, suffix) pairs: a temp table per model, with the model's
-    columns, and a second one for jobs known only from a blob (inserted with ``DO
-    NOTHING``). ``ON COMMIT DELETE ROWS`` empties them at every commit; the DELETE
-    covers a caller that stores several pages in one transaction (tests, a demo). It
-    is a DELETE, not a TRUNCATE: on a table that is almost always empty it costs
-    nothing, where a TRUNCATE gives the temp table a new file and catalog rows on
-    every page (about 1.5 ms of the server's time per page, docs/scale.md).
-
-    ``durable=False`` also sets ``synchronous_commit = off`` for this transaction
-    (``store_workflows``).
-    """
-    statements = ["SET LOCAL synchronous_commit = off"] if not durable else []
-    for model, suffix in tables:
-        table = model._meta.db_table
-        temp = _temp_table(model, suffix)
-        columns = ", ".join(connection.ops.quote_name(f.column) for f in _columns(model))
-        statements.append(
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS {temp} ON COMMIT DELETE ROWS AS "  # noqa: S608 - names from the models
-            f"SELECT {columns} FROM {connection.ops.quote_name(table)} WITH NO DATA"
-        )
-        statements.append(f"DELETE FROM {temp}")  # noqa: S608 - a name from the models
-    with connection.cursor() as cursor:
-        cursor.execute("; ".join(statements))
-
-
-def _copy_rows(cursor, model, rows: list[dict[str, Any]], temp: str) -> str:
-    """COPY ``rows`` into the temp table ``temp``; return the quoted column list."""
-    from psycopg.types.json import Jsonb
-
-    fields = _columns(model)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    json_columns = {f.attname for f in fields if f.get_internal_type() == "JSONField"}
-    with cursor.copy(f"COPY {temp} ({columns}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(
-                [
-                    Jsonb(row[f.attname]) if f.attname in json_columns else row[f.attname]
-                    for f in fields
-                ]
-            )
-    return columns
-
-
-def _copy_upsert(
-    model, rows: list[dict[str, Any]], unique_fields: Sequence[str], update_fields: Sequence[str]
-) -> list[tuple]:
-    """PostgreSQL: COPY ``rows`` into the temp table, upsert them in one statement.
-
-    Returns ``(pk, *unique values)`` of every row, inserted or updated.
-    """
-    quote = connection.ops.quote_name
-    by_name = {f.name: f for f in _columns(model)}
-    table, temp = quote(model._meta.db_table), _temp_table(model)
-    unique = ", ".join(quote(by_name[name].column) for name in unique_fields)
-    sets = ", ".join(
-        f"{quote(by_name[n].column)} = EXCLUDED.{quote(by_name[n].column)}" for n in update_fields
-    )
-    with connection.cursor() as cursor:
-        columns = _copy_rows(cursor, model, rows, temp)
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {temp} "  # noqa: S608 - names from the model, rows by COPY
-            f"ON CONFLICT ({unique}) DO UPDATE SET {sets} "
-            f"RETURNING {quote(model._meta.pk.column)}, {unique}"
-        )
-        return cursor.fetchall()
-
-
 def _upsert(
     model, rows: list[dict[str, Any]], unique_fields: Sequence[str], update_fields: Sequence[str]
 ) -> dict[tuple, int]:
     """Insert or update ``rows`` (dicts by attname); return their pks by unique values."""
     if not rows:
         return {}
-    if _use_copy():
-        return {tuple(r[1:]): r[0] for r in _copy_upsert(model, rows, unique_fields, update_fields)}
     keys = [model._meta.get_field(n).attname for n in unique_fields]
     objs = [model(**row) for row in rows]
     model.objects.bulk_create(
@@ -285,6 +208,367 @@ BLOB_UPDATES = (
 )
 
 
+# --- the PostgreSQL page store --------------------------------------------------------
+#
+# ``sync_workflows`` on PostgreSQL stores each page in two halves. ``_page_rows`` (no
+# database) turns the page's workflows into COPY text for five temporary tables, naming
+# each row's workflow, step and job by their Civitai ids (and step name) instead of by
+# primary keys; ``_store_page_rows`` copies them in and upserts each table with one
+# ``INSERT ... SELECT`` that joins the rows stored a statement earlier to find those
+# keys. Nothing the first half does waits for the database, so the prefetch thread runs
+# it for the next page while the database stores this one (docs/scale.md, sync): the
+# Python work of a page (the row values, their COPY text, ``json.dumps`` of the JSON
+# columns) no longer adds to the page's time on the database.
+
+_PAGE_PREFIX = "_syncpage_"
+_NULL = "\\N"
+
+
+def _copy_str(value: str) -> str:
+    # COPY's text format escapes; four C-level replaces beat one str.translate by a dict.
+    return (
+        value.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    )
+
+
+def _copy_json(value: Any) -> str:
+    # What psycopg's Jsonb dumper sends (json.dumps with its defaults). json.dumps writes
+    # every control character as an escape, so only its backslashes need doubling.
+    return json.dumps(value).replace("\\", "\\\\")
+
+
+def _copy_datetime(value: dt.datetime) -> str:
+    return value.isoformat()
+
+
+def _copy_bool(value: bool) -> str:
+    return "t" if value else "f"
+
+
+def _copy_other(value: Any) -> str:
+    # Numbers (str of a float is its shortest round-trip form), and anything else escaped.
+    return _copy_str(str(value))
+
+
+def _copy_formatter(field) -> Callable[[Any], str]:
+    kind = field.get_internal_type()
+    if kind == "JSONField":
+        return _copy_json
+    if kind == "DateTimeField":
+        return _copy_datetime
+    if kind == "BooleanField":
+        return _copy_bool
+    if kind in ("CharField", "TextField"):
+        return _copy_str
+    return _copy_other
+
+
+@dataclass(frozen=True)
+class _PageTable:
+    """A temporary table of one page's rows for ``model``, with its rows' natural keys.
+
+    ``keys`` are the extra text columns (``_wf``: the workflow's Civitai id, ``_step``:
+    the step's name, ``_job``: the job's Civitai id) that stand for the foreign keys
+    ``resolved`` (attnames) until the upsert joins them; ``_n`` keeps the page's order.
+    """
+
+    model: Any
+    suffix: str
+    keys: tuple[str, ...]
+    resolved: tuple[str, ...]
+
+    @functools.cached_property
+    def fields(self) -> list:
+        """The model's columns written from the COPY text (all but resolved keys, synced_at)."""
+        skip = {*self.resolved, "synced_at"}
+        return [f for f in _columns(self.model) if f.attname not in skip]
+
+    @functools.cached_property
+    def formats(self) -> list[tuple[str, Callable[[Any], str], str]]:
+        """(attname, formatter, COPY text of the field's default) per copied column."""
+        out = []
+        for f in self.fields:
+            fmt = _copy_formatter(f)
+            default = f.get_default()
+            out.append((f.attname, fmt, _NULL if default is None else fmt(default)))
+        return out
+
+    @property
+    def name(self) -> str:
+        return connection.ops.quote_name(f"{_PAGE_PREFIX}{self.model._meta.db_table}{self.suffix}")
+
+    def line(self, values: dict[str, Any], keys: Sequence[str | None], n: int) -> str:
+        """One COPY text line: ``values`` by attname (others default), keys, position."""
+        cells = [
+            (_NULL if (v := values[a]) is None else fmt(v)) if a in values else default
+            for a, fmt, default in self.formats
+        ]
+        cells.extend(_NULL if k is None else _copy_str(k) for k in keys)
+        cells.append(str(n))
+        return "\t".join(cells) + "\n"
+
+
+_PAGE_WORKFLOWS = _PageTable(Workflow, "", (), ())
+_PAGE_STEPS = _PageTable(Step, "", ("_wf",), ("workflow_id",))
+_PAGE_JOBS = _PageTable(Job, "", ("_wf", "_step"), ("workflow_id", "step_id"))
+_PAGE_STUB_JOBS = _PageTable(Job, "_stub", ("_wf", "_step"), ("workflow_id", "step_id"))
+_PAGE_BLOBS = _PageTable(Blob, "", ("_wf", "_step", "_job"), ("workflow_id", "step_id", "job_id"))
+_PAGE_TABLES = (_PAGE_WORKFLOWS, _PAGE_STEPS, _PAGE_JOBS, _PAGE_STUB_JOBS, _PAGE_BLOBS)
+_BLOB_KINDS = frozenset(Blob.Kind.values)
+
+
+@dataclass
+class _PageRows:
+    """One page as COPY text per temporary table (``_page_rows``) and what it holds."""
+
+    text: dict[_PageTable, str]
+    stats: SyncStats
+
+
+def _page_rows(workflows: Sequence[api.Workflow]) -> _PageRows:
+    """The rows ``store_workflows`` would write for ``workflows``, as COPY text; no database.
+
+    The same values and the same choices as ``store_workflows``: a page that repeats a
+    workflow, step, job or blob keeps its last copy, and a job listed by a step is not
+    also a blob-only job.
+    """
+    workflows = list({w.id: w for w in workflows if w.id}.values())
+    stats = SyncStats()
+    wf_lines, step_lines = [], {}
+    full_jobs: dict[str, tuple] = {}
+    blob_only_jobs: dict[str, tuple] = {}
+    blobs: dict[str, tuple] = {}
+    for w in workflows:
+        wf_lines.append(
+            _PAGE_WORKFLOWS.line(
+                {
+                    "civitai_id": w.id,
+                    "status": w.status or "",
+                    "tags": w.tags,
+                    "tag_index": _tag_index(w.tags),
+                    "prompt": w.prompt or "",
+                    "nsfw_level": w.nsfw_level or "",
+                    "cost_total": int(w.cost_total) if w.cost_total is not None else None,
+                    "created_at": w.created_at,
+                    "started_at": w.started_at,
+                    "completed_at": w.completed_at,
+                    "raw": _workflow_raw(w.raw),
+                },
+                (),
+                len(wf_lines),
+            )
+        )
+        for position, s in enumerate(w.steps):
+            name = s.name or str(position)
+            step_lines[(w.id, name)] = (
+                {
+                    "name": name,
+                    "position": position,
+                    "step_type": s.step_type,
+                    "status": s.status or "",
+                    "priority": str(s.raw.get("priority") or ""),
+                    "prompt": s.prompt or "",
+                    "negative_prompt": s.negative_prompt or "",
+                    "started_at": s.started_at,
+                    "completed_at": s.completed_at,
+                    "raw": s.raw,
+                },
+                (w.id,),
+            )
+            place = (w.id, name)
+            for j in s.jobs or []:
+                if j.id:
+                    full_jobs[j.id] = (
+                        {
+                            "civitai_id": j.id,
+                            "status": j.status or "",
+                            "cost": float(j.cost) if j.cost is not None else None,
+                            "started_at": j.started_at,
+                            "completed_at": j.completed_at,
+                            "raw": j.raw,
+                        },
+                        place,
+                    )
+            for b_pos, b in enumerate(s.blobs):
+                if b.job_id and b.job_id not in full_jobs:
+                    blob_only_jobs[b.job_id] = ({"civitai_id": b.job_id}, place)
+                blobs[b.id] = (
+                    {
+                        "civitai_id": b.id,
+                        "position": b_pos,
+                        "kind": b.type if b.type in _BLOB_KINDS else Blob.Kind.OTHER,
+                        "available": b.available,
+                        "url": b.url or "",
+                        "url_expires_at": b.url_expires_at,
+                        "preview_url": str(b.raw.get("previewUrl") or ""),
+                        "nsfw_level": b.nsfw_level or "",
+                        "blocked_reason": b.blocked_reason or "",
+                        "width": b.width,
+                        "height": b.height,
+                        "raw": b.raw,
+                    },
+                    (*place, b.job_id or None),
+                )
+    for key in full_jobs:
+        blob_only_jobs.pop(key, None)
+
+    def lines(table: _PageTable, rows: Iterable[tuple[dict, tuple]]) -> str:
+        return "".join(table.line(values, keys, n) for n, (values, keys) in enumerate(rows))
+
+    stats.workflows = len(workflows)
+    stats.steps = len(step_lines)
+    stats.jobs = len(full_jobs) + len(blob_only_jobs)
+    stats.blobs = len(blobs)
+    return _PageRows(
+        text={
+            _PAGE_WORKFLOWS: "".join(wf_lines),
+            _PAGE_STEPS: lines(_PAGE_STEPS, step_lines.values()),
+            _PAGE_JOBS: lines(_PAGE_JOBS, full_jobs.values()),
+            _PAGE_STUB_JOBS: lines(_PAGE_STUB_JOBS, blob_only_jobs.values()),
+            _PAGE_BLOBS: lines(_PAGE_BLOBS, blobs.values()),
+        },
+        stats=stats,
+    )
+
+
+def _prepare_page_tables(*, durable: bool) -> None:
+    """Create (once per session) and empty the page's temporary tables; one query.
+
+    ``ON COMMIT DELETE ROWS`` empties them at every commit; the DELETE covers a caller
+    that stores several pages in one transaction (tests, a demo). It is a DELETE, not a
+    TRUNCATE: on a table that is almost always empty it costs nothing, where a TRUNCATE
+    gives the temp table a new file and catalog rows on every page (about 1.5 ms of the
+    server's time per page, docs/scale.md).
+
+    ``durable=False`` also sets ``synchronous_commit = off`` for this transaction
+    (``store_workflows``).
+    """
+    quote = connection.ops.quote_name
+    statements = ["SET LOCAL synchronous_commit = off"] if not durable else []
+    for table in _PAGE_TABLES:
+        columns = [quote(f.column) for f in table.fields]
+        columns += [f"NULL::text AS {key}" for key in table.keys]
+        statements.append(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {table.name} ON COMMIT DELETE ROWS AS "  # noqa: S608 - names from the models
+            f"SELECT {', '.join(columns)}, 0 AS _n "
+            f"FROM {quote(table.model._meta.db_table)} WITH NO DATA"
+        )
+        statements.append(f"DELETE FROM {table.name}")  # noqa: S608 - a name from the models
+    with connection.cursor() as cursor:
+        cursor.execute("; ".join(statements))
+
+
+# How each resolved foreign key is found from the natural keys, and the joins it needs.
+_KEY_SOURCES = {"workflow_id": "w.id", "step_id": "s.id", "job_id": "j.id"}
+_KEY_JOINS = {
+    "workflow_id": "JOIN {workflow} w ON w.civitai_id = t._wf",
+    "step_id": "JOIN {step} s ON s.workflow_id = w.id AND s.name = t._step",
+    "job_id": "LEFT JOIN {job} j ON j.civitai_id = t._job",
+}
+
+
+def _page_insert(table: _PageTable, conflict: str) -> str:
+    """``INSERT ... SELECT`` of ``table``'s rows, its keys joined; ``%s`` is synced_at."""
+    quote = connection.ops.quote_name
+    names = {
+        "workflow": quote(Workflow._meta.db_table),
+        "step": quote(Step._meta.db_table),
+        "job": quote(Job._meta.db_table),
+    }
+    by_attname = {f.attname: f for f in _columns(table.model)}
+    columns = [quote(f.column) for f in table.fields]
+    values = [f"t.{c}" for c in columns]
+    for attname in table.resolved:
+        columns.append(quote(by_attname[attname].column))
+        values.append(_KEY_SOURCES[attname])
+    columns.append(quote(by_attname["synced_at"].column))
+    values.append("%s")
+    joins = " ".join(_KEY_JOINS[a].format(**names) for a in table.resolved)
+    return (
+        f"INSERT INTO {quote(table.model._meta.db_table)} ({', '.join(columns)}) "  # noqa: S608 - names from the models
+        f"SELECT {', '.join(values)} FROM {table.name} t {joins} ORDER BY t._n {conflict}"
+    )
+
+
+def _page_upsert(table: _PageTable, unique: Sequence[str], updates: Sequence[str]) -> str:
+    quote = connection.ops.quote_name
+    by_name = {f.name: f for f in _columns(table.model)}
+    sets = ", ".join(
+        f"{quote(by_name[n].column)} = EXCLUDED.{quote(by_name[n].column)}" for n in updates
+    )
+    conflict = ", ".join(quote(c) for c in unique)
+    return _page_insert(table, f"ON CONFLICT ({conflict}) DO UPDATE SET {sets}")
+
+
+@functools.cache
+def _page_statements() -> tuple[tuple[str, _PageTable | None, bool], ...]:
+    """The page's statements after its COPYs: (SQL, the table it reads, skipped when that
+    table is empty; whether it must write every row of that table)."""
+    quote = connection.ops.quote_name
+    place = (
+        f"UPDATE {quote(Job._meta.db_table)} jj SET workflow_id = w.id, step_id = s.id "  # noqa: S608 - names from the models
+        f"FROM (SELECT civitai_id, _wf, _step FROM {_PAGE_JOBS.name} UNION ALL "
+        f"SELECT civitai_id, _wf, _step FROM {_PAGE_STUB_JOBS.name}) t "
+        + _KEY_JOINS["workflow_id"].format(workflow=quote(Workflow._meta.db_table))
+        + " "
+        + _KEY_JOINS["step_id"].format(step=quote(Step._meta.db_table))
+        + " WHERE jj.civitai_id = t.civitai_id AND jj.step_id IS NULL"
+    )
+    return (
+        (_page_upsert(_PAGE_WORKFLOWS, ("civitai_id",), WORKFLOW_UPDATES), _PAGE_WORKFLOWS, True),
+        (_page_upsert(_PAGE_STEPS, ("workflow_id", "name"), STEP_UPDATES), _PAGE_STEPS, True),
+        (_page_upsert(_PAGE_JOBS, ("civitai_id",), JOB_UPDATES), _PAGE_JOBS, True),
+        # Jobs known only from a blob's jobId: inserted if new, never overwritten.
+        (
+            _page_insert(_PAGE_STUB_JOBS, "ON CONFLICT (civitai_id) DO NOTHING"),
+            _PAGE_STUB_JOBS,
+            False,
+        ),
+        # A job stored without its place (e.g. by a v1 lookup) gets the page's.
+        (place, None, False),
+        (_page_upsert(_PAGE_BLOBS, ("civitai_id",), BLOB_UPDATES), _PAGE_BLOBS, True),
+    )
+
+
+def _store_page_rows(
+    rows: _PageRows, *, now: dt.datetime | None = None, durable: bool = True
+) -> SyncStats:
+    """PostgreSQL: store ``_page_rows``' text; ``store_workflows``' rows, its query count."""
+    if not rows.stats.workflows:
+        return rows.stats
+    now = now or timezone.now()
+    _prepare_page_tables(durable=durable)
+    counts = {}
+    with connection.cursor() as cursor:
+        for table in _PAGE_TABLES:
+            text = rows.text[table]
+            counts[table] = text.count("\n")
+            if not text:
+                continue
+            columns = [connection.ops.quote_name(f.column) for f in table.fields]
+            columns += [*table.keys, "_n"]
+            with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+                copy.write(text.encode())
+        # The upserts go in one round trip (a multi-statement query: no parameters, so
+        # synced_at is written as a literal of the datetime), each result checked.
+        statements = [
+            (sql, table, every_row)
+            for sql, table, every_row in _page_statements()
+            if table is None or counts[table]
+        ]
+        synced_at = f"'{now.isoformat()}'::timestamptz"
+        cursor.execute("; ".join(sql.replace("%s", synced_at) for sql, _, _ in statements))
+        for n, (_, table, every_row) in enumerate(statements):
+            if n:
+                cursor.nextset()
+            if every_row and cursor.rowcount != counts[table]:
+                # An inner join found no stored row for a key: never drop rows silently.
+                raise RuntimeError(
+                    f"{table.model._meta.db_table}: {cursor.rowcount} of {counts[table]} rows stored"
+                )
+    return rows.stats
+
+
 def store_workflows(
     workflows: Sequence[api.Workflow], *, now: dt.datetime | None = None, durable: bool = True
 ) -> SyncStats:
@@ -311,9 +595,7 @@ def store_workflows(
     if not workflows:
         return stats
     if _use_copy():
-        _prepare_temp_tables(
-            [(Workflow, ""), (Step, ""), (Job, ""), (Job, "_stub"), (Blob, "")], durable=durable
-        )
+        return _store_page_rows(_page_rows(workflows), now=now, durable=durable)
     wf_pk = {
         key[0]: pk
         for key, pk in _upsert(
@@ -427,56 +709,18 @@ def store_workflows(
     # Jobs known only from a blob's jobId: insert if new, never overwrite a job that a
     # step listing or a v1 fetch already described.
     stub_rows = [_full_row(Job, j) for j in blob_only_jobs.values()]
-    if _use_copy():
-        if stub_rows:
-            job_pk.update(_copy_insert_stub_jobs(stub_rows))
-        _place_jobs_from_temp_tables()
-    else:
-        if stub_rows:
-            Job.objects.bulk_create([Job(**row) for row in stub_rows], ignore_conflicts=True)
-            job_pk.update(
-                Job.objects.filter(civitai_id__in=list(blob_only_jobs)).values_list(
-                    "civitai_id", "pk"
-                )
-            )
-        _link_unplaced_jobs({**blob_only_jobs, **full_jobs})
+    if stub_rows:
+        Job.objects.bulk_create([Job(**row) for row in stub_rows], ignore_conflicts=True)
+        job_pk.update(
+            Job.objects.filter(civitai_id__in=list(blob_only_jobs)).values_list("civitai_id", "pk")
+        )
+    _link_unplaced_jobs({**blob_only_jobs, **full_jobs})
     stats.jobs = len(full_jobs) + len(blob_only_jobs)
     for blob_id, blob in blobs.items():
         blob["job_id"] = job_pk.get(blob_job[blob_id]) if blob_id in blob_job else None
     _upsert(Blob, [_full_row(Blob, b) for b in blobs.values()], ["civitai_id"], BLOB_UPDATES)
     stats.blobs = len(blobs)
     return stats
-
-
-def _copy_insert_stub_jobs(rows: list[dict[str, Any]]) -> dict[str, int]:
-    """PostgreSQL: insert the jobs known only from a blob if new; every one's pk by id.
-
-    One statement: the CTE's ``RETURNING`` gives the rows it inserted, and the join
-    (which sees the table as it was before the statement) the ones that existed.
-    """
-    quote = connection.ops.quote_name
-    job, temp = quote(Job._meta.db_table), _temp_table(Job, "_stub")
-    with connection.cursor() as cursor:
-        columns = _copy_rows(cursor, Job, rows, temp)
-        cursor.execute(
-            f"WITH new AS (INSERT INTO {job} ({columns}) SELECT {columns} FROM {temp} "  # noqa: S608 - names from the model
-            "ON CONFLICT (civitai_id) DO NOTHING RETURNING civitai_id, id) "
-            "SELECT civitai_id, id FROM new UNION ALL "
-            f"SELECT j.civitai_id, j.id FROM {job} j JOIN {temp} t ON t.civitai_id = j.civitai_id"
-        )
-        return dict(cursor.fetchall())
-
-
-def _place_jobs_from_temp_tables() -> None:
-    """PostgreSQL: ``_link_unplaced_jobs`` as one UPDATE from the page's two job tables."""
-    job = connection.ops.quote_name(Job._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {job} j SET workflow_id = t.workflow_id, step_id = t.step_id "  # noqa: S608 - names from the model
-            f"FROM (SELECT civitai_id, workflow_id, step_id FROM {_temp_table(Job)} UNION ALL "
-            f"SELECT civitai_id, workflow_id, step_id FROM {_temp_table(Job, '_stub')}) t "
-            "WHERE j.civitai_id = t.civitai_id AND j.step_id IS NULL AND t.step_id IS NOT NULL"
-        )
 
 
 def _link_unplaced_jobs(jobs: dict[str, dict[str, Any]]) -> None:
@@ -670,6 +914,8 @@ def sync_workflows(
         client,
         page_size=page_size,
         max_workflows=max_workflows,
+        # PostgreSQL: the prefetch thread also builds the page's COPY text (_page_rows).
+        prepare=_page_rows if _use_copy() else None,
         # Mature blobs keep their URLs in the mirror (hideMatureContent=false): the pages
         # blur them until a reviewer's logged reveal, and withhold flagged ones entirely.
         filters={
@@ -680,9 +926,12 @@ def sync_workflows(
         },
     )
     with contextlib.closing(pages):
-        for items, wait_for_prefetch in pages:
+        for items, rows, wait_for_prefetch in pages:
             with transaction.atomic():
-                page_stats = store_workflows(items, durable=False)
+                if rows is not None:
+                    page_stats = _store_page_rows(rows, durable=False)
+                else:
+                    page_stats = store_workflows(items, durable=False)
             stats.pages += 1
             stats.workflows += page_stats.workflows
             stats.steps += page_stats.steps
@@ -701,14 +950,23 @@ def sync_workflows(
     return stats
 
 
-def _prefetched_pages(client, *, page_size: int, max_workflows: int | None, filters: dict):
+def _prefetched_pages(
+    client,
+    *,
+    page_size: int,
+    max_workflows: int | None,
+    filters: dict,
+    prepare: Callable[[list[api.Workflow]], Any] | None = None,
+):
     """The workflow list's pages, each page's workflows fetched while the caller stores
     the previous one.
 
     Fetching a page (waiting for the API, parsing and checking its JSON) and storing
     one (waiting for the database) each leave the interpreter free most of the time, so
     one prefetching thread runs them side by side (docs/benchmarks.md, sync). Yields
-    ``(workflows, wait_for_prefetch)``; ``wait_for_prefetch()`` blocks until the fetch
+    ``(workflows, prepare(workflows), wait_for_prefetch)``: ``prepare`` (if given) runs
+    in the prefetching thread too, so its Python work overlaps the database's work on
+    the page before; ``wait_for_prefetch()`` blocks until the fetch
     in flight is done, for a caller about to use the client itself. Stops at the last
     page, at a repeated cursor, at an empty page or after ``max_workflows``; an error
     fetching a page is raised where that page would have been yielded, after the pages
@@ -719,7 +977,9 @@ def _prefetched_pages(client, *, page_size: int, max_workflows: int | None, filt
         return page_size if max_workflows is None else min(page_size, max_workflows - fetched)
 
     def fetch(cursor: str | None, take: int):
-        return client.list_workflows(cursor=cursor, take=take, **filters)
+        page = client.list_workflows(cursor=cursor, take=take, **filters)
+        items = page.items[:take]
+        return page, items, prepare(items) if prepare else None
 
     seen: set[str] = set()
     fetched = 0
@@ -729,15 +989,14 @@ def _prefetched_pages(client, *, page_size: int, max_workflows: int | None, filt
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-prefetch") as pool:
         future = pool.submit(fetch, None, take)
         while future is not None:
-            page = future.result()
-            items = page.items[:take]
+            page, items, prepared = future.result()
             fetched += len(items)
             take = take_after(fetched)
             future = None
             if page.next and page.next not in seen and items and take > 0:
                 seen.add(page.next)
                 future = pool.submit(fetch, page.next, take)
-            yield items, (lambda pending=future: pending and pending.exception())
+            yield items, prepared, (lambda pending=future: pending and pending.exception())
 
 
 def sync_workflow(workflow_id: str, *, client=None, scans: bool = True) -> Workflow:

@@ -355,3 +355,42 @@ def test_the_copy_upsert_stores_exactly_what_bulk_create_stores(is_postgres, mon
         sync.store_workflows(workflows)
     assert mirror_document("7731-") == copied
     assert sum(len(rows) for rows in copied.values()) > 4 * 40
+
+
+def test_the_copy_upsert_keeps_text_that_copy_must_escape(is_postgres, monkeypatch):
+    """Tabs, newlines, backslashes and non-ASCII text reach the mirror as sent, both paths."""
+    if not is_postgres:
+        pytest.skip("the COPY path is PostgreSQL's; SQLite always takes bulk_create")
+    from django.db import transaction
+
+    from orchestration import sync
+    from orchestration import types as api
+    from tests.orchestration.snapshots import mirror_document
+
+    awkward = 'tab\there\nnew line\r\\N back\\slash \\t 猫 🐈 "quoted"'
+    wf = data.workflow_done()
+    wf["tags"] = ["civitrack", "a\tb", "c\\d"]
+    wf["metadata"] = {"note": awkward, "path": "C:\\tmp\\x", "nested": [awkward, None, 1.5]}
+    step = wf["steps"][0]
+    step["name"] = "step\t0\\n"
+    step["input"]["prompt"] = awkward
+    step["input"]["negativePrompt"] = "\\"
+    image = step["output"]["images"][0]
+    image["blockedReason"] = "line\nbreak"
+    workflows = [api.Workflow.from_api(wf)]
+
+    with transaction.atomic():
+        sync.store_workflows(workflows)
+    copied = mirror_document("7731-")
+    stored = Workflow.objects.get()
+    assert stored.prompt == awkward
+    assert stored.tags == ["civitrack", "a\tb", "c\\d"]
+    assert stored.raw["metadata"]["path"] == "C:\\tmp\\x"
+    assert stored.steps.get().name == "step\t0\\n"
+
+    Workflow.objects.all().delete()
+    Job.objects.all().delete()
+    monkeypatch.setattr(sync, "_use_copy", lambda: False)
+    with transaction.atomic():
+        sync.store_workflows(workflows)
+    assert mirror_document("7731-") == copied
