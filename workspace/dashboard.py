@@ -246,14 +246,20 @@ def growth_tile(user, now: dt.datetime) -> Tile | None:
     shown are looked up for their Civitai id (a subquery PostgreSQL runs after the LIMIT).
     Joining every snapshot of the week to its asset before grouping cost 40,000 page
     reads at 1M assets (20 ms to 4 ms, issue 17); the groups are the same, as the
-    asset's Civitai id depends on its id alone.
+    asset's Civitai id depends on its id alone. The index holds each snapshot's
+    ``reaction_total`` (the four counts' sum, kept by the database, tracking 0013)
+    rather than the four counts: a third less work per row.
+
+    Every snapshot of the week is read: the growth is each asset's MAX - MIN over the
+    week, and no smaller read gives the same five (10,238 snapshots of 5,711 assets at
+    1M assets in the seed, 107 at 10k).
     """
     if not _can_view(user, "tracking.asset"):
         return None
     from tracking.models import Asset, AssetStatsSnapshot
 
     since = now - dt.timedelta(days=GROWTH_DAYS)
-    reactions = F("like_count") + F("heart_count") + F("laugh_count") + F("cry_count")
+    reactions = F("reaction_total")  # like + heart + laugh + cry, stored (tracking 0013)
     civitai_id = Asset.objects.filter(pk=OuterRef("asset_id")).order_by().values("civitai_id")
     rows = list(
         AssetStatsSnapshot.objects.filter(captured_at__gte=since)

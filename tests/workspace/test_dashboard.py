@@ -80,6 +80,20 @@ def test_it_ranks_assets_by_reactions_gained_this_week(db, superuser):
     ]
 
 
+def test_the_snapshots_reaction_total_is_the_sum_of_the_four_counts(db):
+    asset = Asset.objects.create(
+        asset_url="https://cdn.example.com/r.png", asset_type="image", asset_source="upload"
+    )
+    big = 2**31 - 1  # four of them pass the integer range: the total is a bigint
+    AssetStatsSnapshot.objects.create(
+        asset=asset, like_count=big, heart_count=big, laugh_count=3, cry_count=4, comment_count=9
+    )
+    AssetStatsSnapshot.objects.create(asset=asset, like_count=1, dislike_count=7)
+    totals = AssetStatsSnapshot.objects.order_by("id").values_list("reaction_total", flat=True)
+    assert list(totals) == [2 * big + 7, 1]
+    assert [s.reactions for s in AssetStatsSnapshot.objects.order_by("id")] == list(totals)
+
+
 def test_it_links_every_figure_to_its_filtered_list(client, data, superuser):
     client.force_login(superuser)
     html = client.get(reverse("admin:index")).content.decode()
@@ -199,7 +213,7 @@ def test_the_growth_tile_reads_the_week_from_the_index_alone(db, superuser):
     week = (
         AssetStatsSnapshot.objects.filter(captured_at__gte=since)
         .values("asset_id")
-        .annotate(low=Min("like_count"), high=Max("like_count"))
+        .annotate(low=Min("reaction_total"), high=Max("reaction_total"))
         .annotate(civitai_id=Subquery(civitai_id))
     )
     plan = plan_of(week)
