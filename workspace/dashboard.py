@@ -6,8 +6,9 @@ and go through indexes (``job_waiting_idx`` with the scans' flag and risk indexe
 the queue, the B-trees on ``sha256sum``/``post_id`` for the ``IS NULL`` counts,
 ``post_status_created_idx``), latest times are ``MAX`` over indexed columns, and
 engagement growth reads only the last seven days of snapshots, from
-``stats_captured_reactions_idx`` alone (one stored reaction total per snapshot). The number of queries is fixed whatever the
-data size; ``tests/workspace/test_dashboard.py`` asserts it and the plans.
+``stats_captured_reactions_idx`` alone (one stored reaction total per snapshot). The
+number of queries is fixed whatever the data size; ``tests/workspace/test_dashboard.py``
+asserts it and the plans.
 """
 
 from __future__ import annotations
