@@ -201,7 +201,8 @@ class Rows:
 
 def _bulk(model, rows: Rows, batch: int, label: str, show_progress: bool) -> int:
     """Write ``rows`` of ``model``: COPY on PostgreSQL, ``bulk_create`` elsewhere."""
-    fields = [f for f in model._meta.concrete_fields]
+    # Columns the database computes (``GeneratedField``) are never written.
+    fields = [f for f in model._meta.concrete_fields if not f.generated]
     given = {name: i for i, name in enumerate(rows.columns)}
     missing = [f for f in fields if f.attname not in given and not f.primary_key]
     for f in missing:

@@ -6,8 +6,9 @@ and go through indexes (``job_waiting_idx`` with the scans' flag and risk indexe
 the queue, the B-trees on ``sha256sum``/``post_id`` for the ``IS NULL`` counts,
 ``post_status_created_idx``), latest times are ``MAX`` over indexed columns, and
 engagement growth reads only the last seven days of snapshots, from
-``stats_captured_reactions_idx`` alone. The number of queries is fixed whatever the
-data size; ``tests/workspace/test_dashboard.py`` asserts it and the plans.
+``stats_captured_reactions_idx`` alone (one stored reaction total per snapshot). The
+number of queries is fixed whatever the data size; ``tests/workspace/test_dashboard.py``
+asserts it and the plans.
 """
 
 from __future__ import annotations
@@ -100,9 +101,23 @@ def review_tile(user, now: dt.datetime) -> Tile | None:
     # each flagged scan's job is one index-only probe, where reading the pending jobs'
     # rows made PostgreSQL hash-join all of them (the CSAM band 14 to 2 ms at 100k jobs).
     queued = Job.objects.filter(waiting)
+    # The CSAM band as two disjoint parts, so that neither is an OR across two indexes
+    # (a bitmap that read every matching scan's row): the scores at the threshold from
+    # scan_risk_order_idx alone (it holds the job id, orchestration 0009), then the
+    # unreadable scores not already counted. One query; the count is the same.
+    csam_band = (
+        queued.filter(scan__csam_score_max__gte=threshold)
+        .order_by()
+        .union(
+            queued.filter(
+                Q(scan__csam_score_unparsed=True) & ~Q(scan__csam_score_max__gte=threshold)
+            ).order_by(),
+            all=True,
+        )
+    )
     counts = {
         "total": _count(queued),
-        "csam": _count(queued.filter(csam)),
+        "csam": _count(csam_band),
         "blocked": _count(queued.filter(blocked)),
         "prompt": _count(queued.filter(prompt)),
         "lower": _count(
@@ -246,14 +261,20 @@ def growth_tile(user, now: dt.datetime) -> Tile | None:
     shown are looked up for their Civitai id (a subquery PostgreSQL runs after the LIMIT).
     Joining every snapshot of the week to its asset before grouping cost 40,000 page
     reads at 1M assets (20 ms to 4 ms, issue 17); the groups are the same, as the
-    asset's Civitai id depends on its id alone.
+    asset's Civitai id depends on its id alone. The index holds each snapshot's
+    ``reaction_total`` (the four counts' sum, kept by the database, tracking 0015)
+    rather than the four counts: a third less work per row.
+
+    Every snapshot of the week is read: the growth is each asset's MAX - MIN over the
+    week, and no smaller read gives the same five (10,238 snapshots of 5,711 assets at
+    1M assets in the seed, 107 at 10k).
     """
     if not _can_view(user, "tracking.asset"):
         return None
     from tracking.models import Asset, AssetStatsSnapshot
 
     since = now - dt.timedelta(days=GROWTH_DAYS)
-    reactions = F("like_count") + F("heart_count") + F("laugh_count") + F("cry_count")
+    reactions = F("reaction_total")  # like + heart + laugh + cry, stored (tracking 0015)
     civitai_id = Asset.objects.filter(pk=OuterRef("asset_id")).order_by().values("civitai_id")
     rows = list(
         AssetStatsSnapshot.objects.filter(captured_at__gte=since)

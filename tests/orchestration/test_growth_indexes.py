@@ -72,7 +72,13 @@ def test_the_order_indexes_exist_on_every_database():
     with connection.cursor() as cursor:
         scan = connection.introspection.get_constraints(cursor, "orchestration_scanresult")
         workflow = connection.introspection.get_constraints(cursor, "orchestration_workflow")
-    assert scan["scan_risk_order_idx"]["columns"] == ["csam_score_max", "is_blocked", "nsfw_rank"]
+    # job_id last (orchestration 0009): the dashboard's CSAM band reads the index alone
+    assert scan["scan_risk_order_idx"]["columns"] == [
+        "csam_score_max",
+        "is_blocked",
+        "nsfw_rank",
+        "job_id",
+    ]
     assert "scan_risk_idx" not in scan
     assert scan["scan_blocked_risk_idx"]["columns"] == ["csam_score_max", "nsfw_rank"]
     assert workflow["wf_created_nulls_last_idx"]["columns"] == ["created_at", "id"]

@@ -428,6 +428,7 @@ def test_it_imports_every_field_of_every_record(source, filled, tracked, richard
         "dislike_count": 2,
         "comment_count": 5,
         "legacy_id": ids["stats_a1"],
+        "reaction_total": 19,  # computed by the database (tracking 0013)
     }
     assert "Users created (inactive, no password): alice" in output
     assert not alice.is_active and not alice.has_usable_password()
