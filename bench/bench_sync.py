@@ -271,9 +271,11 @@ def run(url: str) -> None:
                         f"fetching and parsing it {fetch_s / pages * 1000:.0f} ms; the fetch "
                         f"alone allows {fetch_rate:,.0f} workflows/s. The page's Python (parse, "
                         "COPY text) now runs in the prefetch thread beside the database, so "
-                        "the storing is mostly PostgreSQL's own CPU (about 21 ms a page of 100: "
-                        "43 indexes, 7 of them trigram GIN, the deferred foreign-key checks, "
-                        "jsonb input), and on two cores it shares them with the fake (7-8 ms a "
+                        "the storing is mostly PostgreSQL's own CPU (about 33 ms a page of 100 "
+                        "on the 2x slower machine, 42 before orchestration 0010: 29 index "
+                        "entries a workflow, 7 of the indexes trigram GIN, the deferred "
+                        "foreign-key checks, the temp tables truncated at each commit, jsonb "
+                        "input), and on two cores it shares them with the fake (7-8 ms a "
                         "page) and the client. On this shared 2-core machine the figure "
                         "moves by 15% or more from run to run"
                     ),
@@ -289,11 +291,11 @@ def run(url: str) -> None:
                         f"against {fetch_s / pages * 1000:.0f} ms to fetch and parse it. The "
                         "Python of the storing (row values, COPY text, json.dumps, 4 ms a page) "
                         "runs in the prefetch thread while the database stores the page "
-                        "before; what is left is the database's work, about 21 ms of CPU a "
-                        "page (unique checks and 43 index entries a workflow, 7 of the "
-                        "indexes trigram GIN, deferred foreign-key checks, jsonb input): "
-                        "more than twice the fetch on its own, so the ratio needs fewer "
-                        "indexes or rows (docs/scale.md, sync)"
+                        "before; what is left is the database's work, about 33 ms of CPU a "
+                        "page on the 2x slower machine (unique checks and 29 index entries a "
+                        "workflow, 7 of the indexes trigram GIN, deferred foreign-key checks, "
+                        "the temp tables truncated at each commit, jsonb input, planning): "
+                        "more than the fetch on its own (docs/scale.md, sync)"
                     ),
                 ),
                 common.goal(

@@ -67,7 +67,9 @@ class Mirrored(models.Model):
     raw = models.JSONField(
         _("raw"), default=dict, blank=True, help_text=_("The API's JSON, as received")
     )
-    synced_at = models.DateTimeField(_("synced at"), default=timezone.now, db_index=True)
+    # Not indexed here: every index is written by every synced row (docs/scale.md, sync),
+    # and only the workflows' time is read (``Workflow.synced_at``).
+    synced_at = models.DateTimeField(_("synced at"), default=timezone.now)
 
     class Meta:
         abstract = True
@@ -113,8 +115,12 @@ class WorkflowQuerySet(models.QuerySet):
 class Workflow(Mirrored):
     """One Orchestration workflow (``GET /v2/consumer/workflows/{id}``)."""
 
-    civitai_id = models.CharField(_("workflow id"), max_length=200, unique=True)
-    status = models.CharField(_("status"), max_length=32, choices=Status.choices, db_index=True)
+    # Unique through Meta.constraints, not ``unique=True``: on PostgreSQL the field
+    # option adds a second (varchar_pattern_ops) index for LIKE 'x%' that no query
+    # uses and every synced row writes. The same holds for Job's and Blob's ids.
+    civitai_id = models.CharField(_("workflow id"), max_length=200)
+    # Filtered through ``wf_status_created_idx``, whose first column it is.
+    status = models.CharField(_("status"), max_length=32, choices=Status.choices)
     tags = models.JSONField(_("tags"), default=list, blank=True)
     # "|tag1|tag2|": exact-tag filtering that works the same on SQLite and PostgreSQL.
     tag_index = models.TextField(_("tag index"), default="", blank=True, editable=False)
@@ -130,6 +136,8 @@ class Workflow(Mirrored):
     )
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    # The dashboard's "workflows synced" is the newest of these (an index's last entry).
+    synced_at = models.DateTimeField(_("synced at"), default=timezone.now, db_index=True)
 
     objects = WorkflowQuerySet.as_manager()
 
@@ -143,6 +151,7 @@ class Workflow(Mirrored):
             # ``wf_created_nulls_last_idx``, created by migration orchestration 0006.
             models.Index(fields=["status", "-created_at"], name="wf_status_created_idx"),
         ]
+        constraints = [models.UniqueConstraint(fields=["civitai_id"], name="wf_civitai_id_unique")]
 
     def __str__(self) -> str:
         return self.civitai_id
@@ -161,12 +170,17 @@ class Workflow(Mirrored):
 class Step(Mirrored):
     """One step of a workflow; steps have no id upstream, so (workflow, name) is the key."""
 
+    # Found by ``step_workflow_name_unique``, whose first column it is: no index of its own.
     workflow = models.ForeignKey(
-        Workflow, on_delete=models.CASCADE, related_name="steps", verbose_name=_("workflow")
+        Workflow,
+        on_delete=models.CASCADE,
+        related_name="steps",
+        verbose_name=_("workflow"),
+        db_index=False,
     )
     name = models.CharField(_("name"), max_length=200)
     position = models.PositiveIntegerField(_("position"), default=0)
-    step_type = models.CharField(_("type"), max_length=64, db_index=True, help_text="$type")
+    step_type = models.CharField(_("type"), max_length=64, help_text="$type")
     status = models.CharField(_("status"), max_length=32, choices=Status.choices)
     priority = models.CharField(_("priority"), max_length=16, default="", blank=True)
     prompt = models.TextField(_("prompt"), default="", blank=True)
@@ -178,6 +192,9 @@ class Step(Mirrored):
         verbose_name = _("step")
         verbose_name_plural = _("steps")
         ordering = ["workflow", "position", "id"]
+        # The admin's type filter lists its values from this index (civitrack/listing.py);
+        # a Meta index, unlike ``db_index=True``, adds no LIKE index beside it.
+        indexes = [models.Index(fields=["step_type"], name="step_type_idx")]
         constraints = [
             models.UniqueConstraint(fields=["workflow", "name"], name="step_workflow_name_unique")
         ]
@@ -279,7 +296,8 @@ class Job(Mirrored):
     step by ``decide`` so the queue can filter without a subquery).
     """
 
-    civitai_id = models.CharField(_("job id"), max_length=200, unique=True)
+    civitai_id = models.CharField(_("job id"), max_length=200)
+    # Found by ``job_workflow_step_idx``, whose first column it is: no index of its own.
     workflow = models.ForeignKey(
         Workflow,
         null=True,
@@ -287,6 +305,7 @@ class Job(Mirrored):
         on_delete=models.SET_NULL,
         related_name="jobs",
         verbose_name=_("workflow"),
+        db_index=False,
     )
     step = models.ForeignKey(
         Step,
@@ -311,6 +330,7 @@ class Job(Mirrored):
         choices=ReviewStatus.choices,
         default=ReviewStatus.PENDING,
     )
+    # Indexed by ``job_claimed_by_idx`` for the claimed jobs only (synced jobs have none).
     claimed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -318,6 +338,7 @@ class Job(Mirrored):
         on_delete=models.SET_NULL,
         related_name="claimed_jobs",
         verbose_name=_("claimed by"),
+        db_index=False,
     )
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
 
@@ -345,8 +366,17 @@ class Job(Mirrored):
                 | Q(review_status=ReviewStatus.ESCALATED),
                 name="job_waiting_idx",
             ),
+            # A user's claims (and deleting a user, SET NULL) probe this; an equality on
+            # claimed_by implies the condition. The unclaimed jobs, every synced one among
+            # them, are not in it.
+            models.Index(
+                fields=["claimed_by"],
+                condition=Q(claimed_by__isnull=False),
+                name="job_claimed_by_idx",
+            ),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["civitai_id"], name="job_civitai_id_unique"),
             models.CheckConstraint(
                 condition=Q(review_status__in=ReviewStatus.values), name="job_review_status_valid"
             ),
@@ -603,7 +633,7 @@ class Blob(Mirrored):
         MODEL3D = "model3d", _("3D model")
         OTHER = "other", _("Other")
 
-    civitai_id = models.CharField(_("blob id"), max_length=300, unique=True)
+    civitai_id = models.CharField(_("blob id"), max_length=300)
     workflow = models.ForeignKey(
         Workflow,
         null=True,
@@ -652,7 +682,6 @@ class Blob(Mirrored):
         max_length=64,
         null=True,
         blank=True,
-        db_index=True,
         help_text=_("Content hash, when known"),
     )
 
@@ -660,9 +689,14 @@ class Blob(Mirrored):
         verbose_name = _("blob")
         verbose_name_plural = _("blobs")
         ordering = ["workflow", "step", "position", "id"]
-        # the admin's NSFW filter lists its values from this index (civitrack/listing.py)
-        indexes = [models.Index(fields=["nsfw_level"], name="blob_nsfw_level_idx")]
+        indexes = [
+            # the admin's NSFW filter lists its values from this index (civitrack/listing.py)
+            models.Index(fields=["nsfw_level"], name="blob_nsfw_level_idx"),
+            # Lookups by content hash and the hashing task's unhashed blobs (IS NULL).
+            models.Index(fields=["sha256"], name="blob_sha256_idx"),
+        ]
         constraints = [
+            models.UniqueConstraint(fields=["civitai_id"], name="blob_civitai_id_unique"),
             models.CheckConstraint(
                 condition=Q(sha256__isnull=True) | Q(sha256__regex=r"^[0-9a-f]{64}$"),
                 name="blob_sha256_hex64",
