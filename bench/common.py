@@ -60,6 +60,15 @@ def create_database(name: str) -> str:
     return f"{PG_URL}/{db}"
 
 
+def copy_database(url: str, name: str) -> str:
+    """A copy of ``url``'s database as ``<BENCH_DB_PREFIX><name>`` (``CREATE DATABASE ...
+    TEMPLATE``: nothing may be connected to the original meanwhile); returns its URL."""
+    db = f"{DB_PREFIX}{name}"
+    _admin_sql(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+    _admin_sql(f'CREATE DATABASE "{db}" TEMPLATE "{url.rsplit("/", 1)[1]}"')
+    return f"{PG_URL}/{db}"
+
+
 def drop_database(url: str) -> None:
     _admin_sql(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 

@@ -288,7 +288,9 @@ database named by `DATABASE_URL` itself and prints the table only.
 `bench_admin.py` grows its own database (`<BENCH_DB_PREFIX>admin`) through 10k, 100k
 and 1M assets with a fifth as many posts, half as many prompts and a tenth as many
 mirrored workflows, and measures every page at each size: its growth (p50 at 1M / p50
-at 10k), the same list through a stock `ModelAdmin` with the same columns, and for
+at 10k; for a list measured again at the end with both sizes interleaved, a copy of the
+10k database beside the 1M one, so that both see the same load), the same list
+through a stock `ModelAdmin` with the same columns, and for
 searches the plan and the SQL against a hand-written query. The admin page against
 one raw query, the earlier measure, is gone: rendering 50 rows costs 20-70 ms on this
 machine whatever the query, so that ratio said more about templates than about data

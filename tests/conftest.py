@@ -6,6 +6,7 @@ import socket
 import pytest
 from django.contrib.auth.models import Permission
 from django.db import connection
+from django.utils import translation
 
 # --- no name resolution off the machine ----------------------------------------------
 
@@ -69,6 +70,24 @@ def no_name_resolution(request, monkeypatch):
             " may be resolved (use an IP literal or patch resolution in the test)",
             pytrace=False,
         )
+
+
+@pytest.fixture(autouse=True)
+def restore_language():
+    """Every test starts in the language the one before it started in.
+
+    A request through the test Client leaves the language it was served in active
+    in the thread: ``LocaleMiddleware`` activates it and nothing deactivates it. So a
+    test that asked for a page in Chinese (a ``django_language`` cookie) made the next
+    test's ``gettext`` Chinese too, and the dashboard tests, which read their figures
+    by English label, failed after tests/test_result_rows.py.
+    """
+    language = translation.get_language()
+    yield
+    if language is None:  # a test started under deactivate_all()
+        translation.deactivate_all()
+    else:
+        translation.activate(language)
 
 
 @pytest.fixture
