@@ -21,6 +21,7 @@ class ReadOnlyMirrorAdmin(ScaledAdminMixin, ExportMixin, admin.ModelAdmin):
     """Mirrored rows change only through a sync; staff may look, and delete stale rows."""
 
     exclude = ("raw",)
+    list_defer = ("raw",)
     # Exports leave out what the pages hide too: signed media URLs and the raw API JSON
     # (which carries them).
     export_exclude = ("raw", "context", "url", "preview_url")
@@ -82,6 +83,7 @@ class StepAdmin(ReadOnlyMirrorAdmin):
     # workflow key keeps steps grouped, newest synced first, from the key's index.
     ordering = ("-workflow_id", "position", "id")
     list_select_related = ("workflow",)
+    list_defer = ("raw", "workflow__raw")
     search_fields = ("workflow__civitai_id", "prompt")
     raw_id_fields = ("workflow",)
     readonly_fields = (
@@ -145,6 +147,7 @@ class JobAdmin(ReadOnlyMirrorAdmin):
         "scan__prompt_flagged",
     )
     list_select_related = ("workflow", "scan", "claimed_by")
+    list_defer = ("raw", "workflow__raw", "scan__raw", "scan__context")
     search_fields = ("civitai_id", "workflow__civitai_id")
     readonly_fields = (
         "civitai_id",
@@ -184,6 +187,7 @@ class BlobAdmin(ReadOnlyMirrorAdmin):
     list_filter = ("kind", "available", "nsfw_level")
     ordering = ("-workflow_id", "step_id", "position", "id")  # as StepAdmin: no join to sort
     list_select_related = ("workflow",)
+    list_defer = ("raw", "workflow__raw")
     search_fields = ("civitai_id", "sha256", "workflow__civitai_id", "job__civitai_id")
     # No URL fields: media is reached only through the pages, which apply the safety rule.
     readonly_fields = (
