@@ -257,15 +257,61 @@ class JobQuerySet(models.QuerySet):
             review_status__in=[ReviewStatus.PENDING, ReviewStatus.ESCALATED],
         )
 
+    # The review queue's order, declared once for the sort (``riskiest_first``) and for
+    # the place of a job in it (``ahead_of``): each key descending, NULLs last where the
+    # column allows them; ``id`` last makes the order total.
+    RISK_ORDER: tuple[tuple[str, bool], ...] = (
+        ("scan__csam_score_max", True),
+        ("scan__is_blocked", False),
+        ("scan__nsfw_rank", False),
+        ("created_at", True),
+        ("id", False),
+    )
+
     def riskiest_first(self) -> JobQuerySet:
         """Highest CSAM score first, then blocked, then NSFW level, newest first within ties."""
         return self.order_by(
-            F("scan__csam_score_max").desc(nulls_last=True),
-            F("scan__is_blocked").desc(),
-            F("scan__nsfw_rank").desc(),
-            F("created_at").desc(nulls_last=True),
-            "-id",
+            *(
+                F(key).desc(nulls_last=True) if nulls else F(key).desc()
+                for key, nulls in self.RISK_ORDER
+            )
         )
+
+    def ahead_of(self, key: dict) -> JobQuerySet:
+        """The jobs that ``riskiest_first`` sorts strictly before a job whose values of
+        ``RISK_ORDER``'s keys are ``key`` (``risk_key``).
+
+        Written as the order's comparison spelt out (ahead on the first key, or equal on
+        it and ahead on the second, ...) with the job's values as literals: each arm is
+        a range of ``scan_risk_order_idx`` (the last ones within a tie of its columns),
+        so counting the rows ahead reads those rows and no others, where numbering the
+        queue sorted all of it. A NULL sorts after every value, so a job whose value is
+        NULL has every non-NULL row ahead of it and ties with the NULL ones.
+        """
+        ahead = Q(pk__in=[])
+        tied = Q()
+        for name, nulls_last in self.RISK_ORDER:
+            value = key[name]
+            if value is None:
+                if not nulls_last:
+                    raise ValueError(f"{name} has no place for NULL in the queue's order")
+                after_it, same = Q(**{f"{name}__isnull": False}), Q(**{f"{name}__isnull": True})
+            else:
+                after_it, same = Q(**{f"{name}__gt": value}), Q(**{name: value})
+            ahead |= tied & after_it
+            tied &= same
+        return self.filter(ahead)
+
+    @classmethod
+    def risk_key(cls, job: Job) -> dict | None:
+        """``job``'s values of ``RISK_ORDER``'s keys as loaded, or None without a scan."""
+        scan = job.scan_or_none
+        if scan is None:
+            return None
+        return {
+            name: getattr(scan if name.startswith("scan__") else job, name.removeprefix("scan__"))
+            for name, _nulls in cls.RISK_ORDER
+        }
 
     def for_list(self) -> JobQuerySet:
         return self.select_related("scan", "workflow", "step", "claimed_by")
