@@ -14,7 +14,9 @@ pages and the media endpoint only ask it.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from dataclasses import dataclass
+from functools import reduce
 
 from django.conf import settings
 from django.db import models, transaction
@@ -279,18 +281,24 @@ class JobQuerySet(models.QuerySet):
 
     def ahead_of(self, key: dict) -> JobQuerySet:
         """The jobs that ``riskiest_first`` sorts strictly before a job whose values of
-        ``RISK_ORDER``'s keys are ``key`` (``risk_key``).
+        ``RISK_ORDER``'s keys are ``key`` (``risk_key``)."""
+        return self.filter(reduce(operator.or_, self.ahead_conditions(key)))
 
-        Written as the order's comparison spelt out (ahead on the first key, or equal on
-        it and ahead on the second, ...) with the job's values as literals: each arm is
-        a range of ``scan_risk_order_idx`` (the last ones within a tie of its columns),
-        so counting the rows ahead reads those rows and no others, where numbering the
-        queue sorted all of it. A NULL sorts after every value, so a job whose value is
-        NULL has every non-NULL row ahead of it and ties with the NULL ones.
+    @classmethod
+    def ahead_conditions(cls, key: dict) -> list[Q]:
+        """The order's comparison with ``key`` spelt out, one condition per key of
+        ``RISK_ORDER``: equal to ``key`` on the keys before it, sorted before it on this
+        one. A job is ahead of ``key`` when it meets one of them, and it meets at most
+        one, so their counts add up (``review_flow.queue_position``).
+
+        ``key``'s values are literals, so each condition is a range of
+        ``scan_risk_order_idx`` (the last ones within a tie of its columns). A NULL
+        sorts after every value: a job whose value is NULL has every non-NULL row ahead
+        of it and ties with the NULL ones.
         """
-        ahead = Q(pk__in=[])
+        conditions = []
         tied = Q()
-        for name, nulls_last in self.RISK_ORDER:
+        for name, nulls_last in cls.RISK_ORDER:
             value = key[name]
             if value is None:
                 if not nulls_last:
@@ -298,9 +306,9 @@ class JobQuerySet(models.QuerySet):
                 after_it, same = Q(**{f"{name}__isnull": False}), Q(**{f"{name}__isnull": True})
             else:
                 after_it, same = Q(**{f"{name}__gt": value}), Q(**{name: value})
-            ahead |= tied & after_it
+            conditions.append(tied & after_it)
             tied &= same
-        return self.filter(ahead)
+        return conditions
 
     @classmethod
     def risk_key(cls, job: Job) -> dict | None:
