@@ -14,7 +14,9 @@ pages and the media endpoint only ask it.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from dataclasses import dataclass
+from functools import reduce
 
 from django.conf import settings
 from django.db import models, transaction
@@ -274,15 +276,67 @@ class JobQuerySet(models.QuerySet):
             review_status__in=[ReviewStatus.PENDING, ReviewStatus.ESCALATED],
         )
 
+    # The review queue's order, declared once for the sort (``riskiest_first``) and for
+    # the place of a job in it (``ahead_of``): each key descending, NULLs last where the
+    # column allows them; ``id`` last makes the order total.
+    RISK_ORDER: tuple[tuple[str, bool], ...] = (
+        ("scan__csam_score_max", True),
+        ("scan__is_blocked", False),
+        ("scan__nsfw_rank", False),
+        ("created_at", True),
+        ("id", False),
+    )
+
     def riskiest_first(self) -> JobQuerySet:
         """Highest CSAM score first, then blocked, then NSFW level, newest first within ties."""
         return self.order_by(
-            F("scan__csam_score_max").desc(nulls_last=True),
-            F("scan__is_blocked").desc(),
-            F("scan__nsfw_rank").desc(),
-            F("created_at").desc(nulls_last=True),
-            "-id",
+            *(
+                F(key).desc(nulls_last=True) if nulls else F(key).desc()
+                for key, nulls in self.RISK_ORDER
+            )
         )
+
+    def ahead_of(self, key: dict) -> JobQuerySet:
+        """The jobs that ``riskiest_first`` sorts strictly before a job whose values of
+        ``RISK_ORDER``'s keys are ``key`` (``risk_key``)."""
+        return self.filter(reduce(operator.or_, self.ahead_conditions(key)))
+
+    @classmethod
+    def ahead_conditions(cls, key: dict) -> list[Q]:
+        """The order's comparison with ``key`` spelt out, one condition per key of
+        ``RISK_ORDER``: equal to ``key`` on the keys before it, sorted before it on this
+        one. A job is ahead of ``key`` when it meets one of them, and it meets at most
+        one, so their counts add up (``review_flow.queue_position``).
+
+        ``key``'s values are literals, so each condition is a range of
+        ``scan_risk_order_idx`` (the last ones within a tie of its columns). A NULL
+        sorts after every value: a job whose value is NULL has every non-NULL row ahead
+        of it and ties with the NULL ones.
+        """
+        conditions = []
+        tied = Q()
+        for name, nulls_last in cls.RISK_ORDER:
+            value = key[name]
+            if value is None:
+                if not nulls_last:
+                    raise ValueError(f"{name} has no place for NULL in the queue's order")
+                after_it, same = Q(**{f"{name}__isnull": False}), Q(**{f"{name}__isnull": True})
+            else:
+                after_it, same = Q(**{f"{name}__gt": value}), Q(**{name: value})
+            conditions.append(tied & after_it)
+            tied &= same
+        return conditions
+
+    @classmethod
+    def risk_key(cls, job: Job) -> dict | None:
+        """``job``'s values of ``RISK_ORDER``'s keys as loaded, or None without a scan."""
+        scan = job.scan_or_none
+        if scan is None:
+            return None
+        return {
+            name: getattr(scan if name.startswith("scan__") else job, name.removeprefix("scan__"))
+            for name, _nulls in cls.RISK_ORDER
+        }
 
     def for_list(self) -> JobQuerySet:
         return self.select_related("scan", "workflow", "step", "claimed_by")

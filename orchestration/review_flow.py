@@ -8,15 +8,17 @@ queue's own order (``JobQuerySet.riskiest_first``).
 
 from __future__ import annotations
 
+import operator
 from decimal import Decimal
+from functools import reduce
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q, Window
-from django.db.models.functions import RowNumber
+from django.db import transaction
+from django.db.models import BigIntegerField, Exists, Func, OuterRef, Q, Subquery, Value
+from django.db.models.expressions import CombinedExpression
 
 from orchestration.errors import DecisionRefused
-from orchestration.models import ClaimTaken, Job, ReviewDecision, ReviewStatus
+from orchestration.models import ClaimTaken, Job, JobQuerySet, ReviewDecision, ReviewStatus
 
 # How many candidates "decide and next" tries when others claim them at the same time.
 CLAIM_ATTEMPTS = 5
@@ -62,21 +64,56 @@ def claim_next(user, *, skip: Job | None = None) -> Job | None:
 
 def queue_position(job: Job) -> int | None:
     """Where ``job`` stands in the queue (0-based, riskiest first), or None when it is
-    not in it: one query numbering the queue's rows in the queue's own order."""
-    order = Job.objects.none().riskiest_first().query.order_by
-    ranked = (
-        Job.objects.needing_review()
-        .annotate(rank=Window(RowNumber(), order_by=list(order)))
-        .order_by()
-        .values_list("pk", "rank")
+    not in it: the number of queued jobs sorted before it (``JobQuerySet.ahead_of``).
+
+    One query: the job's row if it is still in the queue, with its stored keys and the
+    count for the keys it was loaded with. The count reads only the rows ahead, so it
+    costs what the job's place does, not what the queue's length does (numbering the
+    whole queue with ROW_NUMBER sorted every waiting job on each page view, issue 17).
+    Should the stored keys differ from the loaded ones (a sync or a decision in
+    between), the count is taken again for the stored keys. Load ``job`` with its scan
+    (``select_related("scan")``, as the job page does), or reading it costs a query.
+    """
+    names = [name for name, _nulls in JobQuerySet.RISK_ORDER]
+    loaded = JobQuerySet.risk_key(job)
+    queued = Job.objects.needing_review()
+    # Uncorrelated subqueries: the database counts only if it finds the job's row.
+    ahead = _count_ahead(queued, loaded) if loaded else Value(None, BigIntegerField())
+    rows = list(queued.filter(pk=job.pk).order_by().values(*names, ahead=ahead))
+    if not rows:
+        return None
+    current = rows[0]
+    position = current.pop("ahead")
+    if current != loaded:
+        position = queued.ahead_of(current).count()
+    return position
+
+
+def _count_ahead(queued, key: dict) -> CombinedExpression:
+    """How many of ``queued`` sort before ``key``, as the sum of two scalar subqueries.
+
+    The first counts the jobs ahead on the scan's keys: the scan index holds every
+    column it reads, so each job is only probed for being queued (``job_waiting_idx``,
+    index-only). The second counts the jobs tied with ``key`` on all three and ahead
+    on the job's own columns (creation time, id): a few rows. In one condition the job's columns made PostgreSQL read
+    every queued job's row to hash-join them: split, about a quarter less at the middle
+    and the bottom of the queue at 1M (docs/scale.md). The conditions are disjoint, so
+    any split adds up to the same count; this one follows ``RISK_ORDER``'s scan keys.
+    """
+    conditions = JobQuerySet.ahead_conditions(key)
+    on_scan = sum(name.startswith("scan__") for name, _nulls in JobQuerySet.RISK_ORDER)
+    first, rest = conditions[:on_scan], conditions[on_scan:]
+    return _count(queued.filter(reduce(operator.or_, first))) + _count(
+        queued.filter(reduce(operator.or_, rest))
     )
-    # The job's own row is picked outside the numbering: a WHERE on the same query
-    # would number a queue of one.
-    sql, params = ranked.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT q.rank FROM ({sql}) q WHERE q.pk = %s", (*params, job.pk))  # noqa: S608
-        row = cursor.fetchone()
-    return None if row is None else row[0] - 1
+
+
+def _count(jobs) -> Subquery:
+    """``COUNT(*)`` of ``jobs`` as an uncorrelated scalar subquery (no GROUP BY: a plain
+    function, not an aggregate, see ``tracking.serializers.matching_count``); the
+    database runs it once per statement, and only if a row needs it."""
+    count = Func(template="COUNT(*)", output_field=BigIntegerField())
+    return Subquery(jobs.order_by().annotate(n=count).values("n"))
 
 
 def queue_job_at(position: int) -> Job | None:
