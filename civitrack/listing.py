@@ -36,7 +36,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.db import connection, models
-from django.db.models import F, Lookup, Q, QuerySet
+from django.db.models import BigIntegerField, F, Func, Lookup, Q, QuerySet, Subquery
 from django.utils.html import format_html
 from django.utils.text import smart_split, unescape_string_literal
 from django.utils.translation import gettext
@@ -193,6 +193,21 @@ def indexed_search(queryset: QuerySet, search_fields, search_term: str) -> Query
                 matched = True
         queryset = queryset.filter(condition) if matched else queryset.none()
     return queryset
+
+
+def matching_count(queryset: QuerySet) -> Subquery:
+    """How many rows ``queryset`` (filtered, unsliced) holds, as a scalar subquery.
+
+    Annotated on a page of the same rows (``list_civitai_posts``), it sends the total
+    with the page: one round trip instead of a ``count()`` before the page; added to the
+    job's own row (``review_flow.queue_position``), it is counted only if that row is
+    found. Uncorrelated, so the database counts once per statement, not once per row,
+    from the same snapshot as the rest of the statement. ``COUNT(*)`` is written as a
+    plain function so the ORM adds no GROUP BY (an aggregate would group the subquery by
+    the row's columns).
+    """
+    count = Func(template="COUNT(*)", output_field=BigIntegerField())
+    return Subquery(queryset.order_by().annotate(matching=count).values("matching"))
 
 
 def distinct_values(model, column: str, limit: int = MAX_FILTER_VALUES) -> list:

@@ -14,9 +14,10 @@ from functools import reduce
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import BigIntegerField, Exists, Func, OuterRef, Q, Subquery, Value
+from django.db.models import BigIntegerField, Exists, OuterRef, Q, Value
 from django.db.models.expressions import CombinedExpression
 
+from civitrack.listing import matching_count
 from orchestration.errors import DecisionRefused
 from orchestration.models import ClaimTaken, Job, JobQuerySet, ReviewDecision, ReviewStatus
 
@@ -103,17 +104,9 @@ def _count_ahead(queued, key: dict) -> CombinedExpression:
     conditions = JobQuerySet.ahead_conditions(key)
     on_scan = sum(name.startswith("scan__") for name, _nulls in JobQuerySet.RISK_ORDER)
     first, rest = conditions[:on_scan], conditions[on_scan:]
-    return _count(queued.filter(reduce(operator.or_, first))) + _count(
+    return matching_count(queued.filter(reduce(operator.or_, first))) + matching_count(
         queued.filter(reduce(operator.or_, rest))
     )
-
-
-def _count(jobs) -> Subquery:
-    """``COUNT(*)`` of ``jobs`` as an uncorrelated scalar subquery (no GROUP BY: a plain
-    function, not an aggregate, see ``tracking.serializers.matching_count``); the
-    database runs it once per statement, and only if a row needs it."""
-    count = Func(template="COUNT(*)", output_field=BigIntegerField())
-    return Subquery(jobs.order_by().annotate(n=count).values("n"))
 
 
 def queue_job_at(position: int) -> Job | None:

@@ -17,8 +17,6 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import (
-    BigIntegerField,
-    Func,
     OuterRef,
     QuerySet,
     StringAgg,
@@ -285,25 +283,12 @@ _ASSETS_OF_POSTS = CompiledValues(
 )
 
 
-def matching_count(posts: QuerySet[Post]) -> Subquery:
-    """How many posts ``posts`` (filtered, unsliced) holds, as a scalar subquery.
-
-    Annotated on a page of the same posts (``posts_page``), it sends the total with the
-    page: one round trip instead of a ``count()`` before the page. Uncorrelated, so the
-    database counts once per statement, not once per row, and page and total come from
-    the same snapshot. ``COUNT(*)`` is written as a plain function so the ORM adds no
-    GROUP BY (an aggregate would group the subquery by the post's columns).
-    """
-    count = Func(template="COUNT(*)", output_field=BigIntegerField())
-    return Subquery(posts.order_by().annotate(matching=count).values("matching"))
-
-
 def posts_page(
     page: QuerySet[Post], *, include_details: bool
 ) -> tuple[list[dict[str, Any]], int | None]:
     """The posts of ``page`` (ordered, sliced, annotated with ``total``, see
-    ``matching_count``) as Post shapes, with ``assets`` if ``include_details``, and that
-    total: one query, two with details. The total is None for an empty page (no row
+    ``civitrack.listing.matching_count``) as Post shapes, with ``assets`` if
+    ``include_details``, and that total: one query, two with details. The total is None for an empty page (no row
     carried it); the caller counts then."""
     user_field = get_user_model().USERNAME_FIELD
     rows = list(page.values(*_POST_COLUMNS, f"created_by__{user_field}", "total"))

@@ -20,6 +20,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Window
 
+from civitrack.listing import matching_count
 from tracking import civitai_import, file_facts, guides, hashing, inputs, media_types, perceptual
 from tracking.civitai_urls import check_page_url, parse_image_ref
 from tracking.errors import Duplicate, InvalidInput, RecordNotFound, ToolError
@@ -30,7 +31,6 @@ from tracking.serializers import (
     asset_dict,
     asset_dicts,
     first_asset_with_links,
-    matching_count,
     post_dict,
     posts_page,
     prompt_dict,
