@@ -145,6 +145,29 @@ def sample_ms(fn: Callable[[], object], *, runs: int, warmup: int = 3) -> list[f
     return samples
 
 
+def alternating_ms(
+    fns: dict[str, Callable[[], object]], *, runs: int, warmup: int = 2
+) -> dict[str, list[float]]:
+    """Wall times in ms of ``runs`` calls of each of ``fns``, the calls taking turns.
+
+    A ratio of two things measured one after the other, seconds or minutes apart,
+    compares two loads as much as two pieces of code on this shared machine; taking
+    turns (and reversing the turn order every other round, so neither is always first)
+    gives both the same load.
+    """
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    samples: dict[str, list[float]] = {key: [] for key in fns}
+    order = list(fns)
+    for run in range(runs):
+        for key in order[::-1] if run % 2 else order:
+            started = time.perf_counter()
+            fns[key]()
+            samples[key].append((time.perf_counter() - started) * 1000)
+    return samples
+
+
 def p50(samples: list[float]) -> float:
     return statistics.median(samples)
 
