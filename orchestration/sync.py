@@ -562,7 +562,8 @@ def store_workflows(
 
     ``durable=False`` (``sync_workflows``, whose transaction holds one page and nothing
     else) lets PostgreSQL commit that transaction without waiting for its WAL to reach
-    the disk (``SET LOCAL synchronous_commit = off``): the page is committed and seen
+    the disk (``SET LOCAL synchronous_commit = off``, on PostgreSQL as ``set_config``
+    with ``is_local`` in the page's one statement): the page is committed and seen
     by everyone at once, and only a crash of the database server itself within
     ``wal_writer_delay`` (3 x 200 ms) can lose it. The WAL is one sequence, so any
     later durable commit (the task run's progress, the run marked done) flushes the
