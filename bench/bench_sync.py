@@ -15,8 +15,8 @@ them. Measured, in order:
    update: the idempotent path);
 4. **bulk_create path**: the mirrored rows of these workflows deleted, then the
    command again with the portable ``bulk_create`` upsert that SQLite uses (and that
-   PostgreSQL used before the COPY path): the before figure, and the document it
-   stores must equal what the COPY path stored (``tests/orchestration/snapshots.py``);
+   PostgreSQL used before its one-statement path): the before figure, and the document
+   it stores must equal what the PostgreSQL path stored (``tests/orchestration/snapshots.py``);
 5. **scans**: ``fetch_scans`` of ``ORCHESTRATION_SYNC_MAX_SCANS`` jobs (one v1
    request per job, as a default ``sync_workflows`` run does after its pages).
 """
@@ -203,7 +203,7 @@ def run(url: str) -> None:
                 "one blob, its job per workflow) and a v1 job with a scan per blob. *sync*: "
                 "`call_command('sync_workflows', '--max-scans=0')` in this process (page size "
                 f"{PAGE_SIZE}, the command's default; one transaction per page, the next page fetched, "
-                "parsed and turned into COPY text in a second thread while one is stored; DEBUG "
+                "parsed and turned into column arrays in a second thread while one is stored; DEBUG "
                 "on), wall time, "
                 "into a mirror holding none of these ids. *fetch only*: the same client "
                 f"walking the same pages (`list_workflows(take={PAGE_SIZE}, hide_mature_content=False)` "
@@ -238,7 +238,7 @@ def run(url: str) -> None:
                 },
                 {"what": "before / now (inserts)", "value": f"{bulk_s / sync_s:.1f}x", "unit": ""},
                 {
-                    "what": "same mirrored document: COPY path, its re-sync, bulk_create path",
+                    "what": "same mirrored document: PostgreSQL path, its re-sync, bulk_create path",
                     "value": f"{same_after_resync}, {same_as_bulk}",
                     "unit": "",
                 },
@@ -270,12 +270,12 @@ def run(url: str) -> None:
                         f"{(sync_s - fetch_s) / pages * 1000:.0f} ms per page of {PAGE_SIZE}, "
                         f"fetching and parsing it {fetch_s / pages * 1000:.0f} ms; the fetch "
                         f"alone allows {fetch_rate:,.0f} workflows/s. The page's Python (parse, "
-                        "COPY text) now runs in the prefetch thread beside the database, so "
-                        "the storing is mostly PostgreSQL's own CPU (about 33 ms a page of 100 "
-                        "on the 2x slower machine, 42 before orchestration 0010: 29 index "
-                        "entries a workflow, 7 of the indexes trigram GIN, the deferred "
-                        "foreign-key checks, the temp tables truncated at each commit, jsonb "
-                        "input), and on two cores it shares them with the fake (7-8 ms a "
+                        "column arrays) runs in the prefetch thread beside the database, so "
+                        "the storing is mostly PostgreSQL's own CPU (about 27 ms a page of 100 "
+                        "on the 2x slower machine, 33 with the temp tables, 42 before "
+                        "orchestration 0010: 29 index entries a workflow, 7 of the indexes "
+                        "trigram GIN, the deferred foreign-key checks, jsonb input), and on "
+                        "two cores it shares them with the fake (7-8 ms a "
                         "page) and the client. On this shared 2-core machine the figure "
                         "moves by 15% or more from run to run"
                     ),
@@ -289,12 +289,12 @@ def run(url: str) -> None:
                         f"{ratio / GOAL_RATIO:.2f}x over: storing takes "
                         f"{(sync_s - fetch_s) / pages * 1000:.0f} ms per page of {PAGE_SIZE} "
                         f"against {fetch_s / pages * 1000:.0f} ms to fetch and parse it. The "
-                        "Python of the storing (row values, COPY text, json.dumps, 4 ms a page) "
-                        "runs in the prefetch thread while the database stores the page "
-                        "before; what is left is the database's work, about 33 ms of CPU a "
+                        "Python of the storing (row values, column arrays, json.dumps, 6 ms a "
+                        "page) runs in the prefetch thread while the database stores the page "
+                        "before; what is left is the database's work, about 27 ms of CPU a "
                         "page on the 2x slower machine (unique checks and 29 index entries a "
                         "workflow, 7 of the indexes trigram GIN, deferred foreign-key checks, "
-                        "the temp tables truncated at each commit, jsonb input, planning): "
+                        "jsonb input, planning the page's one statement): "
                         "more than the fetch on its own (docs/scale.md, sync)"
                     ),
                 ),

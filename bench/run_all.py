@@ -309,16 +309,16 @@ size. What made the pages grow and what changed is in docs/scale.md.
   with pydantic-core's compiled validator fed the core schema pydantic wrote of the
   wire models (`orchestration/wire_schema.json`, `orchestration/wire_check.py`), so it
   imports neither pydantic nor pydantic_core's pure-Python schema module.
-- `sync_workflows` on PostgreSQL COPYs each table of a page into a temporary table and
-  upserts it with one `INSERT ... SELECT ... ON CONFLICT` that joins the rows stored a
-  statement earlier for their keys, while a second thread fetches the next page and
-  builds its COPY text (docs/orchestration-pages.md, docs/scale.md); `bench_sync.py` also runs
+- `sync_workflows` on PostgreSQL stores a page with one statement: one array parameter
+  per column, a data-modifying CTE per table upserting its `unnest` and joining the
+  rows the CTE before returned for their keys, while a second thread fetches the next
+  page and builds its arrays (docs/orchestration-pages.md, docs/scale.md); `bench_sync.py` also runs
   the portable `bulk_create` path (before) and checks both store the same mirrored
   document. The fake's schema check (`tests/fakes/spec`) remembers its verdict on an
   answer it has already checked, so the second walk of the same pages (the fetch-only
   baseline) is not slowed by jsonschema: a page of 100 takes ~14 ms in the fake instead
   of ~31. What is left of the gap is the storing, mostly psycopg waiting on the server
-  during the COPYs and upserts (the GIN trigram indexes of orchestration/0005 are
+  during the upserts (the GIN trigram indexes of orchestration/0005 are
   maintained on every insert).
 - `find_asset` reads one `values()` row with the lineage aggregated (it was three
   queries through model instances), compiled once per combination of keys and prepared

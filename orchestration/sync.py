@@ -24,6 +24,7 @@ import datetime as dt
 import functools
 import json
 import logging
+import re
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -100,8 +101,8 @@ def get_client():
 # A page of 100 workflows is about 400 rows in four tables. Building model instances for
 # them and letting ``bulk_create`` prepare every value field by field, then selecting
 # the primary keys back, cost five times the fetching itself (docs/benchmarks.md,
-# sync). On PostgreSQL each table's rows go through COPY into a temporary table and one
-# ``INSERT ... SELECT ... ON CONFLICT`` per table upserts them (the page store below).
+# sync). On PostgreSQL one statement upserts a page's rows, sent as one array per column
+# (the page store below).
 # Elsewhere (SQLite) rows are plain dicts of column values, and ``bulk_create`` with
 # ``update_conflicts`` upserts them and sets the primary keys it got back from
 # ``RETURNING`` (SQLite 3.35+); keys it could not learn are selected.
@@ -211,122 +212,112 @@ BLOB_UPDATES = (
 # --- the PostgreSQL page store --------------------------------------------------------
 #
 # ``sync_workflows`` on PostgreSQL stores each page in two halves. ``_page_rows`` (no
-# database) turns the page's workflows into COPY text for five temporary tables, naming
-# each row's workflow, step and job by their Civitai ids (and step name) instead of by
-# primary keys; ``_store_page_rows`` copies them in and upserts each table with one
-# ``INSERT ... SELECT`` that joins the rows stored a statement earlier to find those
-# keys. Nothing the first half does waits for the database, so the prefetch thread runs
-# it for the next page while the database stores this one (docs/scale.md, sync): the
-# Python work of a page (the row values, their COPY text, ``json.dumps`` of the JSON
-# columns) no longer adds to the page's time on the database.
-
-_PAGE_PREFIX = "_syncpage_"
-_NULL = "\\N"
-
-
-def _copy_str(value: str) -> str:
-    # COPY's text format escapes; four C-level replaces beat one str.translate by a dict.
-    return (
-        value.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
-    )
+# database) turns the page's workflows into one Python list per column of each table,
+# naming each row's workflow, step and job by their Civitai ids (and step name) instead
+# of by primary keys; ``_store_page_rows`` sends those lists as array parameters of one
+# statement, whose data-modifying CTEs ``unnest`` each table's arrays and upsert them,
+# joining the rows the CTE before returned to find the keys. Nothing the first half does
+# waits for the database, so the prefetch thread runs it for the next page while the
+# database stores this one (docs/scale.md, sync).
+#
+# Until December the rows went through COPY into five ``ON COMMIT DELETE ROWS`` temp
+# tables and six ``INSERT ... SELECT`` from them: the commit truncated the temp tables
+# and the next page's COPY grew their files again (about 10% of the backend's CPU per
+# page), and the six statements were planned on every page (about 7%). One statement
+# of arrays writes no temp table and is planned once per page; the arrays go in
+# psycopg's binary format, so no value is escaped on either side.
 
 
-def _copy_json(value: Any) -> str:
-    # What psycopg's Jsonb dumper sends (json.dumps with its defaults). json.dumps writes
-    # every control character as an escape, so only its backslashes need doubling.
-    return json.dumps(value).replace("\\", "\\\\")
+def _json_text(value: Any) -> str:
+    # What psycopg's Jsonb dumper sends (json.dumps with its defaults), computed in the
+    # prefetch thread; the statement casts the text[] parameter to jsonb[].
+    return json.dumps(value)
 
 
-def _copy_datetime(value: dt.datetime) -> str:
-    return value.isoformat()
+def _same(value: Any) -> Any:
+    return value
 
 
-def _copy_bool(value: bool) -> str:
-    return "t" if value else "f"
-
-
-def _copy_other(value: Any) -> str:
-    # Numbers (str of a float is its shortest round-trip form), and anything else escaped.
-    return _copy_str(str(value))
-
-
-def _copy_formatter(field) -> Callable[[Any], str]:
-    kind = field.get_internal_type()
-    if kind == "JSONField":
-        return _copy_json
-    if kind == "DateTimeField":
-        return _copy_datetime
-    if kind == "BooleanField":
-        return _copy_bool
-    if kind in ("CharField", "TextField"):
-        return _copy_str
-    return _copy_other
+def _array_type(field) -> str:
+    """The SQL array type of ``field``'s parameter: its column type without a length."""
+    return re.sub(r"\(.*?\)", "", field.db_type(connection)) + "[]"
 
 
 @dataclass(frozen=True)
 class _PageTable:
-    """A temporary table of one page's rows for ``model``, with its rows' natural keys.
+    """One table's rows of a page, as one list per column (``_page_rows``).
 
     ``keys`` are the extra text columns (``_wf``: the workflow's Civitai id, ``_step``:
     the step's name, ``_job``: the job's Civitai id) that stand for the foreign keys
-    ``resolved`` (attnames) until the upsert joins them; ``_n`` keeps the page's order.
+    ``resolved`` (attnames) until the upsert joins them; the ``unnest`` numbers the rows
+    (``_n``) to keep the page's order, so primary keys are given as the old path gave them.
     """
 
     model: Any
-    suffix: str
+    name: str  # the statement's CTE for these rows, and its parameters' prefix
     keys: tuple[str, ...]
     resolved: tuple[str, ...]
 
     @functools.cached_property
     def fields(self) -> list:
-        """The model's columns written from the COPY text (all but resolved keys, synced_at)."""
+        """The model's columns sent as arrays (all but the resolved keys and synced_at)."""
         skip = {*self.resolved, "synced_at"}
         return [f for f in _columns(self.model) if f.attname not in skip]
 
     @functools.cached_property
-    def formats(self) -> list[tuple[str, Callable[[Any], str], str]]:
-        """(attname, formatter, COPY text of the field's default) per copied column."""
+    def formats(self) -> list[tuple[str, Callable[[Any], Any], Any]]:
+        """(attname, converter, the converted default) per array column."""
         out = []
         for f in self.fields:
-            fmt = _copy_formatter(f)
+            convert = _json_text if f.get_internal_type() == "JSONField" else _same
             default = f.get_default()
-            out.append((f.attname, fmt, _NULL if default is None else fmt(default)))
+            out.append((f.attname, convert, None if default is None else convert(default)))
         return out
 
-    @property
-    def name(self) -> str:
-        return connection.ops.quote_name(f"{_PAGE_PREFIX}{self.model._meta.db_table}{self.suffix}")
-
-    def line(self, values: dict[str, Any], keys: Sequence[str | None], n: int) -> str:
-        """One COPY text line: ``values`` by attname (others default), keys, position."""
-        cells = [
-            (_NULL if (v := values[a]) is None else fmt(v)) if a in values else default
-            for a, fmt, default in self.formats
+    def arrays(self, rows: Sequence[tuple[dict[str, Any], tuple[str | None, ...]]]) -> list[list]:
+        """The column lists of ``rows`` (values by attname, others default; then the keys)."""
+        width = len(self.fields) + len(self.keys)
+        if not rows:
+            return [[] for _ in range(width)]
+        tuples = [
+            (
+                *[
+                    (None if (v := values[a]) is None else convert(v)) if a in values else default
+                    for a, convert, default in self.formats
+                ],
+                *keys,
+            )
+            for values, keys in rows
         ]
-        cells.extend(_NULL if k is None else _copy_str(k) for k in keys)
-        cells.append(str(n))
-        return "\t".join(cells) + "\n"
+        return [list(column) for column in zip(*tuples, strict=True)]
+
+    def source(self) -> str:
+        """``unnest`` of this table's arrays (parameters ``<name><n>``) as the row source ``t``."""
+        quote = connection.ops.quote_name
+        types = [_array_type(f) for f in self.fields] + ["text[]"] * len(self.keys)
+        params = [f"%({self.name}{n})b::{t}" for n, t in enumerate(types)]
+        names = [quote(f.column) for f in self.fields] + [*self.keys, "_n"]
+        return f"unnest({', '.join(params)}) WITH ORDINALITY AS t({', '.join(names)})"
 
 
-_PAGE_WORKFLOWS = _PageTable(Workflow, "", (), ())
-_PAGE_STEPS = _PageTable(Step, "", ("_wf",), ("workflow_id",))
-_PAGE_JOBS = _PageTable(Job, "", ("_wf", "_step"), ("workflow_id", "step_id"))
-_PAGE_STUB_JOBS = _PageTable(Job, "_stub", ("_wf", "_step"), ("workflow_id", "step_id"))
-_PAGE_BLOBS = _PageTable(Blob, "", ("_wf", "_step", "_job"), ("workflow_id", "step_id", "job_id"))
-_PAGE_TABLES = (_PAGE_WORKFLOWS, _PAGE_STEPS, _PAGE_JOBS, _PAGE_STUB_JOBS, _PAGE_BLOBS)
+_PAGE_WORKFLOWS = _PageTable(Workflow, "wf", (), ())
+_PAGE_STEPS = _PageTable(Step, "st", ("_wf",), ("workflow_id",))
+_PAGE_JOBS = _PageTable(Job, "jb", ("_wf", "_step"), ("workflow_id", "step_id"))
+_PAGE_STUB_JOBS = _PageTable(Job, "stub", ("_wf", "_step"), ("workflow_id", "step_id"))
+_PAGE_BLOBS = _PageTable(Blob, "bl", ("_wf", "_step", "_job"), ("workflow_id", "step_id", "job_id"))
 _BLOB_KINDS = frozenset(Blob.Kind.values)
 
 
 @dataclass
 class _PageRows:
-    """One page as COPY text per temporary table (``_page_rows``) and what it holds."""
+    """One page as column lists per table (``_page_rows``) and what it holds."""
 
-    text: dict[_PageTable, str]
+    arrays: dict[_PageTable, list[list]]
     stats: SyncStats
 
 
 def _page_rows(workflows: Sequence[api.Workflow]) -> _PageRows:
-    """The rows ``store_workflows`` would write for ``workflows``, as COPY text; no database.
+    """The rows ``store_workflows`` would write for ``workflows``, as column lists; no database.
 
     The same values and the same choices as ``store_workflows``: a page that repeats a
     workflow, step, job or blob keeps its last copy, and a job listed by a step is not
@@ -334,13 +325,13 @@ def _page_rows(workflows: Sequence[api.Workflow]) -> _PageRows:
     """
     workflows = list({w.id: w for w in workflows if w.id}.values())
     stats = SyncStats()
-    wf_lines, step_lines = [], {}
+    wf_rows, step_rows = [], {}
     full_jobs: dict[str, tuple] = {}
     blob_only_jobs: dict[str, tuple] = {}
     blobs: dict[str, tuple] = {}
     for w in workflows:
-        wf_lines.append(
-            _PAGE_WORKFLOWS.line(
+        wf_rows.append(
+            (
                 {
                     "civitai_id": w.id,
                     "status": w.status or "",
@@ -355,12 +346,11 @@ def _page_rows(workflows: Sequence[api.Workflow]) -> _PageRows:
                     "raw": _workflow_raw(w.raw),
                 },
                 (),
-                len(wf_lines),
             )
         )
         for position, s in enumerate(w.steps):
             name = s.name or str(position)
-            step_lines[(w.id, name)] = (
+            step_rows[(w.id, name)] = (
                 {
                     "name": name,
                     "position": position,
@@ -412,161 +402,155 @@ def _page_rows(workflows: Sequence[api.Workflow]) -> _PageRows:
     for key in full_jobs:
         blob_only_jobs.pop(key, None)
 
-    def lines(table: _PageTable, rows: Iterable[tuple[dict, tuple]]) -> str:
-        return "".join(table.line(values, keys, n) for n, (values, keys) in enumerate(rows))
-
     stats.workflows = len(workflows)
-    stats.steps = len(step_lines)
+    stats.steps = len(step_rows)
     stats.jobs = len(full_jobs) + len(blob_only_jobs)
     stats.blobs = len(blobs)
     return _PageRows(
-        text={
-            _PAGE_WORKFLOWS: "".join(wf_lines),
-            _PAGE_STEPS: lines(_PAGE_STEPS, step_lines.values()),
-            _PAGE_JOBS: lines(_PAGE_JOBS, full_jobs.values()),
-            _PAGE_STUB_JOBS: lines(_PAGE_STUB_JOBS, blob_only_jobs.values()),
-            _PAGE_BLOBS: lines(_PAGE_BLOBS, blobs.values()),
+        arrays={
+            _PAGE_WORKFLOWS: _PAGE_WORKFLOWS.arrays(wf_rows),
+            _PAGE_STEPS: _PAGE_STEPS.arrays(list(step_rows.values())),
+            _PAGE_JOBS: _PAGE_JOBS.arrays(list(full_jobs.values())),
+            _PAGE_STUB_JOBS: _PAGE_STUB_JOBS.arrays(list(blob_only_jobs.values())),
+            _PAGE_BLOBS: _PAGE_BLOBS.arrays(list(blobs.values())),
         },
         stats=stats,
     )
 
 
-def _prepare_page_tables(*, durable: bool) -> None:
-    """Create (once per session) and empty the page's temporary tables; one query.
-
-    ``ON COMMIT DELETE ROWS`` empties them at every commit; the DELETE covers a caller
-    that stores several pages in one transaction (tests, a demo). It is a DELETE, not a
-    TRUNCATE: on a table that is almost always empty it costs nothing, where a TRUNCATE
-    gives the temp table a new file and catalog rows on every page (about 1.5 ms of the
-    server's time per page, docs/scale.md).
-
-    ``durable=False`` also sets ``synchronous_commit = off`` for this transaction
-    (``store_workflows``).
-    """
+def _page_insert(
+    table: _PageTable, joins: str, keys: Sequence[str], conflict: str, returning: str
+) -> str:
+    """The CTE upserting ``table``'s rows; ``keys`` are the SQL of its resolved keys."""
     quote = connection.ops.quote_name
-    statements = ["SET LOCAL synchronous_commit = off"] if not durable else []
-    for table in _PAGE_TABLES:
-        columns = [quote(f.column) for f in table.fields]
-        columns += [f"NULL::text AS {key}" for key in table.keys]
-        statements.append(
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS {table.name} ON COMMIT DELETE ROWS AS "  # noqa: S608 - names from the models
-            f"SELECT {', '.join(columns)}, 0 AS _n "
-            f"FROM {quote(table.model._meta.db_table)} WITH NO DATA"
-        )
-        statements.append(f"DELETE FROM {table.name}")  # noqa: S608 - a name from the models
-    with connection.cursor() as cursor:
-        cursor.execute("; ".join(statements))
-
-
-# How each resolved foreign key is found from the natural keys, and the joins it needs.
-_KEY_SOURCES = {"workflow_id": "w.id", "step_id": "s.id", "job_id": "j.id"}
-_KEY_JOINS = {
-    "workflow_id": "JOIN {workflow} w ON w.civitai_id = t._wf",
-    "step_id": "JOIN {step} s ON s.workflow_id = w.id AND s.name = t._step",
-    "job_id": "LEFT JOIN {job} j ON j.civitai_id = t._job",
-}
-
-
-def _page_insert(table: _PageTable, conflict: str) -> str:
-    """``INSERT ... SELECT`` of ``table``'s rows, its keys joined; ``%s`` is synced_at."""
-    quote = connection.ops.quote_name
-    names = {
-        "workflow": quote(Workflow._meta.db_table),
-        "step": quote(Step._meta.db_table),
-        "job": quote(Job._meta.db_table),
-    }
     by_attname = {f.attname: f for f in _columns(table.model)}
     columns = [quote(f.column) for f in table.fields]
     values = [f"t.{c}" for c in columns]
-    for attname in table.resolved:
+    for attname, sql in zip(table.resolved, keys, strict=True):
         columns.append(quote(by_attname[attname].column))
-        values.append(_KEY_SOURCES[attname])
+        values.append(sql)
     columns.append(quote(by_attname["synced_at"].column))
-    values.append("%s")
-    joins = " ".join(_KEY_JOINS[a].format(**names) for a in table.resolved)
+    values.append("%(now)s")
     return (
-        f"INSERT INTO {quote(table.model._meta.db_table)} ({', '.join(columns)}) "  # noqa: S608 - names from the models
-        f"SELECT {', '.join(values)} FROM {table.name} t {joins} ORDER BY t._n {conflict}"
+        f"{table.name} AS (INSERT INTO {quote(table.model._meta.db_table)} AS stored "  # noqa: S608 - names from the models
+        f"({', '.join(columns)}) SELECT {', '.join(values)} FROM {table.source()} {joins} "
+        f"ORDER BY t._n {conflict} RETURNING {returning})"
     )
 
 
-def _page_upsert(table: _PageTable, unique: Sequence[str], updates: Sequence[str]) -> str:
+def _updates(model, names: Sequence[str]) -> str:
     quote = connection.ops.quote_name
-    by_name = {f.name: f for f in _columns(table.model)}
-    sets = ", ".join(
-        f"{quote(by_name[n].column)} = EXCLUDED.{quote(by_name[n].column)}" for n in updates
+    by_name = {f.name: f for f in _columns(model)}
+    return ", ".join(
+        f"{quote(by_name[n].column)} = EXCLUDED.{quote(by_name[n].column)}" for n in names
     )
-    conflict = ", ".join(quote(c) for c in unique)
-    return _page_insert(table, f"ON CONFLICT ({conflict}) DO UPDATE SET {sets}")
 
 
 @functools.cache
-def _page_statements() -> tuple[tuple[str, _PageTable | None, bool], ...]:
-    """The page's statements after its COPYs: (SQL, the table it reads, skipped when that
-    table is empty; whether it must write every row of that table)."""
+def _page_statement(*, durable: bool) -> str:
+    """The one statement that stores a page: a CTE per table, then each CTE's row count.
+
+    The CTEs share one snapshot, so a table's rows find their workflow and step among
+    the rows the CTE before *returned* (inserted or updated), not in the table. A job
+    stored without its place (e.g. by a v1 lookup) gets the page's in its own upsert
+    (it is the same row, and one statement may not change a row twice): a full job's
+    ``DO UPDATE`` keeps a stored step, a blob-only job's updates only a missing one
+    (and is otherwise never overwritten). A blob's job is the one the page's job CTEs
+    returned, or else the stored one those left alone. ``durable=False`` sets
+    ``synchronous_commit = off`` for the transaction in the same statement
+    (``store_workflows``).
+    """
     quote = connection.ops.quote_name
+    job = quote(Job._meta.db_table)
     place = (
-        f"UPDATE {quote(Job._meta.db_table)} jj SET workflow_id = w.id, step_id = s.id "  # noqa: S608 - names from the models
-        f"FROM (SELECT civitai_id, _wf, _step FROM {_PAGE_JOBS.name} UNION ALL "
-        f"SELECT civitai_id, _wf, _step FROM {_PAGE_STUB_JOBS.name}) t "
-        + _KEY_JOINS["workflow_id"].format(workflow=quote(Workflow._meta.db_table))
-        + " "
-        + _KEY_JOINS["step_id"].format(step=quote(Step._meta.db_table))
-        + " WHERE jj.civitai_id = t.civitai_id AND jj.step_id IS NULL"
+        "JOIN wf w ON w.civitai_id = t._wf JOIN st s ON s.workflow_id = w.id AND s.name = t._step"
     )
-    return (
-        (_page_upsert(_PAGE_WORKFLOWS, ("civitai_id",), WORKFLOW_UPDATES), _PAGE_WORKFLOWS, True),
-        (_page_upsert(_PAGE_STEPS, ("workflow_id", "name"), STEP_UPDATES), _PAGE_STEPS, True),
-        (_page_upsert(_PAGE_JOBS, ("civitai_id",), JOB_UPDATES), _PAGE_JOBS, True),
-        # Jobs known only from a blob's jobId: inserted if new, never overwritten.
-        (
-            _page_insert(_PAGE_STUB_JOBS, "ON CONFLICT (civitai_id) DO NOTHING"),
-            _PAGE_STUB_JOBS,
-            False,
+    keep_place = (
+        "workflow_id = CASE WHEN stored.step_id IS NULL THEN EXCLUDED.workflow_id "
+        "ELSE stored.workflow_id END, step_id = COALESCE(stored.step_id, EXCLUDED.step_id)"
+    )
+    ctes = [
+        _page_insert(
+            _PAGE_WORKFLOWS,
+            "",
+            (),
+            f"ON CONFLICT (civitai_id) DO UPDATE SET {_updates(Workflow, WORKFLOW_UPDATES)}",
+            "id, civitai_id",
         ),
-        # A job stored without its place (e.g. by a v1 lookup) gets the page's.
-        (place, None, False),
-        (_page_upsert(_PAGE_BLOBS, ("civitai_id",), BLOB_UPDATES), _PAGE_BLOBS, True),
+        _page_insert(
+            _PAGE_STEPS,
+            "JOIN wf w ON w.civitai_id = t._wf",
+            ("w.id",),
+            f"ON CONFLICT (workflow_id, name) DO UPDATE SET {_updates(Step, STEP_UPDATES)}",
+            "id, workflow_id, name",
+        ),
+        _page_insert(
+            _PAGE_JOBS,
+            place,
+            ("w.id", "s.id"),
+            f"ON CONFLICT (civitai_id) DO UPDATE SET {_updates(Job, JOB_UPDATES)}, {keep_place}",
+            "id, civitai_id",
+        ),
+        # Jobs known only from a blob's jobId: inserted if new, never overwritten.
+        _page_insert(
+            _PAGE_STUB_JOBS,
+            place,
+            ("w.id", "s.id"),
+            "ON CONFLICT (civitai_id) DO UPDATE SET workflow_id = EXCLUDED.workflow_id, "
+            "step_id = EXCLUDED.step_id WHERE stored.step_id IS NULL",
+            "id, civitai_id",
+        ),
+        _page_insert(
+            _PAGE_BLOBS,
+            f"{place} LEFT JOIN (SELECT id, civitai_id FROM jb UNION ALL "  # noqa: S608 - names from the models
+            "SELECT id, civitai_id FROM stub) nj ON nj.civitai_id = t._job "
+            f"LEFT JOIN {job} j ON j.civitai_id = t._job",
+            ("w.id", "s.id", "COALESCE(nj.id, j.id)"),
+            f"ON CONFLICT (civitai_id) DO UPDATE SET {_updates(Blob, BLOB_UPDATES)}",
+            "1",
+        ),
+    ]
+    counts = ", ".join(
+        f"(SELECT count(*) FROM {table.name})"  # noqa: S608 - the CTEs' names
+        for table in (_PAGE_WORKFLOWS, _PAGE_STEPS, _PAGE_JOBS, _PAGE_BLOBS)
     )
+    if not durable:
+        counts += ", set_config('synchronous_commit', 'off', true)"
+    return f"WITH {', '.join(ctes)} SELECT {counts}"
 
 
 def _store_page_rows(
     rows: _PageRows, *, now: dt.datetime | None = None, durable: bool = True
 ) -> SyncStats:
-    """PostgreSQL: store ``_page_rows``' text; ``store_workflows``' rows, its query count."""
-    if not rows.stats.workflows:
-        return rows.stats
-    now = now or timezone.now()
-    _prepare_page_tables(durable=durable)
-    counts = {}
-    with connection.cursor() as cursor:
-        for table in _PAGE_TABLES:
-            text = rows.text[table]
-            counts[table] = text.count("\n")
-            if not text:
-                continue
-            columns = [connection.ops.quote_name(f.column) for f in table.fields]
-            columns += [*table.keys, "_n"]
-            with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
-                copy.write(text.encode())
-        # The upserts go in one round trip (a multi-statement query: no parameters, so
-        # synced_at is written as a literal of the datetime), each result checked.
-        statements = [
-            (sql, table, every_row)
-            for sql, table, every_row in _page_statements()
-            if table is None or counts[table]
-        ]
-        synced_at = f"'{now.isoformat()}'::timestamptz"
-        cursor.execute("; ".join(sql.replace("%s", synced_at) for sql, _, _ in statements))
-        for n, (_, table, every_row) in enumerate(statements):
-            if n:
-                cursor.nextset()
-            if every_row and cursor.rowcount != counts[table]:
-                # An inner join found no stored row for a key: never drop rows silently.
-                raise RuntimeError(
-                    f"{table.model._meta.db_table}: {cursor.rowcount} of {counts[table]} rows stored"
-                )
-    return rows.stats
+    """PostgreSQL: store ``_page_rows``' arrays in one query; ``store_workflows``' rows.
+
+    The statement goes through a psycopg cursor with server-side binding (Django's own
+    binds on the client, which would spell every array out as SQL text), wrapped as
+    Django wraps its cursors so it is counted and logged like any query. It is prepared
+    only as the connection's settings say (``DATABASE_PREPARED_STATEMENTS``): a pooler
+    in transaction mode must not see named statements.
+    """
+    import psycopg
+
+    stats = rows.stats
+    if not stats.workflows:
+        return stats
+    params: dict[str, Any] = {"now": now or timezone.now()}
+    for table, arrays in rows.arrays.items():
+        params.update((f"{table.name}{n}", column) for n, column in enumerate(arrays))
+    connection.ensure_connection()
+    raw = psycopg.Cursor(connection.connection)
+    wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
+    with wrap(raw) as cursor:
+        cursor.execute(_page_statement(durable=durable), params)
+        stored = cursor.fetchone()[:4]
+    expected = (stats.workflows, stats.steps, len(rows.arrays[_PAGE_JOBS][0]), stats.blobs)
+    if tuple(stored) != expected:
+        # An inner join found no stored row for a key: never drop rows silently.
+        raise RuntimeError(
+            f"page stored {tuple(stored)} of {expected} rows (workflows, steps, jobs, blobs)"
+        )
+    return stats
 
 
 def store_workflows(
@@ -578,7 +562,8 @@ def store_workflows(
 
     ``durable=False`` (``sync_workflows``, whose transaction holds one page and nothing
     else) lets PostgreSQL commit that transaction without waiting for its WAL to reach
-    the disk (``SET LOCAL synchronous_commit = off``): the page is committed and seen
+    the disk (``SET LOCAL synchronous_commit = off``, on PostgreSQL as ``set_config``
+    with ``is_local`` in the page's one statement): the page is committed and seen
     by everyone at once, and only a crash of the database server itself within
     ``wal_writer_delay`` (3 x 200 ms) can lose it. The WAL is one sequence, so any
     later durable commit (the task run's progress, the run marked done) flushes the
@@ -914,7 +899,7 @@ def sync_workflows(
         client,
         page_size=page_size,
         max_workflows=max_workflows,
-        # PostgreSQL: the prefetch thread also builds the page's COPY text (_page_rows).
+        # PostgreSQL: the prefetch thread also builds the page's column arrays (_page_rows).
         prepare=_page_rows if _use_copy() else None,
         # Mature blobs keep their URLs in the mirror (hideMatureContent=false): the pages
         # blur them until a reviewer's logged reveal, and withhold flagged ones entirely.

@@ -1,7 +1,7 @@
 """The mirror as a comparable document: every stored column of every mirrored row.
 
 Used by tests/orchestration/test_sync.py and bench/bench_sync.py to show that the
-PostgreSQL COPY upsert and the ``bulk_create`` one store the very same rows. Primary
+PostgreSQL array-statement upsert and the ``bulk_create`` one store the very same rows. Primary
 keys differ between two stores, so relations are written as the related row's
 Civitai id (and a step as ``workflow/name``); ``synced_at`` is the store's clock.
 """

@@ -299,7 +299,7 @@ def test_it_places_a_job_known_only_from_a_v1_lookup_and_leaves_placed_jobs_alon
 
 
 def test_it_stores_a_page_in_a_fixed_number_of_queries(
-    fake_orchestration, django_assert_max_num_queries
+    fake_orchestration, django_assert_max_num_queries, is_postgres
 ):
     from orchestration import types as api
     from orchestration.sync import store_workflows
@@ -311,6 +311,8 @@ def test_it_stores_a_page_in_a_fixed_number_of_queries(
     with django_assert_max_num_queries(12) as big_queries:
         store_workflows(big)
     assert len(big_queries.captured_queries) == len(small_queries.captured_queries)
+    if is_postgres:  # the whole page is one statement (sync._page_statement)
+        assert len(big_queries.captured_queries) == 1
 
 
 def _fixture_workflows():
@@ -328,9 +330,9 @@ def _fixture_workflows():
 
 
 def test_the_copy_upsert_stores_exactly_what_bulk_create_stores(is_postgres, monkeypatch):
-    """PostgreSQL's COPY path against the portable bulk_create path: same rows, both ways."""
+    """PostgreSQL's array statement against the portable bulk_create path: same rows, both ways."""
     if not is_postgres:
-        pytest.skip("the COPY path is PostgreSQL's; SQLite always takes bulk_create")
+        pytest.skip("the array statement is PostgreSQL's; SQLite always takes bulk_create")
     from django.db import transaction
 
     from orchestration import sync
@@ -360,7 +362,7 @@ def test_the_copy_upsert_stores_exactly_what_bulk_create_stores(is_postgres, mon
 def test_the_copy_upsert_keeps_text_that_copy_must_escape(is_postgres, monkeypatch):
     """Tabs, newlines, backslashes and non-ASCII text reach the mirror as sent, both paths."""
     if not is_postgres:
-        pytest.skip("the COPY path is PostgreSQL's; SQLite always takes bulk_create")
+        pytest.skip("the array statement is PostgreSQL's; SQLite always takes bulk_create")
     from django.db import transaction
 
     from orchestration import sync
@@ -394,3 +396,47 @@ def test_the_copy_upsert_keeps_text_that_copy_must_escape(is_postgres, monkeypat
     with transaction.atomic():
         sync.store_workflows(workflows)
     assert mirror_document("7731-") == copied
+
+
+def test_both_paths_place_jobs_stored_before_the_page_alike(is_postgres, monkeypatch):
+    """Jobs stored before a page names them: a job without a place (a v1 lookup stored it)
+    takes the page's workflow and step, whether the page lists it on a step or only on a
+    blob; a blob-only job placed under another workflow keeps its place. PostgreSQL's
+    one statement does this inside its job upserts, the bulk_create path with an UPDATE
+    afterwards: both must leave the same places."""
+    if not is_postgres:
+        pytest.skip("the array statement is PostgreSQL's; SQLite always takes bulk_create")
+    from django.db import transaction
+
+    from orchestration import sync
+    from orchestration import types as api
+
+    workflows = _fixture_workflows()
+    blob_only = [
+        b.job_id for w in workflows for s in w.steps if not s.jobs for b in s.blobs if b.job_id
+    ]
+    unplaced, elsewhere = blob_only[0], blob_only[1]
+    other = data.generate_workflows(1, user_id=9)[0]
+    other["steps"][0]["output"]["images"][0]["jobId"] = elsewhere
+
+    def places() -> dict[str, tuple[str, str]]:
+        Job.objects.create(civitai_id=data.JOB_OK, job_type="v1-first")
+        Job.objects.create(civitai_id=unplaced, job_type="v1-first")
+        with transaction.atomic():
+            sync.store_workflows([api.Workflow.from_api(other)])
+        with transaction.atomic():
+            sync.store_workflows(workflows)
+        stored = {
+            j.civitai_id: (j.workflow.civitai_id, j.step.name, j.job_type)
+            for j in Job.objects.filter(civitai_id__in=[data.JOB_OK, unplaced, elsewhere])
+        }
+        Workflow.objects.all().delete()
+        Job.objects.all().delete()
+        return stored
+
+    arrays = places()
+    assert arrays[elsewhere][0] == other["id"]
+    assert arrays[unplaced][0].startswith("7731-")
+    assert arrays[data.JOB_OK][2] == "v1-first"
+    monkeypatch.setattr(sync, "_use_copy", lambda: False)
+    assert places() == arrays
