@@ -943,17 +943,28 @@ class AssetStatsSnapshotQuerySet(models.QuerySet):
         # CANDIDATES + 1 of all the days, so the candidate after the last evaluated one
         # is the true next bound.
         per_day = AssetWeekGrowth.CANDIDATES + 1
+        growth_table = quote(AssetWeekGrowth._meta.db_table)
+        one_day = (
+            f"SELECT asset_id, growth FROM {growth_table} WHERE latest_day = {{day}} "  # noqa: S608 - quoted names
+            "ORDER BY growth DESC, asset_id LIMIT %s"
+        )
         add("WITH growth_candidate AS (SELECT asset_id, growth AS bound, ROW_NUMBER() OVER ")
         add("(ORDER BY growth DESC, asset_id) AS n FROM (")
-        for i, day in enumerate(days):
-            sql, values = compiled(
-                AssetWeekGrowth.objects.using(self.db)
-                .filter(latest_day=day)
-                .order_by("-growth", "asset_id")
-                .values("asset_id", "growth")[:per_day]
+        if connection.vendor == "postgresql":
+            # one subquery run per day (LATERAL): planned once, not once per day
+            add(
+                "SELECT g.* FROM unnest(%s::date[]) AS d(day) CROSS JOIN LATERAL ("  # noqa: S608 - quoted names
+                + one_day.format(day="d.day")
+                + ") AS g",
+                [days, per_day],
             )
-            union = " UNION ALL " if i else ""
-            add(f"{union}SELECT * FROM ({sql}) AS growth_day{i}", values)  # noqa: S608 - compiled, values as params
+        else:
+            for i, day in enumerate(days):
+                add(
+                    f"{' UNION ALL ' if i else ''}SELECT * FROM ("  # noqa: S608 - quoted names
+                    f"{one_day.format(day='%s')}) AS growth_day{i}",
+                    [connection.ops.adapt_datefield_value(day), per_day],
+                )
         # The exact growth of each evaluated candidate, from its own snapshots (a range
         # of stats_asset_captured_idx). A join of the candidates to the week's snapshots
         # was planned as a hash join over the whole week, which is what this replaces.
@@ -963,9 +974,11 @@ class AssetStatsSnapshotQuerySet(models.QuerySet):
         exact_sql, exact_params = compiled(one_asset.values("growth"))
         add(
             ") AS growth_days), growth_exact AS (SELECT asset_id, growth FROM (SELECT "  # noqa: S608 - compiled, values as params
-            f"asset_id, ({exact_sql}) AS growth FROM growth_candidate WHERE n <= %s) AS e "
-            "WHERE growth IS NOT NULL ORDER BY growth DESC, asset_id LIMIT %s",
-            [*exact_params, AssetWeekGrowth.CANDIDATES, limit],
+            f"asset_id, ({exact_sql}) AS growth FROM growth_candidate WHERE n <= %s "
+            # the LIMIT keeps the subquery whole: PostgreSQL otherwise ran the growth's
+            # subquery twice per candidate, for the column and for the IS NOT NULL
+            "LIMIT %s) AS e WHERE growth IS NOT NULL ORDER BY growth DESC, asset_id LIMIT %s",
+            [*exact_params, AssetWeekGrowth.CANDIDATES, AssetWeekGrowth.CANDIDATES, limit],
         )
         future_sql, future_params = compiled(self.filter(captured_at__gt=now).values("pk")[:1])
         # settled: nothing in the future, and no candidate left whose bound could rank
