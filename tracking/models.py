@@ -912,7 +912,7 @@ class AssetStatsSnapshotQuerySet(models.QuerySet):
         skipped), computes the exact growth of the first ``CANDIDATES`` from their own
         snapshots (``stats_asset_captured_idx``), and keeps that answer only when the
         ``limit`` found rank above the next candidate's bound: no asset further down can
-        then enter the list (Fagin's threshold algorithm, with the bound as the score).
+        then enter the list (a threshold algorithm: bounds in order, exact values checked).
         Otherwise, or when a snapshot lies in the future, the same statement answers with
         the full ``growth_since`` over every snapshot of the week instead (PostgreSQL
         runs only the branch it needs: a one-time filter). Same rows, same order, either
@@ -1030,7 +1030,8 @@ class AssetStatsSnapshot(models.Model):
     comment_count = models.PositiveIntegerField(_("comment count"), default=0)
     legacy_id = legacy_id_field()
     # ``reactions`` (below) as a column the database computes, for the dashboard's
-    # growth tile: it groups every snapshot of the week by asset over this sum, and
+    # growth tile (``growth_since``; the triggers of ``AssetWeekGrowth`` read it too): the
+    # tile used to group every snapshot of the week by asset over this sum, and
     # reading one stored integer from the index instead of adding four per row made that
     # query a third cheaper at 1M assets (issue 17). Never written by the application.
     # Summed as bigint: four integer counts can pass the integer range, and a sum that
