@@ -168,3 +168,37 @@ def test_the_window_is_a_week_of_hours_in_any_session_time_zone():
             )
         cursor.execute("SET LOCAL TIME ZONE 'UTC'")
     assert AssetWeekGrowth.objects.get(asset=asset).growth == 8
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent PostgreSQL writers")
+def test_two_writers_of_one_asset_recompute_it_in_turn(transactional_db):
+    import threading
+
+    import psycopg
+
+    asset = make_assets()[0]
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    first, second = psycopg.connect(**params), psycopg.connect(**params)
+    insert = (
+        "INSERT INTO tracking_assetstatssnapshot (asset_id, captured_at, like_count, "
+        "heart_count, laugh_count, cry_count, dislike_count, comment_count) "
+        "VALUES (%s, %s, %s, 0, 0, 0, 0, 0)"
+    )
+    try:
+        first.execute(insert, (asset.pk, NOW - dt.timedelta(hours=2), 10))  # not committed
+        writer = threading.Thread(
+            target=lambda: (second.execute(insert, (asset.pk, NOW, 50)), second.commit())
+        )
+        writer.start()
+        writer.join(timeout=1)
+        assert writer.is_alive()  # waits for the first transaction's lock on the asset
+        first.commit()
+        writer.join(timeout=10)
+    finally:
+        first.close()
+        second.close()
+    # recomputed from both snapshots, not from the second one's view alone
+    assert AssetWeekGrowth.objects.get(asset=asset).growth == 40
+    stored_bounds_are_their_definition()
