@@ -7,6 +7,7 @@ validators so forms and ``full_clean`` give the same answer with a clear message
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 
@@ -14,7 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import connections, models, router, transaction
-from django.db.models import F, Q, signals
+from django.db.models import F, Max, Min, OuterRef, Q, Subquery, signals
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -877,6 +878,143 @@ class NearDuplicateDecision(models.Model):
             return cls.objects.update_or_create(low_id=low, high_id=high, defaults=defaults)[0]
 
 
+class AssetStatsSnapshotQuerySet(models.QuerySet):
+    def growth_since(self, since: dt.datetime) -> models.QuerySet:
+        """Each asset's reaction growth over the snapshots captured at or after ``since``
+        (``MAX - MIN`` of ``reaction_total``), positive growth only, largest first (ties
+        by asset id): ``{"asset_id", "low", "high", "growth"}`` rows.
+
+        The one declaration of what "growth" means: the dashboard's tile, the fallback
+        inside ``top_growth`` and the tests' brute-force reference all read it.
+        """
+        reactions = F("reaction_total")
+        return (
+            self.filter(captured_at__gte=since)
+            .values("asset_id")
+            .annotate(low=Min(reactions), high=Max(reactions))
+            .annotate(growth=F("high") - F("low"))
+            .filter(growth__gt=0)
+            .order_by("-growth", "asset_id")
+        )
+
+    def top_growth(self, since: dt.datetime, now: dt.datetime, limit: int) -> list[dict]:
+        """The first ``limit`` rows of ``growth_since(since)`` with each asset's
+        ``civitai_id``, in ONE query whose cost does not grow with the week's snapshots.
+
+        Why it is exact: ``AssetWeekGrowth`` holds, per asset, the growth over the
+        ``WINDOW`` ending at its latest snapshot, kept by the database's triggers on
+        every insert, update and delete of a snapshot. When no snapshot is later than
+        ``now`` and ``now - since <= WINDOW``, the week read here holds a subset of the
+        snapshots that stored value covers, so it is an upper bound of the asset's growth
+        this week. The query takes the assets in descending bound order (per day of their
+        latest snapshot, ``week_growth_day_idx``: an asset whose latest snapshot is older
+        than ``since``'s day grew by nothing this week, and stale bounds never have to be
+        skipped), computes the exact growth of the first ``CANDIDATES`` from their own
+        snapshots (``stats_asset_captured_idx``), and keeps that answer only when the
+        ``limit`` found rank above the next candidate's bound: no asset further down can
+        then enter the list (a threshold algorithm: bounds in order, exact values checked).
+        Otherwise, or when a snapshot lies in the future, the same statement answers with
+        the full ``growth_since`` over every snapshot of the week instead (PostgreSQL
+        runs only the branch it needs: a one-time filter). Same rows, same order, either
+        way; ``tests/tracking/test_week_growth.py`` compares both on random histories.
+        """
+        full = self.growth_since(since)[:limit]
+        if now - since > AssetWeekGrowth.WINDOW:
+            return list(full.annotate(civitai_id=_civitai_id_of_asset()))
+        connection = connections[self.db]
+        quote = connection.ops.quote_name
+
+        def compiled(queryset) -> tuple[str, list]:
+            sql, params = queryset.query.get_compiler(self.db).as_sql()
+            return sql, list(params)
+
+        first_day = since.astimezone(dt.UTC).date()
+        days = [
+            first_day + dt.timedelta(days=i)
+            for i in range((now.astimezone(dt.UTC).date() - first_day).days + 1)
+        ]
+        parts, params = [], []
+
+        def add(sql: str, values=()) -> None:
+            parts.append(sql)
+            params.extend(values)
+
+        # Each day's first CANDIDATES + 1 by bound: together they hold the first
+        # CANDIDATES + 1 of all the days, so the candidate after the last evaluated one
+        # is the true next bound.
+        per_day = AssetWeekGrowth.CANDIDATES + 1
+        growth_table = quote(AssetWeekGrowth._meta.db_table)
+        one_day = (
+            f"SELECT asset_id, growth FROM {growth_table} WHERE latest_day = {{day}} "  # noqa: S608 - quoted names
+            "ORDER BY growth DESC, asset_id LIMIT %s"
+        )
+        add("WITH growth_candidate AS (SELECT asset_id, growth AS bound, ROW_NUMBER() OVER ")
+        add("(ORDER BY growth DESC, asset_id) AS n FROM (")
+        if connection.vendor == "postgresql":
+            # one subquery run per day (LATERAL): planned once, not once per day
+            add(
+                "SELECT g.* FROM unnest(%s::date[]) AS d(day) CROSS JOIN LATERAL ("  # noqa: S608 - quoted names
+                + one_day.format(day="d.day")
+                + ") AS g",
+                [days, per_day],
+            )
+        else:
+            for i, day in enumerate(days):
+                add(
+                    f"{' UNION ALL ' if i else ''}SELECT * FROM ("  # noqa: S608 - quoted names
+                    f"{one_day.format(day='%s')}) AS growth_day{i}",
+                    [connection.ops.adapt_datefield_value(day), per_day],
+                )
+        # The exact growth of each evaluated candidate, from its own snapshots (a range
+        # of stats_asset_captured_idx). A join of the candidates to the week's snapshots
+        # was planned as a hash join over the whole week, which is what this replaces.
+        one_asset = self.growth_since(since).filter(
+            asset_id=RawSQL("growth_candidate.asset_id", ())
+        )
+        exact_sql, exact_params = compiled(one_asset.values("growth"))
+        add(
+            ") AS growth_days), growth_exact AS (SELECT asset_id, growth FROM (SELECT "  # noqa: S608 - compiled, values as params
+            f"asset_id, ({exact_sql}) AS growth FROM growth_candidate WHERE n <= %s "
+            # the LIMIT keeps the subquery whole: PostgreSQL otherwise ran the growth's
+            # subquery twice per candidate, for the column and for the IS NOT NULL
+            "LIMIT %s) AS e WHERE growth IS NOT NULL ORDER BY growth DESC, asset_id LIMIT %s",
+            [*exact_params, AssetWeekGrowth.CANDIDATES, AssetWeekGrowth.CANDIDATES, limit],
+        )
+        future_sql, future_params = compiled(self.filter(captured_at__gt=now).values("pk")[:1])
+        # settled: nothing in the future, and no candidate left whose bound could rank
+        # it among the first ``limit`` (none left, a bound of 0, or ``limit`` exact rows
+        # ahead of it in the list's order: more growth, or as much and a smaller id).
+        add(
+            "), growth_settled AS (SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM ("  # noqa: S608 - compiled, values as params
+            f"{future_sql}) AS growth_future) AND NOT EXISTS (SELECT 1 FROM growth_candidate c "
+            "WHERE c.n = %s AND c.bound > 0 AND (SELECT COUNT(*) FROM growth_exact e "
+            "WHERE e.growth > c.bound OR (e.growth = c.bound AND e.asset_id < c.asset_id)) "
+            "< %s) THEN 1 ELSE 0 END AS ok) ",
+            [*future_params, AssetWeekGrowth.CANDIDATES + 1, limit],
+        )
+        full_sql, full_params = compiled(full)
+        asset = Asset._meta
+        add(
+            f"SELECT r.asset_id, r.growth, (SELECT a.{quote('civitai_id')} FROM "  # noqa: S608 - compiled, values as params
+            f"{quote(asset.db_table)} a WHERE a.{quote(asset.pk.column)} = r.asset_id) "
+            "AS civitai_id FROM (SELECT asset_id, growth FROM growth_exact "
+            "WHERE (SELECT ok FROM growth_settled) = 1 UNION ALL SELECT asset_id, growth "
+            f"FROM ({full_sql}) AS growth_all WHERE (SELECT ok FROM growth_settled) = 0) AS r "
+            "ORDER BY r.growth DESC, r.asset_id",
+            full_params,
+        )
+        with connection.cursor() as cursor:
+            cursor.execute("".join(parts), params)
+            return [
+                {"asset_id": asset_id, "growth": growth, "civitai_id": civitai_id}
+                for asset_id, growth, civitai_id in cursor.fetchall()
+            ]
+
+
+def _civitai_id_of_asset() -> Subquery:
+    return Subquery(Asset.objects.filter(pk=OuterRef("asset_id")).order_by().values("civitai_id"))
+
+
 class AssetStatsSnapshot(models.Model):
     """Engagement counts of one asset on Civitai at one moment; history is kept, not overwritten."""
 
@@ -892,7 +1030,8 @@ class AssetStatsSnapshot(models.Model):
     comment_count = models.PositiveIntegerField(_("comment count"), default=0)
     legacy_id = legacy_id_field()
     # ``reactions`` (below) as a column the database computes, for the dashboard's
-    # growth tile: it groups every snapshot of the week by asset over this sum, and
+    # growth tile (``growth_since``; the triggers of ``AssetWeekGrowth`` read it too): the
+    # tile used to group every snapshot of the week by asset over this sum, and
     # reading one stored integer from the index instead of adding four per row made that
     # query a third cheaper at 1M assets (issue 17). Never written by the application.
     # Summed as bigint: four integer counts can pass the integer range, and a sum that
@@ -906,6 +1045,8 @@ class AssetStatsSnapshot(models.Model):
         db_persist=True,
         verbose_name=_("Reactions"),
     )
+
+    objects = AssetStatsSnapshotQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("asset stats snapshot")
@@ -933,6 +1074,52 @@ class AssetStatsSnapshot(models.Model):
     @property
     def reactions(self) -> int:
         return self.like_count + self.heart_count + self.laugh_count + self.cry_count
+
+
+class AssetWeekGrowth(models.Model):
+    """Per asset, its reaction growth over the ``WINDOW`` ending at its latest snapshot:
+    the upper bound that lets ``AssetStatsSnapshotQuerySet.top_growth`` find the week's
+    top growth without reading every snapshot of the week (issue 17).
+
+    Kept by the database, never by the application: triggers on the snapshot table
+    (tracking 0016, PostgreSQL and SQLite) recompute the row of every asset whose
+    snapshots an INSERT, UPDATE or DELETE touched, in the same statement, so no writer
+    (sync, legacy import, admin, seed's COPY, a psql session) can leave it behind. A
+    value too high only costs the tile a fallback; one too low would hide an asset,
+    which is why it is not left to the writers. On PostgreSQL the triggers lock the
+    assets' rows first, so two transactions writing one asset's snapshots recompute it
+    one after the other, each from the other's committed rows.
+    """
+
+    # The stored growth covers this much time before the latest snapshot; the
+    # migration's triggers write it as 168 hours (PostgreSQL) and '-7 days' (SQLite).
+    WINDOW = dt.timedelta(days=7)
+    # How many assets top_growth evaluates exactly before it trusts the bounds. In the
+    # 1M seed the top five settle after the seventh candidate: bounds are exact for the
+    # assets whose latest snapshot is recent, which the top ones are.
+    CANDIDATES = 20
+
+    asset = models.OneToOneField(
+        Asset,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="week_growth",
+        verbose_name=_("asset"),
+    )
+    latest_at = models.DateTimeField(_("latest snapshot at"))
+    # latest_at's day in UTC, the bucket top_growth reads its candidates from
+    latest_day = models.DateField(_("latest snapshot day"))
+    growth = models.BigIntegerField(_("growth over the week before the latest snapshot"))
+
+    class Meta:
+        verbose_name = _("asset week growth")
+        verbose_name_plural = _("asset week growths")
+        indexes = [
+            models.Index(fields=["latest_day", "-growth", "asset"], name="week_growth_day_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Growth of asset #{self.asset_id} up to {self.latest_at:%Y-%m-%d %H:%M}"
 
 
 def _hash_token(raw: str) -> str:

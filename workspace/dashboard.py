@@ -5,8 +5,8 @@ counts stop at ``TILE_COUNT_CAP`` and then say "more than 1000" (``civitrack.lis
 and go through indexes (``job_waiting_idx`` with the scans' flag and risk indexes for
 the queue, the B-trees on ``sha256sum``/``post_id`` for the ``IS NULL`` counts,
 ``post_status_created_idx``), latest times are ``MAX`` over indexed columns, and
-engagement growth reads only the last seven days of snapshots, from
-``stats_captured_reactions_idx`` alone (one stored reaction total per snapshot). The
+engagement growth reads the best bounds of the week (``AssetWeekGrowth``) and the
+snapshots of twenty assets (``AssetStatsSnapshotQuerySet.top_growth``). The
 number of queries is fixed whatever the data size; ``tests/workspace/test_dashboard.py``
 asserts it and the plans.
 """
@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 from django.apps import apps
 from django.conf import settings
-from django.db.models import F, Max, Min, OuterRef, Q, Subquery
+from django.db.models import Max, Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -253,38 +253,23 @@ def task_run_figures(user, now: dt.datetime) -> list[Figure]:
 
 
 def growth_tile(user, now: dt.datetime) -> Tile | None:
-    """Assets whose reactions grew most over the last seven days: one grouped query
-    over that week's snapshots only.
+    """Assets whose reactions grew most over the last seven days: one query whose cost
+    does not grow with the week's snapshots (``AssetStatsSnapshotQuerySet.top_growth``).
 
-    The week is read from ``stats_captured_reactions_idx`` alone (its columns are all
-    the query needs: an index-only scan), grouped by asset id, and only the five assets
-    shown are looked up for their Civitai id (a subquery PostgreSQL runs after the LIMIT).
-    Joining every snapshot of the week to its asset before grouping cost 40,000 page
-    reads at 1M assets (20 ms to 4 ms, issue 17); the groups are the same, as the
-    asset's Civitai id depends on its id alone. The index holds each snapshot's
-    ``reaction_total`` (the four counts' sum, kept by the database, tracking 0015)
-    rather than the four counts: a third less work per row.
-
-    Every snapshot of the week is read: the growth is each asset's MAX - MIN over the
-    week, and no smaller read gives the same five (10,238 snapshots of 5,711 assets at
-    1M assets in the seed, 107 at 10k).
+    Grouping every snapshot of the week by asset read 10,238 snapshots of 5,711 assets
+    at 1M assets in the seed (107 at 10k), the page's slowest query. ``top_growth``
+    instead reads each asset's stored growth over the week before its latest snapshot
+    (``AssetWeekGrowth``, kept by triggers), an upper bound of its growth this week,
+    and computes the exact growth of the best twenty bounds from their own snapshots;
+    the answer is the same five as the full grouping, which the same statement falls
+    back to when the bounds do not settle it (docs/scale.md).
     """
     if not _can_view(user, "tracking.asset"):
         return None
-    from tracking.models import Asset, AssetStatsSnapshot
+    from tracking.models import AssetStatsSnapshot
 
     since = now - dt.timedelta(days=GROWTH_DAYS)
-    reactions = F("reaction_total")  # like + heart + laugh + cry, stored (tracking 0015)
-    civitai_id = Asset.objects.filter(pk=OuterRef("asset_id")).order_by().values("civitai_id")
-    rows = list(
-        AssetStatsSnapshot.objects.filter(captured_at__gte=since)
-        .values("asset_id")
-        .annotate(low=Min(reactions), high=Max(reactions))
-        .annotate(growth=F("high") - F("low"))
-        .filter(growth__gt=0)
-        .annotate(civitai_id=Subquery(civitai_id))
-        .order_by("-growth", "asset_id")[:TOP_GROWTH]
-    )
+    rows = AssetStatsSnapshot.objects.top_growth(since, now, TOP_GROWTH)
     figures = [
         Figure(
             _("asset #%(pk)s") % {"pk": row["asset_id"]},
