@@ -133,15 +133,13 @@ def compare_sync() -> tuple[list[float], list[float]]:
         run = run_now("sync_workflows", incremental=False)
         assert run.result["workflows"] == WORKFLOWS, run.result
 
-    seconds: dict[str, list[float]] = {"worker": [], "direct": []}
-    turns = [("worker", via_worker), ("direct", direct)]
-    for round_ in range(SYNC_ROUNDS):
-        for key, fn in turns[::-1] if round_ % 2 else turns:
-            Workflow.objects.all().delete()
-            started = time.perf_counter()
-            fn()
-            seconds[key].append(time.perf_counter() - started)
-    return seconds["worker"], seconds["direct"]
+    ms = common.alternating_ms(
+        {"worker": via_worker, "direct": direct},
+        runs=SYNC_ROUNDS,
+        warmup=0,
+        before=lambda: Workflow.objects.all().delete(),
+    )
+    return [t / 1000 for t in ms["worker"]], [t / 1000 for t in ms["direct"]]
 
 
 def run(env: dict) -> None:

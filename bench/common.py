@@ -146,9 +146,14 @@ def sample_ms(fn: Callable[[], object], *, runs: int, warmup: int = 3) -> list[f
 
 
 def alternating_ms(
-    fns: dict[str, Callable[[], object]], *, runs: int, warmup: int = 2
+    fns: dict[str, Callable[[], object]],
+    *,
+    runs: int,
+    warmup: int = 2,
+    before: Callable[[], object] = lambda: None,
 ) -> dict[str, list[float]]:
-    """Wall times in ms of ``runs`` calls of each of ``fns``, the calls taking turns.
+    """Wall times in ms of ``runs`` calls of each of ``fns``, the calls taking turns;
+    ``before`` runs untimed ahead of every call (to empty what the last one filled).
 
     A ratio of two things measured one after the other, seconds or minutes apart,
     compares two loads as much as two pieces of code on this shared machine; taking
@@ -157,11 +162,13 @@ def alternating_ms(
     """
     for fn in fns.values():
         for _ in range(warmup):
+            before()
             fn()
     samples: dict[str, list[float]] = {key: [] for key in fns}
     order = list(fns)
     for run in range(runs):
         for key in order[::-1] if run % 2 else order:
+            before()
             started = time.perf_counter()
             fns[key]()
             samples[key].append((time.perf_counter() - started) * 1000)

@@ -39,7 +39,7 @@ operation = st.one_of(
 def make_assets() -> list[Asset]:
     return [
         Asset.objects.create(
-            asset_url=f"https://cdn.example.com/growth-{i}.png",
+            asset_url=f"http://127.0.0.1/growth-{i}.png",
             asset_type="image",
             asset_source="upload",
             civitai_id=810000 + i,
