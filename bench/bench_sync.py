@@ -161,14 +161,14 @@ def run(url: str) -> None:
     counts_after = mirror_counts(prefix)
     same_after_resync = mirror_document(prefix) == copied
 
-    copy_path = sync._use_copy
+    page_statement = sync._use_page_statement
     Job.objects.filter(workflow__civitai_id__startswith=prefix).delete()
     Workflow.objects.filter(civitai_id__startswith=prefix).delete()
-    sync._use_copy = lambda: False
+    sync._use_page_statement = lambda: False
     try:
         bulk_s = command()
     finally:
-        sync._use_copy = copy_path
+        sync._use_page_statement = page_statement
     same_as_bulk = mirror_document(prefix) == copied
     del copied
     bulk_rate = counts["workflows"] / bulk_s

@@ -126,7 +126,8 @@ def _full_row(model, values: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _use_copy() -> bool:
+def _use_page_statement() -> bool:
+    """Whether a page goes through ``_page_statement`` (PostgreSQL) or ``_upsert``."""
     return connection.vendor == "postgresql"
 
 
@@ -579,7 +580,7 @@ def store_workflows(
     workflows = list({w.id: w for w in workflows if w.id}.values())
     if not workflows:
         return stats
-    if _use_copy():
+    if _use_page_statement():
         return _store_page_rows(_page_rows(workflows), now=now, durable=durable)
     wf_pk = {
         key[0]: pk
@@ -900,7 +901,7 @@ def sync_workflows(
         page_size=page_size,
         max_workflows=max_workflows,
         # PostgreSQL: the prefetch thread also builds the page's column arrays (_page_rows).
-        prepare=_page_rows if _use_copy() else None,
+        prepare=_page_rows if _use_page_statement() else None,
         # Mature blobs keep their URLs in the mirror (hideMatureContent=false): the pages
         # blur them until a reviewer's logged reveal, and withhold flagged ones entirely.
         filters={

@@ -352,7 +352,7 @@ def test_the_copy_upsert_stores_exactly_what_bulk_create_stores(is_postgres, mon
     Workflow.objects.all().delete()
     Job.objects.all().delete()
     Job.objects.create(civitai_id=data.JOB_OK, job_type="v1-first")
-    monkeypatch.setattr(sync, "_use_copy", lambda: False)
+    monkeypatch.setattr(sync, "_use_page_statement", lambda: False)
     with transaction.atomic():
         sync.store_workflows(workflows)
     assert mirror_document("7731-") == copied
@@ -392,7 +392,7 @@ def test_the_copy_upsert_keeps_text_that_copy_must_escape(is_postgres, monkeypat
 
     Workflow.objects.all().delete()
     Job.objects.all().delete()
-    monkeypatch.setattr(sync, "_use_copy", lambda: False)
+    monkeypatch.setattr(sync, "_use_page_statement", lambda: False)
     with transaction.atomic():
         sync.store_workflows(workflows)
     assert mirror_document("7731-") == copied
@@ -438,5 +438,5 @@ def test_both_paths_place_jobs_stored_before_the_page_alike(is_postgres, monkeyp
     assert arrays[elsewhere][0] == other["id"]
     assert arrays[unplaced][0].startswith("7731-")
     assert arrays[data.JOB_OK][2] == "v1-first"
-    monkeypatch.setattr(sync, "_use_copy", lambda: False)
+    monkeypatch.setattr(sync, "_use_page_statement", lambda: False)
     assert places() == arrays
