@@ -52,6 +52,34 @@ def _admin_sql(sql: str) -> None:
         conn.execute(sql)
 
 
+SETTLE_MAX_S = 60
+
+
+def settle(max_s: float = SETTLE_MAX_S) -> tuple[float, float]:
+    """Let the server finish what earlier work left it doing, before a script starts.
+
+    Waits (at most ``max_s``) until no autovacuum worker is running - after a script
+    that wrote a million rows, vacuum and analyze of those tables would otherwise run
+    during the next script's timings - then runs a ``CHECKPOINT``, so the next script
+    does not pay for flushing the last one's pages. Returns (seconds waited for
+    autovacuum, seconds of the checkpoint); the report shows both per script.
+    """
+    import psycopg
+
+    started = time.perf_counter()
+    with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
+        while time.perf_counter() - started < max_s:
+            (busy,) = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'"
+            ).fetchone()
+            if not busy:
+                break
+            time.sleep(0.5)
+        waited = time.perf_counter() - started
+        conn.execute("CHECKPOINT")
+    return waited, time.perf_counter() - started - waited
+
+
 def create_database(name: str) -> str:
     """A fresh, empty ``<BENCH_DB_PREFIX><name>`` database; returns its URL."""
     db = f"{DB_PREFIX}{name}"

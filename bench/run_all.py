@@ -5,7 +5,9 @@
    fill it with ``seed_scale`` (timed: that is the first figure of the report).
 2. Run each ``bench/bench_*.py`` as its own process with ``BENCH_DATABASE_URL``
    pointing at that database, so scripts share one seeded database; each prints a
-   Markdown section and writes ``bench/results/<name>.json``.
+   Markdown section and writes ``bench/results/<name>.json``. Before each, the server
+   is let settle (``common.settle``: autovacuum done, a checkpoint), so no script is
+   timed while the server still digests the one before it.
 3. Drop the database and render the report: machine, date, every figure, how it was
    measured, the goals, and for every missed goal by how much and why.
 
@@ -90,7 +92,12 @@ def run_script(script: Path, url: str) -> dict:
     result_file = common.RESULTS / f"{name}.json"
     result_file.unlink(missing_ok=True)
     env = common.django_env(url) | {"BENCH_DATABASE_URL": url}
-    print(f"\n=== {script.name}", flush=True)
+    vacuum_s, checkpoint_s = common.settle()
+    print(
+        f"\n=== {script.name} (settled: {vacuum_s:.1f} s for autovacuum,"
+        f" {checkpoint_s:.1f} s checkpoint)",
+        flush=True,
+    )
     started = time.perf_counter()
     try:
         proc = subprocess.run(
@@ -116,10 +123,12 @@ def run_script(script: Path, url: str) -> dict:
             "reason": f"exit status {code}: {stderr.strip().splitlines()[-1:] or ['no output']}",
             "stdout": stdout,
             "elapsed_s": elapsed,
+            "settle_s": [vacuum_s, checkpoint_s],
         }
     result = json.loads(result_file.read_text())
     result.setdefault("name", name)
     result["elapsed_s"] = elapsed
+    result["settle_s"] = [vacuum_s, checkpoint_s]
     result["stdout"] = stdout
     return result
 
@@ -134,7 +143,13 @@ def section(result: dict) -> str:
             text += "\n" + result["stdout"].strip() + "\n"
     else:
         text = common.render_section(result)
-    return text.rstrip() + f"\n\n*Script time: {result.get('elapsed_s', 0):.0f} s.*\n"
+    settled = ""
+    if settle := result.get("settle_s"):
+        settled = (
+            f" Before it: {settle[0]:.0f} s waiting for autovacuum to finish,"
+            f" {settle[1]:.1f} s of CHECKPOINT (`common.settle`)."
+        )
+    return text.rstrip() + f"\n\n*Script time: {result.get('elapsed_s', 0):.0f} s.{settled}*\n"
 
 
 def goals_of(result: dict) -> list[dict]:
