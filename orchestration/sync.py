@@ -468,8 +468,9 @@ def _page_statement(*, durable: bool) -> str:
     rows, which have no statistics), so the join of 100 rows to 100 was planned as one
     row and the blob's job lookup after it as a nested loop over the job CTEs (100 x
     100 rows); one key is estimated at the 100 rows it finds, and every join is
-    hashed. The job CTEs stay two: a merged upsert could not tell a blob-only job's
-    row (update only a missing place) from a listed job's in ``DO UPDATE``.
+    hashed (docs/scale.md, sync). The job CTEs stay two: a merged upsert could not tell
+    a blob-only job's row (update only a missing place) from a listed job's in
+    ``DO UPDATE``.
     """
     quote = connection.ops.quote_name
     job = quote(Job._meta.db_table)
