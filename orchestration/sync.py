@@ -507,15 +507,24 @@ def _page_statement(*, durable: bool) -> str:
     (it is the same row, and one statement may not change a row twice): a full job's
     ``DO UPDATE`` keeps a stored step, a blob-only job's updates only a missing one
     (and is otherwise never overwritten). A blob's job is the one the page's job CTEs
-    returned, or else the stored one those left alone. ``durable=False`` sets
-    ``synchronous_commit = off`` for the transaction in the same statement
-    (``store_workflows``).
+    returned, or else the stored one those left alone, looked up only for those (a
+    subquery that ``COALESCE`` evaluates only when the CTEs did not return the job).
+    ``durable=False`` sets ``synchronous_commit = off`` for the transaction in the
+    same statement (``store_workflows``).
+
+    The jobs and blobs find their workflow and step in ``place``, the page's steps
+    joined to their workflows once, keyed by one ``text[]`` of (workflow id, step
+    name). Two join columns would be estimated as independent (1/100 each for CTE
+    rows, which have no statistics), so the join of 100 rows to 100 was planned as one
+    row and the blob's job lookup after it as a nested loop over the job CTEs (100 x
+    100 rows); one key is estimated at the 100 rows it finds, and every join is
+    hashed (docs/scale.md, sync). The job CTEs stay two: a merged upsert could not tell
+    a blob-only job's row (update only a missing place) from a listed job's in
+    ``DO UPDATE``.
     """
     quote = connection.ops.quote_name
     job = quote(Job._meta.db_table)
-    place = (
-        "JOIN wf w ON w.civitai_id = t._wf JOIN st s ON s.workflow_id = w.id AND s.name = t._step"
-    )
+    place = "JOIN place p ON p.key = ARRAY[t._wf, t._step]"
     keep_place = (
         "workflow_id = CASE WHEN stored.step_id IS NULL THEN EXCLUDED.workflow_id "
         "ELSE stored.workflow_id END, step_id = COALESCE(stored.step_id, EXCLUDED.step_id)"
@@ -535,10 +544,12 @@ def _page_statement(*, durable: bool) -> str:
             f"ON CONFLICT (workflow_id, name) DO UPDATE SET {_updates(Step, STEP_UPDATES)}",
             "id, workflow_id, name",
         ),
+        "place AS (SELECT ARRAY[w.civitai_id, s.name]::text[] AS key, s.workflow_id, s.id "
+        "FROM st s JOIN wf w ON w.id = s.workflow_id)",
         _page_insert(
             _PAGE_JOBS,
             place,
-            ("w.id", "s.id"),
+            ("p.workflow_id", "p.id"),
             f"ON CONFLICT (civitai_id) DO UPDATE SET {_updates(Job, JOB_UPDATES)}, {keep_place}",
             "id, civitai_id",
         ),
@@ -546,7 +557,7 @@ def _page_statement(*, durable: bool) -> str:
         _page_insert(
             _PAGE_STUB_JOBS,
             place,
-            ("w.id", "s.id"),
+            ("p.workflow_id", "p.id"),
             "ON CONFLICT (civitai_id) DO UPDATE SET workflow_id = EXCLUDED.workflow_id, "
             "step_id = EXCLUDED.step_id WHERE stored.step_id IS NULL",
             "id, civitai_id",
@@ -554,9 +565,12 @@ def _page_statement(*, durable: bool) -> str:
         _page_insert(
             _PAGE_BLOBS,
             f"{place} LEFT JOIN (SELECT id, civitai_id FROM jb UNION ALL "  # noqa: S608 - names from the models
-            "SELECT id, civitai_id FROM stub) nj ON nj.civitai_id = t._job "
-            f"LEFT JOIN {job} j ON j.civitai_id = t._job",
-            ("w.id", "s.id", "COALESCE(nj.id, j.id)"),
+            "SELECT id, civitai_id FROM stub) nj ON nj.civitai_id = t._job",
+            (
+                "p.workflow_id",
+                "p.id",
+                f"COALESCE(nj.id, (SELECT id FROM {job} WHERE civitai_id = t._job))",  # noqa: S608 - names from the models
+            ),
             f"ON CONFLICT (civitai_id) DO UPDATE SET {_updates(Blob, BLOB_UPDATES)}",
             "1",
         ),
@@ -568,6 +582,14 @@ def _page_statement(*, durable: bool) -> str:
     if not durable:
         counts += ", set_config('synchronous_commit', 'off', true)"
     return f"WITH {', '.join(ctes)} SELECT {counts}"
+
+
+def _page_params(rows: _PageRows, now: dt.datetime) -> dict[str, Any]:
+    """``_page_statement``'s parameters: each table's column lists, and ``now``."""
+    params: dict[str, Any] = {"now": now}
+    for table, arrays in rows.arrays.items():
+        params.update((f"{table.name}{n}", column) for n, column in enumerate(arrays))
+    return params
 
 
 def _store_page_rows(
@@ -586,14 +608,11 @@ def _store_page_rows(
     stats = rows.stats
     if not stats.workflows:
         return stats
-    params: dict[str, Any] = {"now": now or timezone.now()}
-    for table, arrays in rows.arrays.items():
-        params.update((f"{table.name}{n}", column) for n, column in enumerate(arrays))
     connection.ensure_connection()
     raw = psycopg.Cursor(connection.connection)
     wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
     with wrap(raw) as cursor:
-        cursor.execute(_page_statement(durable=durable), params)
+        cursor.execute(_page_statement(durable=durable), _page_params(rows, now or timezone.now()))
         stored = cursor.fetchone()[:4]
     expected = (stats.workflows, stats.steps, len(rows.arrays[_PAGE_JOBS][0]), stats.blobs)
     if tuple(stored) != expected:

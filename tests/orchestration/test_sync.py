@@ -561,3 +561,85 @@ def test_pages_stored_together_leave_what_pages_stored_one_by_one_leave(is_postg
         with transaction.atomic():
             sync._store_page_rows(sync._PageRows.combined(batch))
     assert mirror_document("7731-") == one_by_one
+
+
+def test_each_blob_is_linked_to_its_job_wherever_the_job_came_from():
+    """A page's blobs name a job the page lists on a step, a new blob-only job, a
+    blob-only job a v1 lookup stored without a place, one stored under another
+    workflow, or no job: each blob gets its own job (or none), when first stored and
+    when stored again, whichever way the page is stored (PostgreSQL's statement finds
+    a job among the rows its job upserts returned, or else among the stored ones)."""
+    from django.db import transaction
+
+    from orchestration import types as api
+    from orchestration.sync import store_workflows
+
+    new, placeless, elsewhere, jobless = data.generate_workflows(4, user_id=4410)
+    del jobless["steps"][0]["output"]["images"][0]["jobId"]
+    other = data.generate_workflows(1, user_id=4411)[0]
+    placed_elsewhere = elsewhere["steps"][0]["output"]["images"][0]["jobId"]
+    other["steps"][0]["output"]["images"][0]["jobId"] = placed_elsewhere
+    with transaction.atomic():
+        store_workflows([api.Workflow.from_api(other)])
+    Job.objects.create(
+        civitai_id=placeless["steps"][0]["output"]["images"][0]["jobId"], job_type="v1-first"
+    )
+    page = [api.Workflow.from_api(w) for w in (data.workflow_done(), new, placeless, elsewhere)]
+    page.append(api.Workflow.from_api(jobless))
+    expected = {b.id: b.job_id or None for w in page for s in w.steps for b in s.blobs}
+    assert data.JOB_OK in expected.values() and None in expected.values()
+
+    for _ in range(2):  # inserts, then every row an update
+        with transaction.atomic():
+            store_workflows(page)
+        linked = dict(
+            Blob.objects.filter(civitai_id__in=expected).values_list(
+                "civitai_id", "job__civitai_id"
+            )
+        )
+        assert linked == expected
+        assert Job.objects.get(civitai_id=placed_elsewhere).workflow.civitai_id == other["id"]
+
+
+def test_a_page_whose_rows_miss_their_step_is_refused_and_nothing_is_stored(is_postgres):
+    if not is_postgres:
+        pytest.skip("the row-count check is the PostgreSQL statement's")
+    from django.db import transaction
+
+    from orchestration import sync
+    from orchestration import types as api
+
+    rows = sync._page_rows(
+        [api.Workflow.from_api(w) for w in data.generate_workflows(3, user_id=4412)]
+    )
+    blobs = sync._PAGE_BLOBS
+    rows.arrays[blobs][len(blobs.fields) + blobs.keys.index("_step")][0] = "no such step"
+
+    refused = pytest.raises(RuntimeError, match=r"page stored \(3, 3, 0, 2\) of \(3, 3, 0, 3\)")
+    with refused, transaction.atomic():
+        sync._store_page_rows(rows)
+    assert not Workflow.objects.exists() and not Job.objects.exists()
+
+
+def test_the_page_statement_finds_every_key_by_hash(is_postgres):
+    """No nested loop: the step key is one value, so a page's 100 blobs are not planned
+    as one row looked up in the job upserts' rows once per blob (issue 17)."""
+    if not is_postgres:
+        pytest.skip("PostgreSQL plans")
+    import psycopg
+    from django.db import connection
+    from django.utils import timezone
+
+    from orchestration import sync
+    from orchestration import types as api
+
+    raw = [data.workflow_done(), *data.generate_workflows(99, user_id=4413)]
+    rows = sync._page_rows([api.Workflow.from_api(w) for w in raw])
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(
+            "EXPLAIN " + sync._page_statement(durable=False),
+            sync._page_params(rows, timezone.now()),
+        )
+        plan = "\n".join(line for (line,) in cursor.fetchall())
+    assert "Nested Loop" not in plan, plan
