@@ -24,10 +24,9 @@ import datetime as dt
 import functools
 import json
 import logging
-import queue
 import re
-import threading
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,9 +51,6 @@ from orchestration.models import (
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 100  # the API's own default take; half the round trips of 50
-# Pages the fetching thread may hold ahead of the one being stored, and so the most
-# pages one statement stores (``_PageFetcher``, ``sync_workflows``).
-PREFETCH_PAGES = 4
 
 _EVENT_STATUS = {
     "succeeded": "succeeded",
@@ -82,14 +78,6 @@ class SyncStats:
     scans: int = 0
     unknown_scans: int = 0  # v1 answered 404 for the job id a blob named
     errors: list[str] = field(default_factory=list)
-
-    def add(self, other: SyncStats) -> None:
-        """Count ``other``'s stored rows (pages, workflows, steps, jobs, blobs) in these."""
-        self.pages += other.pages
-        self.workflows += other.workflows
-        self.steps += other.steps
-        self.jobs += other.jobs
-        self.blobs += other.blobs
 
     def __str__(self) -> str:
         text = (
@@ -323,40 +311,10 @@ _BLOB_KINDS = frozenset(Blob.Kind.values)
 
 @dataclass
 class _PageRows:
-    """One page (or several) as column lists per table (``_page_rows``) and what it holds.
-
-    ``keys`` are the Civitai ids of its workflows, jobs (listed or blob-only) and blobs,
-    each with its kind: pages whose keys are disjoint can be stored by one statement
-    (``combined``) with the same result as one after the other.
-    """
+    """One page as column lists per table (``_page_rows``) and what it holds."""
 
     arrays: dict[_PageTable, list[list]]
     stats: SyncStats
-    keys: frozenset[tuple[str, str]] = frozenset()
-
-    @classmethod
-    def combined(cls, pages: Sequence[_PageRows]) -> _PageRows:
-        """The rows of ``pages`` (disjoint keys, see ``joins``) in page order, as one."""
-        if len(pages) == 1:
-            return pages[0]
-        stats = SyncStats()
-        for page in pages:
-            stats.add(page.stats)
-        arrays = {
-            table: [[v for page in pages for v in page.arrays[table][n]] for n in range(width)]
-            for table, width in ((t, len(columns)) for t, columns in pages[0].arrays.items())
-        }
-        return cls(arrays, stats, frozenset().union(*(page.keys for page in pages)))
-
-    def joins(self, keys: frozenset[tuple[str, str]]) -> bool:
-        """Whether this page may be stored in one statement with pages holding ``keys``.
-
-        Only when no workflow, job or blob is in both: one statement may not change a
-        row twice, and a row of one page must not find another page's row in the
-        statement where, stored one after the other, it would have found it stored (a
-        blob's job, a job's place). Steps are keyed by their workflow, so they follow.
-        """
-        return self.keys.isdisjoint(keys)
 
 
 def _page_rows(workflows: Sequence[api.Workflow]) -> _PageRows:
@@ -445,7 +403,6 @@ def _page_rows(workflows: Sequence[api.Workflow]) -> _PageRows:
     for key in full_jobs:
         blob_only_jobs.pop(key, None)
 
-    stats.pages = 1
     stats.workflows = len(workflows)
     stats.steps = len(step_rows)
     stats.jobs = len(full_jobs) + len(blob_only_jobs)
@@ -459,13 +416,6 @@ def _page_rows(workflows: Sequence[api.Workflow]) -> _PageRows:
             _PAGE_BLOBS: _PAGE_BLOBS.arrays(list(blobs.values())),
         },
         stats=stats,
-        keys=frozenset(
-            [
-                *(("workflow", w.id) for w in workflows),
-                *(("job", j) for j in (*full_jobs, *blob_only_jobs)),
-                *(("blob", b) for b in blobs),
-            ]
-        ),
     )
 
 
@@ -955,27 +905,22 @@ def sync_workflows(
     page_size: int = PAGE_SIZE,
     on_page: Callable[[SyncStats, int], None] | None = None,
 ) -> SyncStats:
-    """Mirror the workflow list (newest first), one committed transaction per store.
+    """Mirror the workflow list (newest first), one committed transaction per page.
 
-    The next pages are fetched while one is stored (``_PageFetcher``). On PostgreSQL a
-    store takes every page already fetched that it can (``_PageRows.joins``, at most
-    ``PREFETCH_PAGES``) into one statement: when the database is the slower side, pages
-    wait for it, and one statement for several of them costs far less than one each
-    (its planning, round trips and commit are paid once; docs/benchmarks.md, sync).
-    ``on_page(stats, n)`` is called after each store with the number of workflows it
-    stored (the command's progress bar, the task run's progress). Stops at the last
-    page, at a repeated cursor, or after ``max_workflows``.
+    ``on_page(stats, n)`` is called after each stored page with the number of
+    workflows it held (the command's progress bar). Stops at the last page, at a
+    repeated cursor, or after ``max_workflows``. The next page is fetched while this
+    one is stored (``_prefetched_pages``).
     """
     client = client or get_client()
     scans_left = settings.ORCHESTRATION_SYNC_MAX_SCANS if max_scans is None else max_scans
     stats = SyncStats()
-    page_statement = _use_page_statement()
-    fetcher = _PageFetcher(
+    pages = _prefetched_pages(
         client,
         page_size=page_size,
         max_workflows=max_workflows,
-        # PostgreSQL: the fetching thread also builds the page's column arrays (_page_rows).
-        prepare=_page_rows if page_statement else None,
+        # PostgreSQL: the prefetch thread also builds the page's column arrays (_page_rows).
+        prepare=_page_rows if _use_page_statement() else None,
         # Mature blobs keep their URLs in the mirror (hideMatureContent=false): the pages
         # blur them until a reviewer's logged reveal, and withhold flagged ones entirely.
         filters={
@@ -985,147 +930,78 @@ def sync_workflows(
             "hide_mature_content": False,
         },
     )
-    with contextlib.closing(fetcher):
-        while pages := fetcher.next_pages(joins=_rows_join if page_statement else None):
+    with contextlib.closing(pages):
+        for items, rows, wait_for_prefetch in pages:
             with transaction.atomic():
-                if page_statement:
-                    stored = _store_page_rows(
-                        _PageRows.combined([rows for _, rows in pages]), durable=False
-                    )
+                if rows is not None:
+                    page_stats = _store_page_rows(rows, durable=False)
                 else:
-                    ((items, _),) = pages
-                    stored = store_workflows(items, durable=False)
-                    stored.pages = 1
-            stats.add(stored)
-            workflows = [w for items, _ in pages for w in items]
-            if scans_left > 0 and workflows:
-                pks = Workflow.objects.filter(civitai_id__in=[w.id for w in workflows]).values_list(
+                    page_stats = store_workflows(items, durable=False)
+            stats.pages += 1
+            stats.workflows += page_stats.workflows
+            stats.steps += page_stats.steps
+            stats.jobs += page_stats.jobs
+            stats.blobs += page_stats.blobs
+            if scans_left > 0 and items:
+                pks = Workflow.objects.filter(civitai_id__in=[w.id for w in items]).values_list(
                     "pk", flat=True
                 )
                 before = stats.scans
-                with fetcher.client_lock:  # one request at a time on the client's session
-                    fetch_scans(client, jobs_needing_scan(pks), limit=scans_left, stats=stats)
+                wait_for_prefetch()  # one request at a time on the client's session
+                fetch_scans(client, jobs_needing_scan(pks), limit=scans_left, stats=stats)
                 scans_left -= stats.scans - before
             if on_page:
-                on_page(stats, len(workflows))
+                on_page(stats, len(items))
     return stats
 
 
-def _rows_join(batch: Sequence[tuple[list, _PageRows]], page: tuple[list, _PageRows]) -> bool:
-    """Whether ``page`` may be stored by the same statement as the pages of ``batch``."""
-    return page[1].joins(frozenset().union(*(rows.keys for _, rows in batch)))
-
-
-class _PageFetcher:
-    """The workflow list's pages, fetched by a second thread up to ``depth`` pages ahead
-    of the caller storing them.
+def _prefetched_pages(
+    client,
+    *,
+    page_size: int,
+    max_workflows: int | None,
+    filters: dict,
+    prepare: Callable[[list[api.Workflow]], Any] | None = None,
+):
+    """The workflow list's pages, each page's workflows fetched while the caller stores
+    the previous one.
 
     Fetching a page (waiting for the API, parsing and checking its JSON) and storing
-    pages (waiting for the database) each leave the interpreter free most of the time,
-    so the fetching thread runs them side by side. ``prepare`` (if given) runs in the
-    fetching thread too, so its Python work overlaps the database's work on the pages
-    before. A caller about to use the client itself holds ``client_lock`` (one request
-    at a time on the client's session). The walk stops at the last page, at a repeated
-    cursor, at an empty page or after ``max_workflows``. ``close()`` stops the thread
-    and waits for the fetch in flight.
+    one (waiting for the database) each leave the interpreter free most of the time, so
+    one prefetching thread runs them side by side (docs/benchmarks.md, sync). Yields
+    ``(workflows, prepare(workflows), wait_for_prefetch)``: ``prepare`` (if given) runs
+    in the prefetching thread too, so its Python work overlaps the database's work on
+    the page before; ``wait_for_prefetch()`` blocks until the fetch
+    in flight is done, for a caller about to use the client itself. Stops at the last
+    page, at a repeated cursor, at an empty page or after ``max_workflows``; an error
+    fetching a page is raised where that page would have been yielded, after the pages
+    before it were stored. Closing the generator waits for the fetch in flight.
     """
 
-    _DONE = object()
+    def take_after(fetched: int) -> int:
+        return page_size if max_workflows is None else min(page_size, max_workflows - fetched)
 
-    def __init__(
-        self,
-        client,
-        *,
-        page_size: int,
-        max_workflows: int | None,
-        filters: dict,
-        prepare: Callable[[list[api.Workflow]], Any] | None = None,
-        depth: int = PREFETCH_PAGES,
-    ):
-        self.client = client
-        self.page_size = page_size
-        self.max_workflows = max_workflows
-        self.filters = filters
-        self.prepare = prepare
-        self.depth = depth
-        self.client_lock = threading.Lock()
-        self._fetched: queue.Queue = queue.Queue(maxsize=depth)
-        self._held: Any = None  # taken from the queue, not yet handed out
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._fetch_all, name="sync-prefetch", daemon=True)
-        self._thread.start()
+    def fetch(cursor: str | None, take: int):
+        page = client.list_workflows(cursor=cursor, take=take, **filters)
+        items = page.items[:take]
+        return page, items, prepare(items) if prepare else None
 
-    def next_pages(
-        self, joins: Callable[[list, tuple], bool] | None = None
-    ) -> list[tuple[list[api.Workflow], Any]]:
-        """The next ``(workflows, prepare(workflows))``, then every page already fetched
-        that ``joins(pages so far, page)`` accepts (at most ``depth`` in all, none
-        waited for); ``[]`` after the last page. An error fetching a page is raised
-        where that page would have been returned, after the pages before it."""
-        item = self._take(block=True)
-        if item is self._DONE:
-            self._held = item
-            return []
-        if isinstance(item, BaseException):
-            raise item
-        pages = [item]
-        while joins is not None and len(pages) < self.depth:
-            try:
-                item = self._take(block=False)
-            except queue.Empty:
-                break
-            if isinstance(item, tuple) and joins(pages, item):
-                pages.append(item)
-            else:  # the end, an error, or a page for the next store
-                self._held = item
-                break
-        return pages
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _take(self, *, block: bool):
-        if self._held is not None:
-            item, self._held = self._held, None
-            return item
-        return self._fetched.get(block=block)
-
-    def _put(self, item) -> bool:
-        """Queue ``item`` once there is room; False if the caller stopped listening."""
-        while not self._stop.is_set():
-            try:
-                self._fetched.put(item, timeout=0.1)  # wakes as soon as a page is taken
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _fetch_all(self) -> None:
-        cursor: str | None = None
-        seen: set[str] = set()
-        fetched = 0
-        try:
-            while not self._stop.is_set():
-                take = self.page_size
-                if self.max_workflows is not None:
-                    take = min(take, self.max_workflows - fetched)
-                if take <= 0:
-                    break
-                with self.client_lock:
-                    page = self.client.list_workflows(cursor=cursor, take=take, **self.filters)
-                items = page.items[:take]
-                fetched += len(items)
-                if not self._put((items, self.prepare(items) if self.prepare else None)):
-                    return
-                if not (page.next and page.next not in seen and items):
-                    break
+    seen: set[str] = set()
+    fetched = 0
+    take = take_after(fetched)
+    if take <= 0:
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-prefetch") as pool:
+        future = pool.submit(fetch, None, take)
+        while future is not None:
+            page, items, prepared = future.result()
+            fetched += len(items)
+            take = take_after(fetched)
+            future = None
+            if page.next and page.next not in seen and items and take > 0:
                 seen.add(page.next)
-                cursor = page.next
-        except BaseException as exc:  # raised in the caller's thread, in page order
-            self._put(exc)
-            return
-        self._put(self._DONE)
+                future = pool.submit(fetch, page.next, take)
+            yield items, prepared, (lambda pending=future: pending and pending.exception())
 
 
 def sync_workflow(workflow_id: str, *, client=None, scans: bool = True) -> Workflow:
